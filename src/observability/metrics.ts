@@ -1,0 +1,161 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every flowd metric name. Dashboards, alerts and the engine → metrics subscribers code
+ * against these, so a rename is a breaking change.
+ */
+export const METRIC_NAMES = [
+  'flowd_executions_total',
+  'flowd_execution_duration_seconds',
+  'flowd_active_executions',
+  'flowd_phase_duration_seconds',
+  'flowd_phase_attempts_total',
+  'flowd_phase_retries_total',
+  'flowd_cache_requests_total',
+  'flowd_circuit_state',
+  'flowd_compensations_total',
+  'flowd_http_requests_total',
+  'flowd_http_request_duration_seconds',
+  'flowd_flows_loaded',
+] as const;
+
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** Label values for `outcome` on execution metrics: the execution's final status. */
+export const EXECUTION_OUTCOMES = [
+  'succeeded',
+  'failed',
+  'compensated',
+  'compensation_failed',
+  'timed_out',
+  'cancelled',
+  'recovered',
+] as const;
+export type ExecutionOutcome = (typeof EXECUTION_OUTCOMES)[number];
+
+export const PHASE_OUTCOMES = ['succeeded', 'failed', 'fallback', 'cached', 'skipped', 'cancelled'] as const;
+export type PhaseOutcome = (typeof PHASE_OUTCOMES)[number];
+
+/** Values of `flowd_circuit_state`; numeric because a gauge is what Grafana can colour over time. */
+export const CIRCUIT_STATE_VALUES = { closed: 0, open: 1, halfOpen: 2 } as const;
+
+/** `route` label for requests that matched no route: raw URLs would explode cardinality. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * Sub-millisecond (cache hits, in-memory phases) up to tens of seconds (slow upstreams
+ * near their timeouts), so p99 stays readable at both ends.
+ */
+export const DURATION_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+
+export interface CreateMetricsOptions {
+  /** Prefix for the default Node process metrics; flowd's own names above are fixed. */
+  prefix?: string;
+}
+
+export interface FlowdMetrics {
+  readonly registry: Registry;
+  readonly executionsTotal: Counter<'flow' | 'outcome'>;
+  readonly executionDuration: Histogram<'flow' | 'outcome'>;
+  readonly activeExecutions: Gauge<'flow'>;
+  readonly phaseDuration: Histogram<'flow' | 'phase' | 'outcome'>;
+  readonly phaseAttemptsTotal: Counter<'flow' | 'phase'>;
+  readonly phaseRetriesTotal: Counter<'flow' | 'phase'>;
+  readonly cacheRequestsTotal: Counter<'flow' | 'phase' | 'result'>;
+  readonly circuitState: Gauge<'flow' | 'component'>;
+  readonly compensationsTotal: Counter<'flow' | 'phase' | 'outcome'>;
+  readonly httpRequestsTotal: Counter<'method' | 'route' | 'status_code'>;
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly flowsLoaded: Gauge;
+}
+
+/**
+ * Builds a fresh registry per call (never prom-client's global one) so tests and several
+ * apps in one process never collide on "metric already registered".
+ */
+export function createMetrics(options: CreateMetricsOptions = {}): FlowdMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: options.prefix ?? 'flowd_' });
+  const registers = [registry];
+  const buckets = [...DURATION_BUCKETS];
+
+  return {
+    registry,
+    executionsTotal: new Counter({
+      name: 'flowd_executions_total',
+      help: 'Finished flow executions by final status',
+      labelNames: ['flow', 'outcome'],
+      registers,
+    }),
+    executionDuration: new Histogram({
+      name: 'flowd_execution_duration_seconds',
+      help: 'Flow execution time from start to final status',
+      labelNames: ['flow', 'outcome'],
+      buckets,
+      registers,
+    }),
+    activeExecutions: new Gauge({
+      name: 'flowd_active_executions',
+      help: 'Flow executions currently running in this process',
+      labelNames: ['flow'],
+      registers,
+    }),
+    phaseDuration: new Histogram({
+      name: 'flowd_phase_duration_seconds',
+      help: 'Phase time including retries, by phase outcome',
+      labelNames: ['flow', 'phase', 'outcome'],
+      buckets,
+      registers,
+    }),
+    phaseAttemptsTotal: new Counter({
+      name: 'flowd_phase_attempts_total',
+      help: 'Phase attempts, first tries and retries alike',
+      labelNames: ['flow', 'phase'],
+      registers,
+    }),
+    phaseRetriesTotal: new Counter({
+      name: 'flowd_phase_retries_total',
+      help: 'Phase attempts that were retries',
+      labelNames: ['flow', 'phase'],
+      registers,
+    }),
+    cacheRequestsTotal: new Counter({
+      name: 'flowd_cache_requests_total',
+      help: 'Phase cache lookups by result (hit or miss)',
+      labelNames: ['flow', 'phase', 'result'],
+      registers,
+    }),
+    circuitState: new Gauge({
+      name: 'flowd_circuit_state',
+      help: 'Circuit breaker state per component: 0 closed, 1 open, 2 half-open',
+      labelNames: ['flow', 'component'],
+      registers,
+    }),
+    compensationsTotal: new Counter({
+      name: 'flowd_compensations_total',
+      help: 'Compensation runs by outcome (succeeded or failed)',
+      labelNames: ['flow', 'phase', 'outcome'],
+      registers,
+    }),
+    httpRequestsTotal: new Counter({
+      name: 'flowd_http_requests_total',
+      help: 'API requests by route template and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      registers,
+    }),
+    httpRequestDuration: new Histogram({
+      name: 'flowd_http_request_duration_seconds',
+      help: 'API request time by route template and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets,
+      registers,
+    }),
+    flowsLoaded: new Gauge({
+      name: 'flowd_flows_loaded',
+      help: 'Flows currently loaded and compiled',
+      registers,
+    }),
+  };
+}
