@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { request as undiciRequest, type Dispatcher } from 'undici';
+import { z } from 'zod';
+import { ComponentError, isFlowdError } from '../../errors.js';
+import type { AdapterContext, ComponentAdapter } from '../types.js';
+import {
+  assertSafeHeaders,
+  buildTargetUrl,
+  followRedirects,
+  parseBaseUrl,
+  readJsonBody,
+  type RedirectHop,
+} from './egress/index.js';
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export const HttpConfigSchema = z.strictObject({
+  /** Fixes scheme, host, port and an optional path prefix; expressions can never change them. */
+  base_url: z.string().url(),
+  /** Static headers sent with every call (may use `${secret:NAME}`). */
+  headers: z.record(z.string(), z.string()).optional(),
+  max_response_bytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
+  /** Redirects to follow (each hop re-checked); 0 returns the 3xx as the result. */
+  follow_redirects: z.number().int().min(0).max(10).optional(),
+  /** Other origins a redirect may go to (origins like https://cdn.example). */
+  redirect_origins: z.array(z.string().url()).optional(),
+});
+export type HttpConfig = z.infer<typeof HttpConfigSchema>;
+
+export const HttpRequestSchema = z.strictObject({
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).optional(),
+  path: z.string().max(8192).optional(),
+  query: z.record(z.string(), z.unknown()).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  body: z.unknown().optional(),
+});
+export type HttpRequest = z.infer<typeof HttpRequestSchema>;
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface HttpAdapterOptions {
+  /** The egress-checked, pooled dispatcher shared by every http component. */
+  dispatcher: Dispatcher;
+}
+
+/**
+ * Calls an HTTP upstream with undici over a pooled keep-alive dispatcher (one pool per origin).
+ * JSON in and out; a non-2xx answer becomes a ComponentError carrying the status. Sends an
+ * `Idempotency-Key` stable across retries and resumes, and a child `traceparent`.
+ * Retries are the engine's job: this adapter makes exactly one attempt.
+ */
+export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter<HttpConfig> {
+  return {
+    kind: 'http',
+    configSchema: HttpConfigSchema,
+    requestSchema: HttpRequestSchema,
+    create(config, init) {
+      const base = parseBaseUrl(config.base_url);
+      const staticHeaders = assertSafeHeaders(config.headers ?? {});
+      const maxBytes = config.max_response_bytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+      const redirectOrigins = new Set((config.redirect_origins ?? []).map((origin) => new URL(origin).origin));
+      return {
+        async execute(raw, ctx) {
+          const parsed = HttpRequestSchema.safeParse(raw ?? {});
+          if (!parsed.success) {
+            throw new ComponentError(`invalid http request for component "${init.name}": ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'} ${i.message}`).join('; ')}`, { kind: 'protocol' }, { retryable: false, recoverable: false });
+          }
+          const request = parsed.data;
+          const url = buildTargetUrl(base, { path: request.path, query: request.query });
+          const headers: Record<string, string> = { ...staticHeaders, ...assertSafeHeaders(request.headers ?? {}) };
+          headers['idempotency-key'] ??= ctx.idempotencyKey;
+          const traceparent = childTraceparent(ctx);
+          if (traceparent !== undefined) headers['traceparent'] = traceparent;
+          let body: string | undefined;
+          if (request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD') {
+            if (typeof request.body === 'string') {
+              body = request.body;
+              headers['content-type'] ??= 'text/plain; charset=utf-8';
+            } else {
+              body = JSON.stringify(request.body);
+              headers['content-type'] ??= 'application/json';
+            }
+          }
+          headers['accept'] ??= 'application/json';
+          const first: RedirectHop = { url, method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body };
+          return send(options.dispatcher, first, config, redirectOrigins, maxBytes, ctx, init.name);
+        },
+        describe: () => ({ target: base.origin }),
+      };
+    },
+  };
+}
+
+async function send(
+  dispatcher: Dispatcher,
+  first: RedirectHop,
+  config: HttpConfig,
+  redirectOrigins: ReadonlySet<string>,
+  maxBytes: number,
+  ctx: AdapterContext,
+  component: string,
+): Promise<HttpResult> {
+  try {
+    const { response } = await followRedirects(
+      first,
+      (hop) =>
+        undiciRequest(hop.url, {
+          method: hop.method as Dispatcher.HttpMethod,
+          headers: hop.headers,
+          body: hop.body,
+          dispatcher,
+          signal: ctx.signal,
+        }),
+      { maxRedirects: config.follow_redirects ?? 0, isOriginAllowed: (target) => redirectOrigins.has(target.origin) },
+    );
+    const body = await readJsonBody(response.body, {
+      maxBytes,
+      contentType: response.headers['content-type'],
+      contentEncoding: response.headers['content-encoding'],
+      signal: ctx.signal,
+    });
+    const headers = flattenHeaders(response.headers);
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const retryAfter = parseRetryAfter(headers['retry-after']);
+      throw new ComponentError(`component "${component}" answered ${response.statusCode}`, {
+        kind: 'status',
+        upstreamStatus: response.statusCode,
+        body: truncate(body),
+        ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+      });
+    }
+    return { status: response.statusCode, headers, body };
+  } catch (error) {
+    if (isFlowdError(error) || ctx.signal.aborted) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ComponentError(`component "${component}" is unreachable: ${message}`, { kind: 'network' }, { cause: error });
+  }
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** Seconds from a Retry-After header: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+/** Keeps the trace id, makes a new span id for this call (W3C Trace Context). */
+function childTraceparent(ctx: AdapterContext): string | undefined {
+  const match = ctx.traceparent === undefined ? null : /^([0-9a-f]{2})-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/.exec(ctx.traceparent);
+  if (match === null) return undefined;
+  return `${match[1]}-${match[2]}-${randomBytes(8).toString('hex')}-${match[3]}`;
+}
+
+function truncate(body: unknown): unknown {
+  if (typeof body === 'string') return body.length > 2048 ? `${body.slice(0, 2048)}…` : body;
+  return body;
+}

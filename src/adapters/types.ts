@@ -1,0 +1,49 @@
+import type { z } from 'zod';
+import type { FlowLogger } from '../engine/logger.js';
+
+/** What an adapter receives with every call: cancellation, a logger with bindings, and where it runs. */
+export interface AdapterContext {
+  /** Aborted when the attempt times out, the phase or flow deadline passes, or the execution is cancelled. */
+  readonly signal: AbortSignal;
+  readonly logger: FlowLogger;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly executionId: string;
+  readonly flow: string;
+  readonly phase: string;
+  readonly component: string;
+  /** Stable across retries and resumes of the same phase (and map item), so upstreams can de-duplicate. */
+  readonly idempotencyKey: string;
+  /** W3C trace context of the execution, when the caller sent one. */
+  readonly traceparent?: string | undefined;
+}
+
+/** A configured instance of an adapter: one per component in a flow file. */
+export interface Component {
+  execute(request: unknown, ctx: AdapterContext): Promise<unknown>;
+  /** Releases pooled resources (connections); called once at shutdown. */
+  close?(): Promise<void>;
+  /** Non-secret facts for documents and `GET /flows/{name}`, e.g. `{ target: 'https://payments.example' }`. */
+  describe?(): Record<string, unknown>;
+}
+
+export interface ComponentInit {
+  /** The component's name in its flow file. */
+  readonly name: string;
+  readonly flow: string;
+}
+
+/**
+ * The adapter contract: a kind, a zod schema for its component config, and a factory.
+ * The config schema is applied at load to every component of this kind (policy keys such as
+ * `retry_policy` are removed first), so a bad key fails the load with file and path.
+ */
+export interface ComponentAdapter<Config = unknown> {
+  readonly kind: string;
+  readonly configSchema: z.ZodType<Config>;
+  /** Optional schema for the evaluated request, checked before each call. */
+  readonly requestSchema?: z.ZodType<unknown>;
+  /** Pure adapters (no side effects) need no declaration: a phase may name them as its component. */
+  readonly implicit?: boolean;
+  create(config: Config, init: ComponentInit): Component;
+}

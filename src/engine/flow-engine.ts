@@ -1,0 +1,156 @@
+import { FlowdError, InputValidationError } from '../errors.js';
+import type { CompiledFlow } from '../flows/compiled.js';
+import { Execution } from './execution.js';
+import { newExecutionId } from './ids.js';
+import { silentLogger, type FlowLogger } from './logger.js';
+import { MiddlewareChain, type Middleware } from './middleware.js';
+import { createMemoryPhaseCache, type PhaseCache } from './phase-cache.js';
+import type { ExecutionRecord } from './record.js';
+import { systemClock, type ChildExecuteOptions, type Clock, type EngineRuntime, type ExecuteOptions, type ExecutionObserver } from './runtime.js';
+
+export const DEFAULT_MAX_SUBFLOW_DEPTH = 8;
+export const DEFAULT_MAX_MAP_ITEMS = 10_000;
+
+export interface FlowEngineOptions {
+  readonly flows: ReadonlyMap<string, CompiledFlow>;
+  readonly middleware?: readonly Middleware[];
+  readonly cache?: PhaseCache;
+  readonly logger?: FlowLogger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly newId?: () => string;
+  readonly observer?: ExecutionObserver;
+  readonly maxSubflowDepth?: number;
+  readonly maxMapItems?: number;
+  /**
+   * Starts a dependent flow without waiting for it and returns its execution id.
+   * Default: runs it in this process in the background.
+   */
+  readonly startTriggered?: (flow: string, input: unknown, parentId: string) => Promise<string | undefined>;
+  /** Runs last in `close()`, e.g. to close a shared connection pool. */
+  readonly onClose?: () => Promise<void>;
+}
+
+export class FlowNotFoundError extends FlowdError {
+  constructor(name: string) {
+    super('FLOWD_ERR_FLOW_NOT_FOUND', `no flow named "${name}" is loaded`);
+  }
+}
+
+/**
+ * Runs compiled flows in-process. `execute` never throws for a flow that fails: the failure is
+ * in the returned record. It throws only when there is nothing to run (unknown flow, invalid input).
+ */
+export class FlowEngine {
+  readonly #flows: ReadonlyMap<string, CompiledFlow>;
+  readonly #runtime: EngineRuntime;
+  readonly #running = new Map<string, Execution>();
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #chain: MiddlewareChain;
+  readonly #onClose: (() => Promise<void>) | undefined;
+
+  constructor(options: FlowEngineOptions) {
+    this.#flows = options.flows;
+    this.#onClose = options.onClose;
+    this.#chain = new MiddlewareChain(options.middleware ?? []);
+    const clock = options.clock ?? systemClock;
+    this.#runtime = {
+      chain: this.#chain,
+      cache: options.cache ?? createMemoryPhaseCache(),
+      clock,
+      random: options.random ?? Math.random,
+      newId: options.newId ?? (() => newExecutionId(clock.now())),
+      logger: options.logger ?? silentLogger,
+      observer: options.observer,
+      maxSubflowDepth: options.maxSubflowDepth ?? DEFAULT_MAX_SUBFLOW_DEPTH,
+      maxMapItems: options.maxMapItems ?? DEFAULT_MAX_MAP_ITEMS,
+      runChild: (flow, input, childOptions) => this.#runChild(flow, input, childOptions),
+      startTriggered: options.startTriggered ?? ((flow, input, parentId) => this.#startInBackground(flow, input, parentId)),
+    };
+    this.#watchCircuits();
+  }
+
+  /** Validates the input and runs the flow to a terminal state. */
+  execute(name: string, input: unknown, options: ExecuteOptions = {}): Promise<ExecutionRecord> {
+    return this.start(name, input, options).done;
+  }
+
+  /**
+   * Validates the input and starts the flow; returns its id at once and a promise of the record.
+   * Throws FlowNotFoundError or InputValidationError synchronously, before anything runs.
+   */
+  start(name: string, input: unknown, options: ChildExecuteOptions = {}): { executionId: string; done: Promise<ExecutionRecord> } {
+    const flow = this.getFlow(name);
+    if (flow === undefined) throw new FlowNotFoundError(name);
+    const issues = flow.validateInput(input);
+    if (issues !== undefined) {
+      throw new InputValidationError(`input does not match the schema of flow "${name}": ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
+    }
+    const execution = new Execution(this.#runtime, flow, input, options);
+    const id = execution.record.executionId;
+    this.#running.set(id, execution);
+    const done = execution.run().finally(() => this.#running.delete(id));
+    return { executionId: id, done };
+  }
+
+  getFlow(name: string): CompiledFlow | undefined {
+    return this.#flows.get(name);
+  }
+
+  listFlows(): CompiledFlow[] {
+    return [...this.#flows.values()];
+  }
+
+  /** Cancels an execution running in this process. Returns false when it is not running here. */
+  cancel(executionId: string, reason?: string): boolean {
+    const execution = this.#running.get(executionId);
+    if (execution === undefined) return false;
+    execution.cancel(reason);
+    return true;
+  }
+
+  get activeExecutions(): number {
+    return this.#running.size;
+  }
+
+  /** The live record of an execution running in this process. */
+  getRunning(executionId: string): ExecutionRecord | undefined {
+    return this.#running.get(executionId)?.record;
+  }
+
+  /** Waits for background work (triggered flows) to settle, then closes every component. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#background]);
+    const closing: Promise<void>[] = [];
+    for (const flow of this.#flows.values()) {
+      for (const component of flow.components.values()) {
+        if (component.instance.close !== undefined) closing.push(component.instance.close());
+      }
+    }
+    await Promise.allSettled(closing);
+    await this.#onClose?.();
+  }
+
+  async #runChild(name: string, input: unknown, options: ChildExecuteOptions): Promise<ExecutionRecord> {
+    return this.start(name, input, options).done;
+  }
+
+  async #startInBackground(flow: string, input: unknown, parentId: string): Promise<string | undefined> {
+    const started = this.start(flow, input, { parentId });
+    const settled = started.done.catch((error: unknown) => this.#runtime.logger.error({ err: error, flow }, 'triggered flow failed'));
+    this.#background.add(settled);
+    void settled.finally(() => this.#background.delete(settled));
+    return started.executionId;
+  }
+
+  #watchCircuits(): void {
+    for (const flow of this.#flows.values()) {
+      for (const component of flow.components.values()) {
+        component.breaker?.onStateChange((state) => {
+          const name = (['closed', 'open', 'half_open', 'isolated'] as const)[state] ?? 'open';
+          this.#chain.emitCircuitState({ flow: flow.name, component: component.name, state: name });
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,191 @@
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError as CockatielBulkheadRejected,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  SamplingBreaker,
+  bulkhead,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  type BulkheadPolicy,
+  type CircuitBreakerPolicy,
+  type IRetryBackoffContext,
+} from 'cockatiel';
+import {
+  BulkheadRejectedError,
+  CircuitOpenError,
+  ComponentError,
+  TimeoutError,
+  isFlowdError,
+  toFlowdError,
+  type FlowdError,
+} from '../errors.js';
+import type { RetryOn, RetrySettings } from '../flows/compiled.js';
+import type { CircuitBreakerDefinition, RetryPolicyDefinition } from '../flows/schema.js';
+
+/** Safe defaults: at most 3 attempts, exponential backoff with full jitter, capped delays. */
+export const DEFAULT_RETRY: RetrySettings = Object.freeze({
+  maxAttempts: 3,
+  initialDelayMs: 100,
+  backoffFactor: 2,
+  maxDelayMs: 2000,
+  jitter: 'full',
+  retryOn: new Set<RetryOn>(['network', 'timeout', '408', '429', '5xx']),
+  budgetMs: undefined,
+});
+
+/** Merges retry policies field by field, later ones winning (built-in < flow < component < phase). */
+export function resolveRetry(...layers: (RetryPolicyDefinition | undefined)[]): RetrySettings {
+  let settings = DEFAULT_RETRY;
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    settings = {
+      maxAttempts: layer.max_attempts ?? settings.maxAttempts,
+      initialDelayMs: layer.initial_delay_ms ?? settings.initialDelayMs,
+      backoffFactor: layer.backoff_factor ?? settings.backoffFactor,
+      maxDelayMs: layer.max_delay_ms ?? settings.maxDelayMs,
+      jitter: layer.jitter ?? settings.jitter,
+      retryOn: layer.retry_on === undefined ? settings.retryOn : new Set(layer.retry_on),
+      budgetMs: layer.budget_ms ?? settings.budgetMs,
+    };
+  }
+  return settings;
+}
+
+/** Whether `error` is a failure the policy retries. Input, expression and egress errors never are. */
+export function isRetryable(error: unknown, retryOn: ReadonlySet<RetryOn>): boolean {
+  if (error instanceof TimeoutError) return error.scope === 'attempt' && retryOn.has('timeout');
+  if (!(error instanceof ComponentError)) return false;
+  if (error.kind === 'network') return retryOn.has('network');
+  const status = error.upstreamStatus;
+  if (status === undefined) return false;
+  if (status === 408) return retryOn.has('408');
+  if (status === 429) return retryOn.has('429');
+  return status >= 500 && retryOn.has('5xx');
+}
+
+/** 4xx answers mean the upstream works: they never count against its circuit. */
+export function countsAsBreakerFailure(error: unknown): boolean {
+  if (error instanceof TimeoutError) return error.scope === 'attempt';
+  if (!(error instanceof ComponentError)) return false;
+  return error.kind !== 'status' || (error.upstreamStatus ?? 500) >= 500 || error.upstreamStatus === 429;
+}
+
+export interface RetryObserver {
+  (event: { attempt: number; delayMs: number; error: FlowdError }): void;
+}
+
+/**
+ * Runs `attempt` (called with its 1-based number) under the retry settings (cockatiel's retry with a delegate backoff that applies
+ * the factor, the cap, jitter and `Retry-After`). Resolves or rejects with a FlowdError as soon as
+ * `signal` aborts, even during a backoff delay.
+ */
+export async function runWithRetry<T>(
+  settings: RetrySettings,
+  attempt: (attemptNumber: number, signal: AbortSignal) => Promise<T>,
+  options: { signal: AbortSignal; random: () => number; now: () => number; onRetry?: RetryObserver | undefined },
+): Promise<T> {
+  const startedAt = options.now();
+  let attempts = 0;
+  const withinBudget = (): boolean => settings.budgetMs === undefined || options.now() - startedAt < settings.budgetMs;
+  const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>>((context) => {
+    const error = 'error' in context.result ? context.result.error : undefined;
+    const exponential = Math.min(settings.maxDelayMs, settings.initialDelayMs * settings.backoffFactor ** (context.attempt - 1));
+    let delay = settings.jitter === 'full' ? Math.floor(options.random() * exponential) : exponential;
+    const retryAfter = retryAfterMs(error);
+    if (retryAfter !== undefined) delay = Math.max(delay, Math.min(retryAfter, settings.maxDelayMs));
+    if (settings.budgetMs !== undefined) delay = Math.max(0, Math.min(delay, settings.budgetMs - (options.now() - startedAt)));
+    return delay;
+  });
+  const policy = retry(
+    handleWhen((error) => isRetryable(error, settings.retryOn) && withinBudget()),
+    { maxAttempts: settings.maxAttempts - 1, backoff },
+  ).dangerouslyUnref();
+  const listener = options.onRetry;
+  const subscription =
+    listener === undefined
+      ? undefined
+      : policy.onRetry((event) => {
+          if ('error' in event) listener({ attempt: event.attempt, delayMs: event.delay, error: toFlowdError(event.error) });
+        });
+  try {
+    return await raceAbort(
+      policy.execute(({ signal }) => {
+        attempts += 1;
+        if (signal.aborted) throw toFlowdError(signal.reason);
+        return attempt(attempts, signal);
+      }, options.signal),
+      options.signal,
+    );
+  } catch (error) {
+    throw toFlowdError(error);
+  } finally {
+    subscription?.dispose();
+  }
+}
+
+function retryAfterMs(error: unknown): number | undefined {
+  if (error instanceof ComponentError && error.retryAfterSeconds !== undefined) return error.retryAfterSeconds * 1000;
+  return undefined;
+}
+
+/** Rejects with the signal's reason as soon as it aborts, without waiting for `promise`. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(toFlowdError(signal.reason));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(toFlowdError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+export const DEFAULT_HALF_OPEN_AFTER_MS = 10_000;
+
+export function buildBreaker(definition: CircuitBreakerDefinition): CircuitBreakerPolicy {
+  const halfOpenAfter = definition.half_open_after_ms ?? DEFAULT_HALF_OPEN_AFTER_MS;
+  const breaker =
+    definition.failure_ratio !== undefined
+      ? new SamplingBreaker({
+          threshold: definition.failure_ratio,
+          duration: definition.window_ms ?? 30_000,
+          minimumRps: (definition.min_calls ?? 10) / ((definition.window_ms ?? 30_000) / 1000),
+        })
+      : new ConsecutiveBreaker(definition.consecutive_failures ?? 5);
+  return circuitBreaker(handleWhen(countsAsBreakerFailure), { halfOpenAfter, breaker });
+}
+
+export function buildBulkhead(maxConcurrent: number, maxQueue: number): BulkheadPolicy {
+  return bulkhead(maxConcurrent, maxQueue);
+}
+
+/** Runs one call through the component's breaker and bulkhead, translating their errors into flowd's. */
+export async function guardCall<T>(
+  component: { name: string; breaker: CircuitBreakerPolicy | undefined; bulkhead: BulkheadPolicy | undefined; breakerHalfOpenAfterMs: number },
+  call: (signal: AbortSignal) => Promise<T>,
+  signal: AbortSignal,
+): Promise<T> {
+  const viaBulkhead = component.bulkhead === undefined ? call : (s: AbortSignal) => component.bulkhead!.execute(({ signal: inner }) => call(inner), s);
+  try {
+    if (component.breaker === undefined) return await viaBulkhead(signal);
+    return await component.breaker.execute(({ signal: inner }) => viaBulkhead(inner), signal);
+  } catch (error) {
+    if (error instanceof BrokenCircuitError) {
+      throw new CircuitOpenError(component.name, Math.ceil(component.breakerHalfOpenAfterMs / 1000), { cause: error });
+    }
+    if (error instanceof CockatielBulkheadRejected) throw new BulkheadRejectedError(component.name, { cause: error });
+    throw isFlowdError(error) ? error : toFlowdError(error);
+  }
+}

@@ -1,0 +1,97 @@
+import type { ErrorCode } from '../errors.js';
+
+export const EXECUTION_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'compensated',
+  'compensation_failed',
+  'timed_out',
+  'cancelled',
+] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
+  'succeeded',
+  'failed',
+  'compensated',
+  'compensation_failed',
+  'timed_out',
+  'cancelled',
+]);
+
+export type PhaseKind = 'call' | 'decision' | 'parallel' | 'map' | 'subflow';
+export type PhaseStatus = 'running' | 'succeeded' | 'failed' | 'compensated' | 'cancelled';
+
+export interface ErrorSummary {
+  code: ErrorCode;
+  message: string;
+  phase?: string | undefined;
+  attempts?: number | undefined;
+  /** Upstream HTTP status, for component failures. */
+  status?: number | undefined;
+  recoverable?: boolean | undefined;
+  /** When retrying makes sense (open circuit, full bulkhead). */
+  retryAfterSeconds?: number | undefined;
+  /** The original error when a recovery flow also failed. */
+  cause?: ErrorSummary | undefined;
+}
+
+export interface PhaseRecord {
+  id: string;
+  kind: PhaseKind;
+  status: PhaseStatus;
+  attempts: number;
+  startedAt: string;
+  finishedAt?: string | undefined;
+  durationMs?: number | undefined;
+  /** Item index inside a map. */
+  index?: number | undefined;
+  /** Pass number when a decision loop ran the phase again. */
+  iteration?: number | undefined;
+  /** The component called, for call phases. */
+  component?: string | undefined;
+  /** The branch a decision took. */
+  branch?: string | undefined;
+  cached?: boolean | undefined;
+  fallback?: boolean | undefined;
+  /** Taken from a checkpoint when a crashed execution resumed: not run again. */
+  restored?: boolean | undefined;
+  /** The execution a sub-flow phase started. */
+  childExecutionId?: string | undefined;
+  error?: ErrorSummary | undefined;
+}
+
+export interface CompensationRecord {
+  phase: string;
+  index?: number | undefined;
+  status: 'succeeded' | 'failed' | 'pending';
+  attempts: number;
+  durationMs?: number | undefined;
+  error?: ErrorSummary | undefined;
+}
+
+/** The one shape of an execution: returned by execute, stored, served, drawn and asserted. */
+export interface ExecutionRecord {
+  executionId: string;
+  flow: string;
+  version: string;
+  status: ExecutionStatus;
+  input?: unknown;
+  output?: unknown;
+  startedAt: string;
+  finishedAt?: string | undefined;
+  durationMs?: number | undefined;
+  errorHandled: boolean;
+  fallbackExecuted: boolean;
+  recovered: boolean;
+  phases: PhaseRecord[];
+  error?: ErrorSummary | undefined;
+  compensations?: CompensationRecord[] | undefined;
+  /** Output of the recovery flow's execution, when one ran. */
+  recoveryExecutionId?: string | undefined;
+  parentId?: string | undefined;
+  triggered?: string[] | undefined;
+  requestId?: string | undefined;
+}

@@ -1,0 +1,63 @@
+import type { CompiledFlow } from '../flows/compiled.js';
+import type { FlowLogger } from './logger.js';
+import type { MiddlewareChain } from './middleware.js';
+import type { PhaseCache } from './phase-cache.js';
+import type { ExecutionRecord } from './record.js';
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Per-call options; the seed's `enable_caching`, `parallel_execution` and a deadline. */
+export interface ExecuteOptions {
+  /** Shortens the flow's deadline; never lengthens it. */
+  timeoutMs?: number | undefined;
+  /** false bypasses phase caches for this execution. Default true. */
+  enableCaching?: boolean | undefined;
+  /** false runs parallel blocks and maps one at a time. Default true. */
+  parallelExecution?: boolean | undefined;
+  /** Cancels the execution when aborted. */
+  signal?: AbortSignal | undefined;
+  requestId?: string | undefined;
+  traceparent?: string | undefined;
+  /** Use this id instead of generating one (the durable store assigns ids before running). */
+  executionId?: string | undefined;
+  /** Outputs of phases that already completed (resume after a crash): they are not run again. */
+  checkpoints?: ReadonlyMap<string, unknown> | undefined;
+}
+
+/** Internal options of an execution started by another one. */
+export interface ChildExecuteOptions extends ExecuteOptions {
+  parentId?: string | undefined;
+  depth?: number | undefined;
+  /** Absolute deadline (clock ms) inherited from the parent. */
+  deadlineAt?: number | undefined;
+  /** Recovery flows do not start another recovery. */
+  noRecovery?: boolean | undefined;
+}
+
+/** Called as an execution progresses; the durable store checkpoints through it. */
+export interface ExecutionObserver {
+  onStart?(record: ExecutionRecord, flow: CompiledFlow): void | Promise<void>;
+  /** A phase completed; `key` identifies it across resumes (id, map index, loop iteration). */
+  onCheckpoint?(record: ExecutionRecord, key: string, output: unknown): void | Promise<void>;
+  onFinish?(record: ExecutionRecord, flow: CompiledFlow): void | Promise<void>;
+}
+
+/** What an execution needs from the engine that owns it. */
+export interface EngineRuntime {
+  readonly chain: MiddlewareChain;
+  readonly cache: PhaseCache;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly newId: () => string;
+  readonly logger: FlowLogger;
+  readonly observer: ExecutionObserver | undefined;
+  readonly maxSubflowDepth: number;
+  readonly maxMapItems: number;
+  runChild(flow: string, input: unknown, options: ChildExecuteOptions): Promise<ExecutionRecord>;
+  startTriggered(flow: string, input: unknown, parentId: string): Promise<string | undefined>;
+}

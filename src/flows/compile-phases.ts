@@ -1,0 +1,240 @@
+import { ExpressionError } from '../errors.js';
+import {
+  compileExpression,
+  compileTemplate,
+  type CompiledExpression,
+  type CompiledTemplate,
+} from '../expressions/index.js';
+import { resolveRetry } from '../engine/policies.js';
+import type {
+  CompiledBranch,
+  CompiledComponent,
+  CompiledPhase,
+  RetrySettings,
+} from './compiled.js';
+import type { PhaseDefinition, RetryPolicyDefinition } from './schema.js';
+
+export const DEFAULT_MAP_CONCURRENCY = 8;
+export const DEFAULT_MAP_MAX_ITEMS = 1000;
+
+/** Everything phase compilation needs from the flow around it; issues are collected, never thrown. */
+export interface PhaseCompileContext {
+  readonly report: (path: string, message: string) => void;
+  readonly component: (name: string, path: string) => CompiledComponent | undefined;
+  readonly flowRetry: RetryPolicyDefinition | undefined;
+  readonly defaultCallTimeoutMs: number;
+  readonly seenIds: Set<string>;
+  readonly phaseIds: string[];
+}
+
+/** Names visible to expressions at one point of the flow. */
+interface Scope {
+  /** Phase ids whose outputs may exist here. */
+  readonly available: ReadonlySet<string>;
+  readonly inMap: boolean;
+}
+
+/**
+ * Compiles a list of phases. Returns the compiled list and the ids that may have run once
+ * the list is done (for reference checks of what follows).
+ */
+export function compilePhaseList(
+  definitions: readonly PhaseDefinition[],
+  path: string,
+  scope: Scope,
+  ctx: PhaseCompileContext,
+): { phases: CompiledPhase[]; available: Set<string> } {
+  const available = new Set(scope.available);
+  const phases: CompiledPhase[] = [];
+  definitions.forEach((definition, index) => {
+    const phasePath = `${path}[${index}]`;
+    const compiled = compilePhase(definition, phasePath, { available, inMap: scope.inMap }, ctx, available);
+    if (compiled !== undefined) phases.push(compiled);
+  });
+  // goto targets must be siblings of the decision that jumps
+  const positions = new Map(definitions.map((definition, index) => [definition.id, index]));
+  phases.forEach((phase, index) => {
+    if (phase.kind !== 'decision') return;
+    phase.branches.forEach((branch, branchIndex) => {
+      if (branch.goto === undefined) return;
+      const target = positions.get(branch.goto);
+      const where = `${phase.path}.decision[${branchIndex}].goto`;
+      if (target === undefined) {
+        ctx.report(where, `goto "${branch.goto}" must name a phase of the same list as the decision "${phase.id}"`);
+      } else if (target <= index && branch.maxIterations === undefined) {
+        ctx.report(where, `goto "${branch.goto}" loops back without a bound: set max_iterations`);
+      }
+    });
+  });
+  return { phases, available };
+}
+
+function compilePhase(
+  definition: PhaseDefinition,
+  path: string,
+  scope: Scope,
+  ctx: PhaseCompileContext,
+  availableAfter: Set<string>,
+): CompiledPhase | undefined {
+  const id = definition.id;
+  if (ctx.seenIds.has(id)) ctx.report(`${path}.id`, `duplicate phase id "${id}" (ids are unique across the flow, nested phases included)`);
+  ctx.seenIds.add(id);
+  ctx.phaseIds.push(id);
+  const description = definition.description;
+  const template = (value: unknown, where: string, extra: readonly string[] = []): CompiledTemplate | undefined =>
+    compileChecked(value, where, scope, ctx, extra);
+
+  let compiled: CompiledPhase | undefined;
+  if ('component' in definition) {
+    const component = ctx.component(definition.component, `${path}.component`);
+    const request = template(definition.request, `${path}.request`);
+    const output = definition.output === undefined ? undefined : template(definition.output, `${path}.output`, ['result', 'request']);
+    const fallback =
+      definition.on_error === undefined ? undefined : template(definition.on_error.fallback, `${path}.on_error.fallback`, ['error']);
+    const cacheKey =
+      definition.cache?.key === undefined ? undefined : template(definition.cache.key, `${path}.cache.key`);
+    let compensate;
+    if (definition.compensate !== undefined) {
+      const compensation = definition.compensate;
+      const target = ctx.component(compensation.component ?? definition.component, `${path}.compensate.component`);
+      const compensationRequest = template(compensation.request, `${path}.compensate.request`, ['output', 'request']);
+      if (target !== undefined && compensationRequest !== undefined) {
+        compensate = {
+          component: target,
+          request: compensationRequest,
+          timeoutMs: compensation.timeout_ms ?? target.timeoutMs,
+          retry: resolveRetry(ctx.flowRetry, target.retryDefinition, compensation.retry_policy),
+        };
+      }
+    }
+    if (component !== undefined && request !== undefined) {
+      const retry: RetrySettings = resolveRetry(ctx.flowRetry, component.retryDefinition, definition.retry_policy);
+      compiled = {
+        kind: 'call',
+        id,
+        description,
+        path,
+        component,
+        request,
+        output,
+        attemptTimeoutMs: component.timeoutMs,
+        timeoutMs: definition.timeout_ms,
+        retry,
+        cache: definition.cache === undefined ? undefined : { ttlMs: definition.cache.ttl_ms, key: cacheKey },
+        fallback,
+        compensate,
+      };
+    }
+  } else if ('decision' in definition) {
+    const branches: CompiledBranch[] = [];
+    const union = new Set<string>();
+    definition.decision.forEach((branch, index) => {
+      const where = `${path}.decision[${index}]`;
+      const when = branch.when === undefined ? undefined : expression(branch.when, `${where}.when`, scope, ctx);
+      const list = branch.otherwise ?? branch.phases ?? [];
+      const inner = compilePhaseList(list, `${where}.${branch.otherwise === undefined ? 'phases' : 'otherwise'}`, scope, ctx);
+      inner.available.forEach((name) => union.add(name));
+      if (branch.otherwise !== undefined && index !== definition.decision.length - 1) {
+        ctx.report(where, 'otherwise must be the last branch of a decision');
+      }
+      branches.push({
+        label: branch.label ?? (branch.otherwise === undefined ? branch.when ?? `branch ${index}` : 'otherwise'),
+        when,
+        phases: inner.phases,
+        goto: branch.goto,
+        maxIterations: branch.max_iterations,
+      });
+    });
+    union.forEach((name) => availableAfter.add(name));
+    compiled = { kind: 'decision', id, description, path, branches };
+  } else if ('parallel' in definition) {
+    const branches = Object.entries(definition.parallel).map(([name, list]) => {
+      const inner = compilePhaseList(list, `${path}.parallel.${name}`, scope, ctx);
+      inner.available.forEach((ran) => availableAfter.add(ran));
+      return { name, phases: inner.phases };
+    });
+    if (branches.length === 0) ctx.report(`${path}.parallel`, 'a parallel block needs at least one branch');
+    compiled = { kind: 'parallel', id, description, path, branches };
+  } else if ('map' in definition) {
+    const items = expression(definition.map.items, `${path}.map.items`, scope, ctx);
+    const innerScope = { available: scope.available, inMap: true };
+    const inner = compilePhaseList(definition.map.phases, `${path}.map.phases`, innerScope, ctx);
+    const output =
+      definition.map.output === undefined
+        ? undefined
+        : compileChecked(definition.map.output, `${path}.map.output`, { available: inner.available, inMap: true }, ctx, []);
+    if (items !== undefined) {
+      compiled = {
+        kind: 'map',
+        id,
+        description,
+        path,
+        items,
+        concurrency: definition.map.concurrency ?? DEFAULT_MAP_CONCURRENCY,
+        maxItems: definition.map.max_items ?? DEFAULT_MAP_MAX_ITEMS,
+        phases: inner.phases,
+        output,
+      };
+    }
+  } else {
+    const input = definition.input === undefined ? undefined : template(definition.input, `${path}.input`);
+    const output = definition.output === undefined ? undefined : template(definition.output, `${path}.output`, ['result']);
+    compiled = { kind: 'subflow', id, description, path, flow: definition.flow, input, output };
+  }
+  availableAfter.add(id);
+  return compiled;
+}
+
+function expression(source: string, where: string, scope: Scope, ctx: PhaseCompileContext): CompiledExpression | undefined {
+  const match = /^\s*\{%([\s\S]*)%\}\s*$/.exec(source);
+  try {
+    const compiled = compileExpression(match === null ? source : match[1]!.trim(), where);
+    checkReferences(compiled.phaseRefs, compiled.rootRefs, where, scope, ctx, []);
+    return compiled;
+  } catch (error) {
+    ctx.report(where, error instanceof Error ? error.message : String(error));
+    return undefined;
+  }
+}
+
+export function compileChecked(
+  value: unknown,
+  where: string,
+  scope: Scope,
+  ctx: { report: (path: string, message: string) => void },
+  extraRoots: readonly string[],
+): CompiledTemplate | undefined {
+  try {
+    const compiled = compileTemplate(value, where);
+    checkReferences(compiled.phaseRefs, compiled.rootRefs, where, scope, ctx, extraRoots);
+    return compiled;
+  } catch (error) {
+    if (error instanceof ExpressionError) {
+      ctx.report(where, error.message);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+const ALWAYS_VISIBLE = new Set(['input', 'phases', 'execution', 'deps']);
+
+function checkReferences(
+  phaseRefs: ReadonlySet<string>,
+  rootRefs: ReadonlySet<string>,
+  where: string,
+  scope: Scope,
+  ctx: { report: (path: string, message: string) => void },
+  extraRoots: readonly string[],
+): void {
+  for (const ref of phaseRefs) {
+    if (!scope.available.has(ref)) {
+      ctx.report(where, `references phases.${ref}, which has not run at this point (no earlier phase, or one in another branch, has that id)`);
+    }
+  }
+  for (const root of rootRefs) {
+    if (ALWAYS_VISIBLE.has(root) || extraRoots.includes(root)) continue;
+    if ((root === 'item' || root === 'index') && scope.inMap) continue;
+    ctx.report(where, `"${root}" is not visible here (expressions see: ${[...ALWAYS_VISIBLE, ...extraRoots, ...(scope.inMap ? ['item', 'index'] : [])].join(', ')})`);
+  }
+}

@@ -1,0 +1,146 @@
+import type { BulkheadPolicy, CircuitBreakerPolicy } from 'cockatiel';
+import type { Component } from '../adapters/types.js';
+import type { InputIssue } from '../errors.js';
+import type { CompiledExpression, CompiledTemplate } from '../expressions/index.js';
+import type { FlowDefinition, RetryPolicyDefinition } from './schema.js';
+
+/** Which failures a retry policy retries. */
+export const RETRY_ON = ['network', 'timeout', '408', '429', '5xx'] as const;
+export type RetryOn = (typeof RETRY_ON)[number];
+
+export interface RetrySettings {
+  readonly maxAttempts: number;
+  readonly initialDelayMs: number;
+  readonly backoffFactor: number;
+  readonly maxDelayMs: number;
+  readonly jitter: 'full' | 'none';
+  readonly retryOn: ReadonlySet<RetryOn>;
+  /** Total time for all attempts and delays of one phase; undefined = bounded by the phase and flow deadlines. */
+  readonly budgetMs: number | undefined;
+}
+
+export interface CompiledComponent {
+  readonly name: string;
+  readonly adapter: string;
+  readonly description: string | undefined;
+  readonly instance: Component;
+  /** Per-attempt timeout of every call to this component. */
+  readonly timeoutMs: number;
+  /** The component's own retry policy, merged into each phase's at load. */
+  readonly retryDefinition: RetryPolicyDefinition | undefined;
+  readonly breaker: CircuitBreakerPolicy | undefined;
+  readonly breakerHalfOpenAfterMs: number;
+  readonly bulkhead: BulkheadPolicy | undefined;
+  /** Safe-to-show facts (adapter, target origin): never secrets. */
+  readonly summary: Record<string, unknown>;
+}
+
+interface PhaseBase {
+  readonly id: string;
+  readonly description: string | undefined;
+  /** Location in the flow file, e.g. `phases[2].map.phases[0]`, for errors. */
+  readonly path: string;
+}
+
+export interface CompiledCache {
+  readonly ttlMs: number;
+  readonly key: CompiledTemplate | undefined;
+}
+
+export interface CompiledCompensation {
+  readonly component: CompiledComponent;
+  readonly request: CompiledTemplate;
+  readonly timeoutMs: number;
+  readonly retry: RetrySettings;
+}
+
+export interface CallPhase extends PhaseBase {
+  readonly kind: 'call';
+  readonly component: CompiledComponent;
+  readonly request: CompiledTemplate;
+  readonly output: CompiledTemplate | undefined;
+  readonly attemptTimeoutMs: number;
+  /** Deadline of the whole phase (all attempts); undefined = the flow's. */
+  readonly timeoutMs: number | undefined;
+  readonly retry: RetrySettings;
+  readonly cache: CompiledCache | undefined;
+  readonly fallback: CompiledTemplate | undefined;
+  readonly compensate: CompiledCompensation | undefined;
+}
+
+export interface CompiledBranch {
+  readonly label: string;
+  /** undefined for the `otherwise` branch. */
+  readonly when: CompiledExpression | undefined;
+  readonly phases: readonly CompiledPhase[];
+  /** Jump to a phase of the same list after this branch's phases ran. */
+  readonly goto: string | undefined;
+  readonly maxIterations: number | undefined;
+}
+
+export interface DecisionPhase extends PhaseBase {
+  readonly kind: 'decision';
+  readonly branches: readonly CompiledBranch[];
+}
+
+export interface ParallelPhase extends PhaseBase {
+  readonly kind: 'parallel';
+  readonly branches: readonly { readonly name: string; readonly phases: readonly CompiledPhase[] }[];
+}
+
+export interface MapPhase extends PhaseBase {
+  readonly kind: 'map';
+  readonly items: CompiledExpression;
+  readonly concurrency: number;
+  readonly maxItems: number;
+  readonly phases: readonly CompiledPhase[];
+  readonly output: CompiledTemplate | undefined;
+}
+
+export interface SubflowPhase extends PhaseBase {
+  readonly kind: 'subflow';
+  readonly flow: string;
+  readonly input: CompiledTemplate | undefined;
+  readonly output: CompiledTemplate | undefined;
+}
+
+export type CompiledPhase = CallPhase | DecisionPhase | ParallelPhase | MapPhase | SubflowPhase;
+
+export interface CompiledDependency {
+  readonly flow: string;
+  readonly input: CompiledTemplate | undefined;
+}
+
+export interface CompiledTrigger {
+  readonly flow: string;
+  readonly on: 'succeeded' | 'failed' | 'completed';
+  readonly input: CompiledTemplate | undefined;
+}
+
+export type Persistence = 'none' | 'failed' | 'all';
+
+export interface CompiledFlow {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  /** Where it came from (a file path, or `<api>` for definitions given in code). */
+  readonly source: string;
+  /** Content hash of the definition, to pin executions to the version they started on. */
+  readonly hash: string;
+  /** The definition as written, with secret references left unresolved: safe to show. */
+  readonly definition: FlowDefinition;
+  readonly inputSchema: Record<string, unknown>;
+  readonly validateInput: (input: unknown) => readonly InputIssue[] | undefined;
+  readonly examples: Readonly<Record<string, unknown>>;
+  readonly timeoutMs: number;
+  readonly transactional: boolean;
+  readonly recovery: { readonly flow: string; readonly on: ReadonlySet<string> | undefined } | undefined;
+  readonly persistence: Persistence | undefined;
+  readonly components: ReadonlyMap<string, CompiledComponent>;
+  readonly phases: readonly CompiledPhase[];
+  readonly output: CompiledTemplate | undefined;
+  readonly dependsOn: readonly CompiledDependency[];
+  readonly triggers: readonly CompiledTrigger[];
+  /** Every phase id in the flow, nested ones included, in file order. */
+  readonly phaseIds: readonly string[];
+}

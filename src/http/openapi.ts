@@ -1,0 +1,71 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import type { CompiledFlow } from '../flows/compiled.js';
+import { ERROR_CODES } from '../errors.js';
+
+export const OPENAPI_INFO = {
+  title: 'flowd',
+  description:
+    'Flow orchestration as a REST API. Every non-2xx answer is application/problem+json (RFC 9457) with a stable `code`.',
+  version: '0.1.0',
+};
+
+type Transform = typeof jsonSchemaTransform;
+type TransformInput = Parameters<Transform>[0];
+
+/**
+ * OpenAPI 3.1 generated from the route schemas: zod schemas are converted; each flow's own
+ * execute operation carries plain JSON Schema (its input schema) and its examples.
+ */
+export async function registerOpenApi(app: FastifyInstance, flows: ReadonlyMap<string, CompiledFlow>): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: OPENAPI_INFO,
+      tags: [
+        { name: 'flows: execute', description: 'One operation per loaded flow' },
+        { name: 'execute' },
+        { name: 'flows' },
+        { name: 'executions' },
+        { name: 'health' },
+      ],
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key (see README: Security)' } },
+      },
+      security: [{ apiKey: [] }],
+    },
+    transform: (input: TransformInput) => {
+      const route = (input as { route?: { config?: { flowOperation?: boolean } } }).route;
+      if (route?.config?.flowOperation === true) return { schema: input.schema, url: input.url };
+      return jsonSchemaTransform(input);
+    },
+    transformObject: (input) => addFlowExamples(jsonSchemaTransformObject(input) as OpenApiDocument, flows),
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, tryItOutEnabled: true } });
+  app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.type('application/json').send(app.swagger()));
+}
+
+interface OpenApiDocument {
+  paths?: Record<string, Record<string, { requestBody?: { content?: Record<string, { examples?: unknown }> }; description?: string }>>;
+  components?: { schemas?: Record<string, unknown> };
+  [key: string]: unknown;
+}
+
+function addFlowExamples(document: OpenApiDocument, flows: ReadonlyMap<string, CompiledFlow>): OpenApiDocument {
+  for (const flow of flows.values()) {
+    const operation = document.paths?.[`/flows/${flow.name}/execute`]?.['post'];
+    const media = operation?.requestBody?.content?.['application/json'];
+    if (media === undefined) continue;
+    const examples = Object.entries(flow.examples);
+    if (examples.length > 0) {
+      media.examples = Object.fromEntries(examples.map(([name, input]) => [name, { summary: name, value: { input } }]));
+    }
+  }
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ErrorCode: { type: 'string', enum: Object.keys(ERROR_CODES) } },
+  };
+  return document;
+}

@@ -1,0 +1,55 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FlowdError } from '../../errors.js';
+import type { ExecutionRecord } from '../../engine/record.js';
+import type { AppDeps } from '../app-deps.js';
+import { problem, problemForRecord, sendProblem, statusForRecord } from '../problem.js';
+import { ExecuteBodySchema } from '../schemas.js';
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * Runs a flow for `POST /flows/{name}/execute` (the generic route and each flow's own route).
+ * The envelope is validated here whatever the content type said (SECURITY rule 5).
+ */
+export async function executeFlow(deps: AppDeps, name: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  if (deps.state.shuttingDown) {
+    return sendProblem(reply, problem('FLOWD_ERR_SHUTTING_DOWN', 'the service is shutting down; retry on another instance', { instance: request.id }), 5);
+  }
+  const parsed = ExecuteBodySchema.safeParse(request.body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path].join('.'), message: issue.message }));
+    return sendProblem(reply, problem('FLOWD_ERR_REQUEST_INVALID', `invalid request body: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { instance: request.id, issues }));
+  }
+  const { input, options = {} } = parsed.data;
+  const traceparent = request.headers['traceparent'];
+  const record = await deps.engine.execute(name, input, {
+    timeoutMs: options.timeoutMs,
+    enableCaching: options.enableCaching,
+    parallelExecution: options.parallelExecution,
+    requestId: request.id,
+    traceparent: typeof traceparent === 'string' && TRACEPARENT.test(traceparent) ? traceparent : undefined,
+  });
+  return sendRecord(reply, record, request.id, preferMinimal(request));
+}
+
+export function sendRecord(reply: FastifyReply, record: ExecutionRecord, instance: string, minimal: boolean): FastifyReply {
+  if (record.status === 'succeeded' || record.recovered) {
+    if (minimal) {
+      void reply.header('preference-applied', 'return=minimal');
+      return reply.code(200).send(record.output ?? null);
+    }
+    return reply.code(200).send(record);
+  }
+  const body = problemForRecord(record, instance);
+  const retryAfter = record.error?.code === 'FLOWD_ERR_CIRCUIT_OPEN' || record.error?.code === 'FLOWD_ERR_BULKHEAD_FULL' ? record.error.retryAfterSeconds ?? 1 : undefined;
+  return sendProblem(reply, { ...body, status: statusForRecord(record) }, retryAfter);
+}
+
+function preferMinimal(request: FastifyRequest): boolean {
+  const prefer = request.headers['prefer'];
+  return typeof prefer === 'string' && /(^|[,;\s])return=minimal($|[,;\s])/.test(prefer);
+}
+
+export function isFlowdError(error: unknown): error is FlowdError {
+  return error instanceof FlowdError;
+}

@@ -1,0 +1,77 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { FlowdError } from '../../errors.js';
+import { EXECUTION_STATUSES, TERMINAL_STATUSES } from '../../engine/record.js';
+import type { AppDeps } from '../app-deps.js';
+import { ExecutionIdParams, ExecutionRecordSchema, problemResponses } from '../schemas.js';
+
+const LogEntrySchema = z.looseObject({ time: z.string(), level: z.string(), msg: z.string() });
+
+function notFound(id: string): FlowdError {
+  return new FlowdError('FLOWD_ERR_EXECUTION_NOT_FOUND', `no execution "${id}" (unknown, or expired from the store)`);
+}
+
+export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get('/executions', {
+      schema: {
+        tags: ['executions'],
+        summary: 'Recent executions, newest first',
+        querystring: z.object({
+          flow: z.string().max(64).optional(),
+          status: z.enum(EXECUTION_STATUSES).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          cursor: z.string().max(64).optional(),
+        }),
+        response: { 200: z.object({ items: z.array(ExecutionRecordSchema), nextCursor: z.string().optional() }), ...problemResponses(400) },
+      },
+    }, async (request) => deps.store.list(request.query));
+
+    app.get('/executions/:id', {
+      schema: {
+        tags: ['executions'],
+        summary: 'One execution with its phase-by-phase timeline',
+        params: ExecutionIdParams,
+        response: { 200: ExecutionRecordSchema, ...problemResponses(400, 404) },
+      },
+    }, async (request) => {
+      const record = deps.engine.getRunning(request.params.id) ?? (await deps.store.get(request.params.id));
+      if (record === undefined) throw notFound(request.params.id);
+      return record;
+    });
+
+    app.get('/executions/:id/logs', {
+      schema: {
+        tags: ['executions'],
+        summary: "An execution's structured log entries (JSON array, or NDJSON with Accept: application/x-ndjson)",
+        params: ExecutionIdParams,
+        response: { 200: z.union([z.array(LogEntrySchema), z.string()]), ...problemResponses(400, 404) },
+      },
+    }, async (request, reply) => {
+      const logs = await deps.store.getLogs(request.params.id);
+      if (logs === undefined) throw notFound(request.params.id);
+      if ((request.headers.accept ?? '').includes('application/x-ndjson')) {
+        return reply.type('application/x-ndjson').send(logs.map((entry) => JSON.stringify(entry)).join('\n') + (logs.length > 0 ? '\n' : ''));
+      }
+      return logs;
+    });
+
+    app.post('/executions/:id/cancel', {
+      schema: {
+        tags: ['executions'],
+        summary: 'Cancel a queued or running execution (compensating it when its flow is transactional)',
+        params: ExecutionIdParams,
+        response: { 202: z.object({ executionId: z.string(), status: z.literal('cancelling') }), ...problemResponses(400, 404, 409) },
+      },
+    }, async (request, reply) => {
+      const { id } = request.params;
+      if (deps.engine.cancel(id, 'cancelled through the API')) return reply.code(202).send({ executionId: id, status: 'cancelling' as const });
+      const record = await deps.store.get(id);
+      if (record === undefined) throw notFound(id);
+      if (TERMINAL_STATUSES.has(record.status)) {
+        throw new FlowdError('FLOWD_ERR_EXECUTION_NOT_RETRYABLE', `execution "${id}" already ended (${record.status})`);
+      }
+      throw new FlowdError('FLOWD_ERR_EXECUTION_NOT_RETRYABLE', `execution "${id}" is not running in this process`);
+    });
+  };
+}

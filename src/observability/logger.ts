@@ -1,0 +1,47 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import type { SecretStore } from '../flows/secrets.js';
+
+/** Header and field names whose values never reach a log line. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["proxy-authorization"]',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.apiKey',
+  '*.api_key',
+];
+
+export interface RootLoggerOptions {
+  level: string;
+  /** 'auto': pretty only when stdout is a terminal. */
+  pretty: 'auto' | 'true' | 'false';
+  secrets: SecretStore;
+  /** Where lines go; default stdout. Tests pass a stream to capture lines. */
+  destination?: NodeJS.WritableStream;
+}
+
+/**
+ * pino JSON to stdout, one line per event. Secrets are masked twice: by key (redact paths) and
+ * by value on every line written (hooks.streamWrite), since key-based redaction alone has leaked
+ * secrets elsewhere.
+ */
+export function createRootLogger(options: RootLoggerOptions): Logger {
+  const pretty = options.pretty === 'true' || (options.pretty === 'auto' && process.stdout.isTTY === true && options.destination === undefined);
+  const config: LoggerOptions = {
+    level: options.level,
+    base: { service: 'flowd' },
+    redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+    hooks: { streamWrite: (line) => options.secrets.maskText(line) },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (pretty) {
+    return pino({ ...config, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  }
+  return options.destination === undefined ? pino(config) : pino(config, options.destination);
+}

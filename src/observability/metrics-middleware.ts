@@ -1,0 +1,61 @@
+import type { Middleware } from '../engine/middleware.js';
+import type { PhaseRecord } from '../engine/record.js';
+import { CIRCUIT_STATE_VALUES, type FlowdMetrics, type PhaseOutcome } from './metrics.js';
+
+/**
+ * The seed's monitoring points (a timer per execution, an active-flows gauge, a completions
+ * counter) and the rest of flowd's metrics, written through the engine's middleware API.
+ * Label values come only from loaded definitions and fixed enums.
+ */
+export function createMetricsMiddleware(metrics: FlowdMetrics): Middleware {
+  return {
+    name: 'metrics',
+    async flow(ctx, next) {
+      const flow = ctx.flow.name;
+      const active = metrics.activeExecutions.labels(flow);
+      active.inc();
+      try {
+        const record = await next();
+        const outcome = record.recovered ? 'recovered' : record.status;
+        metrics.executionsTotal.labels(flow, outcome).inc();
+        metrics.executionDuration.labels(flow, outcome).observe((record.durationMs ?? 0) / 1000);
+        return record;
+      } finally {
+        active.dec();
+      }
+    },
+    async phase(ctx, next) {
+      try {
+        return await next();
+      } finally {
+        const { record } = ctx;
+        if (record.restored !== true) {
+          const flow = ctx.execution.flow.name;
+          metrics.phaseDuration.labels(flow, record.id, phaseOutcome(record)).observe((record.durationMs ?? 0) / 1000);
+          if (record.attempts > 0) metrics.phaseAttemptsTotal.labels(flow, record.id).inc(record.attempts);
+        }
+      }
+    },
+    onRetry(event) {
+      metrics.phaseRetriesTotal.labels(event.execution.flow.name, event.phase.id).inc();
+    },
+    onCache(event) {
+      metrics.cacheRequestsTotal.labels(event.execution.flow.name, event.phase.id, event.hit ? 'hit' : 'miss').inc();
+    },
+    onCompensation(event) {
+      const outcome = event.compensation.status === 'succeeded' ? 'succeeded' : 'failed';
+      metrics.compensationsTotal.labels(event.execution.flow.name, event.compensation.phase, outcome).inc();
+    },
+    onCircuitState(event) {
+      const value = event.state === 'closed' ? CIRCUIT_STATE_VALUES.closed : event.state === 'half_open' ? CIRCUIT_STATE_VALUES.halfOpen : CIRCUIT_STATE_VALUES.open;
+      metrics.circuitState.labels(event.flow, event.component).set(value);
+    },
+  };
+}
+
+function phaseOutcome(record: PhaseRecord): PhaseOutcome {
+  if (record.fallback === true) return 'fallback';
+  if (record.cached === true) return 'cached';
+  if (record.status === 'cancelled') return 'cancelled';
+  return record.status === 'failed' ? 'failed' : 'succeeded';
+}
