@@ -1,0 +1,163 @@
+/**
+ * Reads an upstream response body with explicit limits (SECURITY.md rule 8):
+ *  - a hard byte cap counted on the bytes the stream actually delivers (a lying or
+ *    missing content-length changes nothing), aborting the stream past it;
+ *  - the caller's AbortSignal as the overall deadline, because undici's bodyTimeout is
+ *    an idle timer that a slow-drip upstream resets forever;
+ *  - JSON parsed with secure-json-parse. Choice: a body carrying `__proto__` or
+ *    `constructor.prototype` keys is REJECTED (ComponentError, kind "protocol"), not
+ *    silently cleaned: an upstream sending them is broken or hostile, and a flow should
+ *    not carry on with data that differs from what was sent.
+ *
+ * Decompression is off by default, so flowd sends no accept-encoding and a body that
+ * arrives with a content-encoding anyway is refused rather than parsed as garbage. If
+ * decompression is ever enabled (undici's decompress interceptor), the stream handed to
+ * readJsonBody carries decompressed bytes, so the same cap bounds a decompression bomb.
+ */
+import sjson from 'secure-json-parse';
+import { ComponentError, FlowdError, LimitExceededError, TimeoutError } from '../../../errors.js';
+
+/** What readJsonBody needs from a body: undici's BodyReadable satisfies it. */
+export interface ReadableBody extends AsyncIterable<Uint8Array | string> {
+  destroy(error?: Error): unknown;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Destroys a body we will not read. undici's BodyReadable emits 'error' when destroyed
+ * before its end, which would be an uncaught exception with no listener attached.
+ */
+function discard(body: ReadableBody, error?: Error): void {
+  body.on?.('error', () => undefined);
+  body.destroy(error);
+}
+
+type HeaderValue = string | string[] | undefined;
+
+export interface ReadBodyOptions {
+  /** Hard cap on received bytes. */
+  maxBytes: number;
+  /** The response's content-type header. JSON types are parsed; anything else is returned as text. */
+  contentType?: HeaderValue;
+  /** The response's content-encoding header; anything but identity is refused (decompression is off). */
+  contentEncoding?: HeaderValue;
+  /** Overall deadline / cancellation. Pass the same signal given to undici's request. */
+  signal?: AbortSignal;
+}
+
+function first(value: HeaderValue): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function mediaType(contentType: HeaderValue): { type: string; charset: string | undefined } {
+  const [type = '', ...params] = (first(contentType) ?? '').split(';');
+  const charsetParam = params.map((p) => p.trim()).find((p) => p.toLowerCase().startsWith('charset='));
+  const charset = charsetParam?.slice('charset='.length).replace(/^"|"$/g, '').trim();
+  return { type: type.trim().toLowerCase(), charset: charset === '' ? undefined : charset };
+}
+
+/** application/json, text/json and any structured-syntax "+json" type (problem+json, vnd.api+json). */
+export function isJsonContentType(contentType: HeaderValue): boolean {
+  const { type } = mediaType(contentType);
+  return type === 'application/json' || type === 'text/json' || (type.includes('/') && type.endsWith('+json'));
+}
+
+// A function, not an inline check: TS would otherwise keep a narrowing of `aborted` across awaits.
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
+/** Maps an abort to the error the engine should see. */
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof FlowdError) return reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new TimeoutError('attempt', 'the response body did not arrive before the deadline', { cause: reason });
+  }
+  if (reason instanceof Error) return reason;
+  return new Error('the response body read was aborted', { cause: reason });
+}
+
+function decode(bytes: Buffer, charset: string | undefined): string {
+  try {
+    return new TextDecoder(charset ?? 'utf-8').decode(bytes);
+  } catch {
+    // Unknown charset label: fall back to UTF-8 rather than failing the call.
+    return new TextDecoder('utf-8').decode(bytes);
+  }
+}
+
+async function readCapped(body: ReadableBody, maxBytes: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  // Destroying the stream makes the pending iteration reject, so a drip cannot outlive the signal.
+  const onAbort = (): void => {
+    if (signal !== undefined) body.destroy(abortError(signal));
+  };
+  if (signal !== undefined && isAborted(signal)) {
+    const error = abortError(signal);
+    discard(body, error);
+    throw error;
+  }
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of body) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      received += buffer.byteLength;
+      if (received > maxBytes) {
+        const error = new LimitExceededError(`the response body exceeded ${maxBytes} bytes`, {
+          details: { maxBytes, receivedBytes: received },
+        });
+        body.destroy(error);
+        throw error;
+      }
+      chunks.push(buffer);
+    }
+  } catch (error) {
+    if (signal !== undefined && isAborted(signal)) throw abortError(signal);
+    if (error instanceof FlowdError) throw error;
+    // The dispatcher's maxResponseBytes backstop fired before our own cap.
+    if ((error as { code?: unknown } | null)?.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+      throw new LimitExceededError('the response body exceeded the dispatcher limit', { cause: error });
+    }
+    throw new ComponentError('reading the response body failed', { kind: 'network' }, { cause: error });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  return Buffer.concat(chunks, received);
+}
+
+/**
+ * Reads and decodes a response body. JSON content types give the parsed value
+ * (`undefined` for an empty body); other types give the text.
+ */
+export async function readJsonBody(body: ReadableBody, options: ReadBodyOptions): Promise<unknown> {
+  const { maxBytes } = options;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new TypeError(`maxBytes must be a non-negative integer, got ${String(maxBytes)}`);
+  }
+  const encoding = first(options.contentEncoding)?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    discard(body);
+    throw new ComponentError(`upstream sent a ${encoding}-encoded body, and decompression is off`, { kind: 'protocol' });
+  }
+  const bytes = await readCapped(body, maxBytes, options.signal);
+  const { charset } = mediaType(options.contentType);
+  if (!isJsonContentType(options.contentType)) return decode(bytes, charset);
+
+  // RFC 8259: JSON exchanged between systems is UTF-8, whatever the charset parameter says.
+  const text = decode(bytes, 'utf-8');
+  if (text.trim() === '') return undefined;
+  try {
+    return sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+  } catch (error) {
+    const poisoned = error instanceof SyntaxError && error.message.includes('forbidden prototype property');
+    throw new ComponentError(
+      poisoned
+        ? 'upstream JSON contains a __proto__ or constructor.prototype key (refused: prototype poisoning)'
+        : 'upstream sent invalid JSON',
+      { kind: 'protocol' },
+      { cause: error },
+    );
+  }
+}
