@@ -81,8 +81,10 @@ function compilePhase(
   ctx.seenIds.add(id);
   ctx.phaseIds.push(id);
   const description = definition.description;
+  // A phase may read its own previous output: it exists when a decision loop runs the phase again.
+  const selfScope = { available: new Set([...scope.available, id]), inMap: scope.inMap };
   const template = (value: unknown, where: string, extra: readonly string[] = []): CompiledTemplate | undefined =>
-    compileChecked(value, where, scope, ctx, extra);
+    compileChecked(value, where, selfScope, ctx, extra);
 
   let compiled: CompiledPhase | undefined;
   if ('component' in definition) {
@@ -148,11 +150,14 @@ function compilePhase(
     union.forEach((name) => availableAfter.add(name));
     compiled = { kind: 'decision', id, description, path, branches };
   } else if ('parallel' in definition) {
+    // Branches run concurrently: none sees another's phases, so the union is added only after all.
+    const ran = new Set<string>();
     const branches = Object.entries(definition.parallel).map(([name, list]) => {
       const inner = compilePhaseList(list, `${path}.parallel.${name}`, scope, ctx);
-      inner.available.forEach((ran) => availableAfter.add(ran));
+      inner.available.forEach((id) => ran.add(id));
       return { name, phases: inner.phases };
     });
+    ran.forEach((id) => availableAfter.add(id));
     if (branches.length === 0) ctx.report(`${path}.parallel`, 'a parallel block needs at least one branch');
     compiled = { kind: 'parallel', id, description, path, branches };
   } else if ('map' in definition) {

@@ -6,7 +6,19 @@ import type { InputIssue } from '../errors.js';
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 
 /** One validator factory for every flow: compiled once per flow at load, reused by every request. */
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, coerceTypes: false, useDefaults: false });
+const ajv = new Ajv2020({
+  allErrors: true,
+  // Unknown keywords and formats are errors (a typo must not silently accept everything);
+  // `required` without a matching `properties` entry is valid JSON Schema and stays allowed.
+  strictSchema: true,
+  strictNumbers: true,
+  strictTypes: false,
+  strictTuples: false,
+  strictRequired: false,
+  allowUnionTypes: true,
+  coerceTypes: false,
+  useDefaults: false,
+});
 addFormats(ajv);
 
 /** Compiles a flow's input JSON Schema; reports an invalid schema and returns undefined. */

@@ -152,7 +152,7 @@ const CallPhaseSchema = z.strictObject({
 const WhenBranchSchema = z.strictObject({
   when: z.string(),
   label: z.string().max(200).optional(),
-  phases: phaseList.optional(),
+  phases: z.array(z.lazy(() => PhaseSchema)).optional(),
   goto: phaseId.optional(),
   max_iterations: z.number().int().min(1).max(10_000).optional(),
 });
@@ -234,7 +234,7 @@ export const PhaseSchema: z.ZodType<PhaseDefinition> = z.lazy(() =>
     }
     return parseInto(PHASE_SCHEMAS[kinds[0]!] as z.ZodType<unknown>, value, ctx) as PhaseDefinition;
   }),
-) as unknown as z.ZodType<PhaseDefinition>;
+);
 
 export const ComponentSchema = z.looseObject({
   adapter: z.string().min(1),
