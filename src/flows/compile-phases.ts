@@ -2,6 +2,7 @@ import { ExpressionError } from '../errors.js';
 import {
   compileExpression,
   compileTemplate,
+  expressionSource,
   type CompiledExpression,
   type CompiledTemplate,
 } from '../expressions/index.js';
@@ -191,9 +192,9 @@ function compilePhase(
 }
 
 function expression(source: string, where: string, scope: Scope, ctx: PhaseCompileContext): CompiledExpression | undefined {
-  const match = /^\s*\{%([\s\S]*)%\}\s*$/.exec(source);
   try {
-    const compiled = compileExpression(match === null ? source : match[1]!.trim(), where);
+    // `when` and `map.items` are always expressions: the {% %} delimiters are optional there.
+    const compiled = compileExpression(expressionSource(source, where) ?? source, where);
     checkReferences(compiled.phaseRefs, compiled.rootRefs, where, scope, ctx, []);
     return compiled;
   } catch (error) {
@@ -222,7 +223,7 @@ export function compileChecked(
   }
 }
 
-const ALWAYS_VISIBLE = new Set(['input', 'phases', 'execution', 'deps']);
+const ALWAYS_VISIBLE = new Set(['input', 'phases', 'execution', 'deps', '$']);
 
 function checkReferences(
   phaseRefs: ReadonlySet<string>,

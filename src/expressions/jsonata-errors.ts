@@ -1,0 +1,71 @@
+/**
+ * JSONata throws plain objects `{ code, position, token, message }` (not Error instances).
+ * These helpers turn them into ExpressionErrors that name the flow-file location, the
+ * expression, JSONata's message, its code and the character position.
+ */
+import { ExpressionError } from '../errors.js';
+import { getExpressionLimits } from './limits.js';
+import { sizeError } from './result.js';
+
+export interface JsonataErrorLike {
+  readonly code?: string;
+  readonly position?: number;
+  readonly token?: string;
+  readonly message?: string;
+  readonly value?: unknown;
+  /** `$eval` wraps the error of the expression it ran in D3121 and keeps the original here. */
+  readonly error?: unknown;
+}
+
+function asJsonataError(error: unknown): JsonataErrorLike {
+  if (error !== null && typeof error === 'object') return error; // every member is optional
+  return { message: String(error) };
+}
+
+function describe(error: JsonataErrorLike): string {
+  const parts: string[] = [];
+  if (error.code !== undefined) parts.push(error.code);
+  if (typeof error.position === 'number') parts.push(`at character ${error.position}`);
+  const message = error.message ?? 'unknown error';
+  return parts.length === 0 ? message : `${message} (${parts.join(' ')})`;
+}
+
+function details(error: JsonataErrorLike): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (error.code !== undefined) out['jsonataCode'] = error.code;
+  if (typeof error.position === 'number') out['position'] = error.position;
+  if (error.token !== undefined) out['token'] = error.token;
+  return out;
+}
+
+export function syntaxError(error: unknown, source: string, where: string): ExpressionError {
+  const e = asJsonataError(error);
+  return new ExpressionError(`${where}: invalid expression "${source}": ${describe(e)}`, { where, expression: source }, {
+    cause: error,
+    details: details(e),
+  });
+}
+
+/** Codes JSONata raises when a sequence would pass the length we configured (or its own 1e7 range cap). */
+const SEQUENCE_LIMIT_CODES = new Set(['D2014', 'D2015']);
+
+export function evaluationError(error: unknown, source: string, where: string): ExpressionError {
+  if (error instanceof ExpressionError) return error;
+  let e = asJsonataError(error);
+  // Look through $eval's wrapper so a sequence-limit hit inside $eval still reads as a size limit.
+  let inner = e;
+  while (inner.code === 'D3121' && inner.error !== undefined) inner = asJsonataError(inner.error);
+  if (inner.code !== undefined && SEQUENCE_LIMIT_CODES.has(inner.code)) {
+    const what =
+      inner.code === 'D2014'
+        ? `a range of ${String(inner.value)} items; JSONata allows at most 10000000`
+        : `a sequence longer than ${getExpressionLimits().maxResultNodes} items`;
+    const err = sizeError({ where, source }, what);
+    return new ExpressionError(err.message, { where, expression: source }, { cause: error, details: { limit: 'size', ...details(inner) } });
+  }
+  if (error instanceof Error && e.code === undefined) e = { message: `${error.name}: ${error.message}` };
+  return new ExpressionError(`${where}: expression "${source}" failed: ${describe(e)}`, { where, expression: source }, {
+    cause: error,
+    details: details(e),
+  });
+}
