@@ -4,23 +4,35 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import sjson from 'secure-json-parse';
 import type { AppDeps } from './http/app-deps.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { problemClientErrorHandler } from './http/client-error.js';
+import { jsonShapeViolation, type JsonShapeLimits } from './http/json-body-limits.js';
 import { registerOpenApi } from './http/openapi.js';
+import { consoleRoutes } from './console/console-routes.js';
+import { executionRetryRoutes } from './http/routes/execution-retry.js';
 import { executionRoutes } from './http/routes/executions.js';
+import { flowDocRoutes } from './http/routes/flow-docs.js';
 import { flowOperations } from './http/routes/flow-operations.js';
 import { flowRoutes } from './http/routes/flows.js';
 import { healthRoutes } from './http/routes/health.js';
+import { registerSecurity } from './http/security.js';
 import { UNMATCHED_ROUTE } from './observability/metrics.js';
+import { parseTraceparent } from './observability/trace-context.js';
 
 export type { AppDeps, AppState } from './http/app-deps.js';
 
 /** An incoming x-request-id is kept only if it is short and plain. */
 const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
+/** Time a client gets to send its request headers (slow-loris bound); never above REQUEST_TIMEOUT_MS. */
+const HEADERS_TIMEOUT_MS = 30_000;
+
 /** Builds the API app (never listens: the server or a test does). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  // Typed as Fastify's base logger so the instance keeps Fastify's default generics.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     connectionTimeout: config.REQUEST_TIMEOUT_MS,
@@ -32,14 +44,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
+    // Request log lines carry the W3C trace id when the caller sent a valid traceparent.
+    childLoggerFactory: (logger, bindings, options, rawRequest) => {
+      const trace = parseTraceparent(rawRequest.headers['traceparent']);
+      return logger.child(trace === undefined ? bindings : { ...bindings, traceId: trace.traceId }, options);
+    },
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
-    http: { maxHeaderSize: 16 * 1024 },
+    http: {
+      maxHeaderSize: config.MAX_HEADER_BYTES,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS),
+      // Node checks request timeouts on this interval (default 30 s): keep it well under the timeout.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.REQUEST_TIMEOUT_MS / 4))),
+    },
+    // 408 / 431 / malformed HTTP from Node's parser answered as problem+json too.
+    clientErrorHandler: problemClientErrorHandler,
   });
 
   // Only JSON is accepted: anything else (text/plain included) is a 415, never parsed unvalidated.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    parseJsonBody(body as string, config.MAX_JSON_DEPTH, done);
+    parseJsonBody(body as string, { maxDepth: config.MAX_JSON_DEPTH, maxWidth: config.MAX_JSON_WIDTH }, done);
   });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -51,6 +75,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
   });
 
+  // Before any route: shedding, authentication, rate limit, authorisation, secret masking.
+  await registerSecurity(app, deps);
   registerErrorHandling(app);
   await registerOpenApi(app, deps.flows);
 
@@ -61,18 +87,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await typed.register(healthRoutes(deps));
     await typed.register(flowRoutes(deps));
     await typed.register(executionRoutes(deps));
+    await typed.register(flowDocRoutes(deps));
+    await typed.register(executionRetryRoutes(deps));
   });
   await app.register(flowOperations(deps));
+  await app.register(consoleRoutes());
   return app;
 }
 
 type Done = (error: Error | null, value?: unknown) => void;
 
 /**
- * JSON bodies: prototype-poisoning keys rejected, nesting depth bounded (a deeply nested body
- * costs recursion everywhere it is walked), empty bodies refused with a clear message.
+ * JSON bodies: prototype-poisoning keys rejected, nesting depth and width bounded (a deeply
+ * nested body costs recursion everywhere it is walked), empty bodies refused with a clear message.
  */
-function parseJsonBody(text: string, maxDepth: number, done: Done): void {
+function parseJsonBody(text: string, limits: JsonShapeLimits, done: Done): void {
   if (text.trim() === '') return done(badRequest('the request body is empty; send {"input": {...}}'));
   let value: unknown;
   try {
@@ -80,21 +109,9 @@ function parseJsonBody(text: string, maxDepth: number, done: Done): void {
   } catch (error) {
     return done(badRequest(`malformed JSON body: ${(error as Error).message}`));
   }
-  if (depthExceeds(value, maxDepth)) return done(badRequest(`the JSON body is nested deeper than ${maxDepth} levels`));
+  const violation = jsonShapeViolation(value, limits);
+  if (violation !== undefined) return done(badRequest(violation));
   done(null, value);
-}
-
-function depthExceeds(value: unknown, maxDepth: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (typeof item !== 'object' || item === null) continue;
-    if (depth > maxDepth) return true;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-    }
-  }
-  return false;
 }
 
 function badRequest(message: string): Error {

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
+import type { AddressInfo } from 'node:net';
 import closeWithGrace from 'close-with-grace';
-import { isLoopbackHost, loadConfig, type EnvConfig } from './config/env.js';
+import { loadConfig, type EnvConfig } from './config/env.js';
 import { ConfigurationError } from './errors.js';
 import { createService, type Service } from './service.js';
+
+/** After SHUTDOWN_TIMEOUT_MS, how long cancelled executions get to end before the apps close. */
+const CANCEL_GRACE_MS = 500;
 
 /** Process entry: load config, build the apps, listen on two ports, close gracefully. */
 async function main(): Promise<void> {
@@ -18,29 +22,33 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Auth settings were checked by loadConfig (no keys on a non-loopback HOST without AUTH_DISABLED
+  // refuses to start); the API app logs a warning at every start while auth is off.
   const { app, metricsApp, state, logger } = service;
-  if (config.API_KEYS === '' && !isLoopbackHost(config.HOST) && !config.AUTH_DISABLED) {
-    logger.fatal({ host: config.HOST }, 'refusing to start: bound to a non-loopback address without API_KEYS (set API_KEYS, or AUTH_DISABLED=true to run open on purpose)');
-    await service.close();
-    process.exit(1);
-  }
-  if (config.API_KEYS === '') logger.warn({ host: config.HOST }, 'authentication is disabled: every caller can execute flows and read executions');
 
   await app.listen({ host: config.HOST, port: config.PORT });
   await metricsApp.listen({ host: config.METRICS_HOST ?? config.HOST, port: config.METRICS_PORT });
   state.ready = true;
-  logger.info({ flows: service.built.flows.size, port: config.PORT, metricsPort: config.METRICS_PORT }, 'flowd ready');
+  // The bound ports (PORT=0 / METRICS_PORT=0 pick free ones).
+  const port = (app.server.address() as AddressInfo).port;
+  const metricsPort = (metricsApp.server.address() as AddressInfo).port;
+  logger.info({ flows: service.built.flows.size, port, metricsPort }, 'flowd ready');
 
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS + 1000, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err }, 'closing after an error');
     logger.info({ signal, inFlight: service.built.engine.activeExecutions }, 'shutting down: no new executions, draining in-flight ones');
     state.shuttingDown = true;
-    const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
-    while (service.built.engine.activeExecutions > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    if (service.built.engine.activeExecutions > 0) {
-      logger.warn({ inFlight: service.built.engine.activeExecutions }, 'shutdown timeout reached with executions still running');
+    const { engine } = service.built;
+    const idleBy = async (deadline: number): Promise<boolean> => {
+      while (engine.activeExecutions > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      return engine.activeExecutions === 0;
+    };
+    if (!(await idleBy(Date.now() + config.SHUTDOWN_TIMEOUT_MS))) {
+      // Cancelled executions end (compensating when transactional) and their requests get an
+      // answer, so closing the API does not wait on them past the hard limit.
+      const cancelled = engine.cancelAll('the service is shutting down');
+      logger.warn({ cancelled }, 'shutdown timeout reached: cancelling the executions still running');
+      await idleBy(Date.now() + CANCEL_GRACE_MS);
     }
     await service.close();
     logger.info({}, 'flowd stopped');

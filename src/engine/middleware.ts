@@ -1,6 +1,6 @@
 import type { CompiledFlow, CompiledPhase } from '../flows/compiled.js';
 import type { FlowdError } from '../errors.js';
-import type { FlowLogger } from './logger.js';
+import { silentLogger, type FlowLogger } from './logger.js';
 import type { CompensationRecord, ExecutionRecord, PhaseRecord } from './record.js';
 
 /** What middleware sees of one execution. `record` is live: it is complete once `next()` resolves. */
@@ -14,6 +14,7 @@ export interface FlowContext {
   readonly parentId: string | undefined;
 }
 
+/** What phase middleware sees. `record` is final (status, error, end, duration) once `next()` settles. */
 export interface PhaseContext {
   readonly execution: FlowContext;
   readonly phase: CompiledPhase;
@@ -49,7 +50,8 @@ export interface CircuitStateEvent {
 
 /**
  * Wraps flow and phase execution. `flow` and `phase` run around the work (call `next()` exactly
- * once and return what it returns, or throw); the `on…` hooks observe events. The built-in
+ * once and return what it returns, or throw); the `on…` hooks observe events: an error they
+ * throw (or a promise they reject) is logged and ignored, never failing the flow. The built-in
  * logging and metrics are middleware too.
  */
 export interface Middleware {
@@ -88,9 +90,12 @@ export class MiddlewareChain {
   readonly aroundPhase: (ctx: PhaseContext, work: () => Promise<unknown>) => Promise<unknown>;
   readonly hasPhaseHooks: boolean;
   readonly #middleware: readonly Middleware[];
+  readonly #logger: FlowLogger;
 
-  constructor(middleware: readonly Middleware[]) {
+  /** `logger` receives errors thrown by observer hooks that have no execution to log them on. */
+  constructor(middleware: readonly Middleware[], logger: FlowLogger = silentLogger) {
     this.#middleware = middleware;
+    this.#logger = logger;
     const flowHooks = middleware.flatMap((m) => (m.flow === undefined ? [] : [m.flow.bind(m)]));
     const phaseHooks = middleware.flatMap((m) => (m.phase === undefined ? [] : [m.phase.bind(m)]));
     this.aroundFlow = composeAround(flowHooks);
@@ -99,18 +104,44 @@ export class MiddlewareChain {
   }
 
   emitRetry(event: RetryEvent): void {
-    for (const m of this.#middleware) m.onRetry?.(event);
+    this.#observe('onRetry', event, event.execution.logger);
   }
 
   emitCache(event: CacheEvent): void {
-    for (const m of this.#middleware) m.onCache?.(event);
+    this.#observe('onCache', event, event.execution.logger);
   }
 
   emitCompensation(event: CompensationEvent): void {
-    for (const m of this.#middleware) m.onCompensation?.(event);
+    this.#observe('onCompensation', event, event.execution.logger);
   }
 
   emitCircuitState(event: CircuitStateEvent): void {
-    for (const m of this.#middleware) m.onCircuitState?.(event);
+    this.#observe('onCircuitState', event, this.#logger);
+  }
+
+  /**
+   * Observers only watch: one that throws (or returns a promise that rejects) is logged and
+   * ignored, so it never fails the phase, the retry loop or the breaker it observes.
+   */
+  #observe<K extends ObserverHook>(hook: K, event: Parameters<NonNullable<Middleware[K]>>[0], logger: FlowLogger): void {
+    for (const m of this.#middleware) {
+      const observer = m[hook] as ((event: unknown) => unknown) | undefined;
+      if (observer === undefined) continue;
+      const report = (error: unknown): void => {
+        try {
+          logger.warn({ err: error, middleware: m.name, hook }, 'middleware observer hook threw; ignored');
+        } catch {
+          // a broken logger must not break the flow either
+        }
+      };
+      try {
+        const result = observer.call(m, event);
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') (result as Promise<unknown>).then(undefined, report);
+      } catch (error) {
+        report(error);
+      }
+    }
   }
 }
+
+type ObserverHook = 'onRetry' | 'onCache' | 'onCompensation' | 'onCircuitState';

@@ -20,6 +20,9 @@ class ErrorsOnlyLogController extends LogController {
   }
 }
 
+/** Server timeouts of the metrics listener. Keep-alive outlives the usual 15 s scrape interval. */
+export const METRICS_TIMEOUTS = { requestMs: 10_000, connectionMs: 30_000, keepAliveMs: 72_000, headersMs: 10_000 } as const;
+
 /**
  * The ops app for METRICS_PORT: a second Fastify instance so scrapes bypass the API's
  * auth, rate limit and request metrics, and the port can stay off the public network.
@@ -29,6 +32,11 @@ export function buildMetricsApp(metrics: FlowdMetrics, options: MetricsAppOption
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : {}),
     logController: new ErrorsOnlyLogController(),
+    // Fastify's defaults are unbounded; a scrape is small and fast, so these are tight.
+    requestTimeout: METRICS_TIMEOUTS.requestMs,
+    connectionTimeout: METRICS_TIMEOUTS.connectionMs,
+    keepAliveTimeout: METRICS_TIMEOUTS.keepAliveMs,
+    http: { headersTimeout: METRICS_TIMEOUTS.headersMs },
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -4,8 +4,9 @@ import type { ExecutionRecord } from '../../engine/record.js';
 import type { AppDeps } from '../app-deps.js';
 import { problem, problemForRecord, sendProblem, statusForRecord } from '../problem.js';
 import { ExecuteBodySchema } from '../schemas.js';
-
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+import { INFLIGHT_RETRY_AFTER_SECONDS, inflightProblem } from '../overload/overload.js';
+import { parseTraceparent } from '../../observability/trace-context.js';
+import { executeDurably } from './durable-execute.js';
 
 /**
  * Runs a flow for `POST /flows/{name}/execute` (the generic route and each flow's own route).
@@ -15,6 +16,9 @@ export async function executeFlow(deps: AppDeps, name: string, request: FastifyR
   if (deps.state.shuttingDown) {
     return sendProblem(reply, problem('FLOWD_ERR_SHUTTING_DOWN', 'the service is shutting down; retry on another instance', { instance: request.id }), 5);
   }
+  // Checked and started in the same tick (no await in between), so a burst cannot overshoot the bound.
+  const overloaded = inflightProblem(deps.engine.activeExecutions, deps.config.MAX_INFLIGHT_EXECUTIONS, request.id);
+  if (overloaded !== undefined) return sendProblem(reply, overloaded, INFLIGHT_RETRY_AFTER_SECONDS);
   const parsed = ExecuteBodySchema.safeParse(request.body);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path].join('.'), message: issue.message }));
@@ -22,12 +26,15 @@ export async function executeFlow(deps: AppDeps, name: string, request: FastifyR
   }
   const { input, options = {} } = parsed.data;
   const traceparent = request.headers['traceparent'];
+  const validTraceparent = parseTraceparent(traceparent) === undefined ? undefined : (traceparent as string);
+  // Async, Prefer: wait, Idempotency-Key and the persistence policy (docs/durability.md).
+  if (deps.durable !== undefined) return executeDurably(deps, deps.durable, name, input, options, validTraceparent, request, reply);
   const record = await deps.engine.execute(name, input, {
     timeoutMs: options.timeoutMs,
     enableCaching: options.enableCaching,
     parallelExecution: options.parallelExecution,
     requestId: request.id,
-    traceparent: typeof traceparent === 'string' && TRACEPARENT.test(traceparent) ? traceparent : undefined,
+    traceparent: validTraceparent,
   });
   return sendRecord(reply, record, request.id, preferMinimal(request));
 }
