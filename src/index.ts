@@ -5,6 +5,13 @@
  */
 export { buildEngine, createEngine, createBuiltinRegistry, type BuiltEngine, type CreateEngineOptions } from './library.js';
 export { FlowEngine, FlowNotFoundError, type FlowEngineOptions } from './engine/flow-engine.js';
+export {
+  FlowTransaction,
+  withTransaction,
+  type TransactionOptions,
+  type TransactionState,
+  type TransactionFailureContext,
+} from './engine/transaction.js';
 export type { ExecuteOptions, ExecutionObserver, Clock } from './engine/runtime.js';
 export type {
   Middleware,

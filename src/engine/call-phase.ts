@@ -1,8 +1,8 @@
 import type { AdapterContext } from '../adapters/types.js';
-import { TimeoutError, toFlowdError, type FlowdError } from '../errors.js';
+import { CancelledError, TimeoutError, toFlowdError, type FlowdError } from '../errors.js';
 import type { CallPhase, CompiledComponent, RetrySettings } from '../flows/compiled.js';
 import { checkpointKey, evaluate, PhaseFailure, summarize, type Execution, type Location, type Scope } from './execution.js';
-import { guardCall, runWithRetry } from './policies.js';
+import { guardCall, raceAbort, runWithRetry } from './policies.js';
 import type { PhaseRecord } from './record.js';
 
 /**
@@ -23,7 +23,7 @@ export async function runCallPhase(
   try {
     request = await evaluate(phase.request, scope);
   } catch (error) {
-    return handleFailure(execution, phase, scope, record, toFlowdError(error));
+    return handleFailure(execution, phase, scope, record, toFlowdError(error), signal);
   }
   const phaseLimit = phase.timeoutMs === undefined ? undefined : withTimeout(signal, phase.timeoutMs, phase.id);
   const callSignal = phaseLimit?.signal ?? signal;
@@ -34,7 +34,7 @@ export async function runCallPhase(
     if (phase.cache !== undefined && execution.options.enableCaching !== false) {
       const keyValue = phase.cache.key === undefined ? request : await evaluate(phase.cache.key, scope);
       const key = `${execution.flow.name}\u0000${execution.flow.hash}\u0000${phase.id}\u0000${JSON.stringify(keyValue)}`;
-      const cached = await execution.runtime.cache.getOrLoad(key, phase.cache.ttlMs, call);
+      const cached = await loadCached(execution, key, phase.cache.ttlMs, call, callSignal);
       record.cached = cached.hit;
       execution.runtime.chain.emitCache({ execution: execution.context, phase, hit: cached.hit });
       result = cached.value;
@@ -47,9 +47,31 @@ export async function runCallPhase(
     }
     return output;
   } catch (error) {
-    return handleFailure(execution, phase, scope, record, toFlowdError(error));
+    return handleFailure(execution, phase, scope, record, toFlowdError(error), signal);
   } finally {
     phaseLimit?.dispose();
+  }
+}
+
+/**
+ * Reads through the phase cache. A caller that joined another execution's in-flight load
+ * (single-flight) stops at its own deadline or cancellation, not the loader's; and when the
+ * loader was stopped by its own cancellation or deadline, the caller loads again for itself.
+ */
+async function loadCached(
+  execution: Execution,
+  key: string,
+  ttlMs: number,
+  load: () => Promise<unknown>,
+  signal: AbortSignal,
+): Promise<{ value: unknown; hit: boolean }> {
+  for (;;) {
+    try {
+      return await raceAbort(execution.runtime.cache.getOrLoad(key, ttlMs, load), signal);
+    } catch (error) {
+      const loaderStopped = error instanceof CancelledError || (error instanceof TimeoutError && error.scope !== 'attempt');
+      if (signal.aborted || !loaderStopped) throw error;
+    }
   }
 }
 
@@ -59,9 +81,11 @@ async function handleFailure(
   scope: Scope,
   record: PhaseRecord,
   error: FlowdError,
+  signal: AbortSignal,
 ): Promise<unknown> {
-  // A dying flow (deadline, cancellation) is not degraded gracefully: it stops.
-  const flowStopping = execution.signal.aborted;
+  // A dying flow (deadline, cancellation) or a branch stopped because a sibling failed is not
+  // degraded gracefully: it stops. (`signal` is the phase's own: it also aborts on fail-fast.)
+  const flowStopping = signal.aborted;
   if (phase.fallback === undefined || flowStopping) throw new PhaseFailure(error, phase.id, record.attempts);
   record.error = summarize(error, undefined, record.attempts);
   try {

@@ -1,7 +1,7 @@
 import { CancelledError, toFlowdError } from '../errors.js';
 import type { CallPhase } from '../flows/compiled.js';
 import { callComponent, withTimeout } from './call-phase.js';
-import { evaluate, summarize, type Execution, type Scope } from './execution.js';
+import { evaluate, summarize, type Execution, type Location, type Scope } from './execution.js';
 import type { CompensationRecord } from './record.js';
 
 /** A completed phase whose effect can be undone. */
@@ -45,7 +45,7 @@ export async function runCompensations(execution: Execution): Promise<Compensati
         request,
         budget.signal,
         record,
-        { index: entry.index },
+        locationOf(entry),
         ':compensate',
       );
       record.status = 'succeeded';
@@ -66,8 +66,19 @@ export async function runCompensations(execution: Execution): Promise<Compensati
 }
 
 function markPhase(execution: Execution, entry: PendingCompensation): void {
+  const { iteration } = locationOf(entry);
   const phaseRecord = execution.record.phases.find(
-    (candidate) => candidate.id === entry.phase.id && candidate.index === entry.index && candidate.status === 'succeeded',
+    (candidate) =>
+      candidate.id === entry.phase.id && candidate.index === entry.index && candidate.iteration === iteration && candidate.status === 'succeeded',
   );
   if (phaseRecord !== undefined) phaseRecord.status = 'compensated';
+}
+
+/**
+ * Map index and loop pass of a completed phase, from its checkpoint key (`id#index@iteration`),
+ * so a phase that ran more than once (decision loop) is undone with its own idempotency key.
+ */
+function locationOf(entry: PendingCompensation): Location {
+  const iteration = /@(\d+)$/.exec(entry.key)?.[1];
+  return { index: entry.index, iteration: iteration === undefined ? undefined : Number(iteration) };
 }

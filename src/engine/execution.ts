@@ -4,6 +4,7 @@ import {
   CircuitOpenError,
   ExpressionError,
   FlowdError,
+  LeaseLostError,
   LimitExceededError,
   TimeoutError,
   toFlowdError,
@@ -22,7 +23,7 @@ import { runCompensations, type PendingCompensation } from './compensation.js';
 import type { FlowLogger } from './logger.js';
 import type { FlowContext, PhaseContext } from './middleware.js';
 import type { ErrorSummary, ExecutionRecord, ExecutionStatus, PhaseRecord } from './record.js';
-import type { ChildExecuteOptions, EngineRuntime } from './runtime.js';
+import type { ChildExecuteOptions, EngineRuntime, ExecutionObserver } from './runtime.js';
 
 /** The data expressions see. `phases` is shared by the whole execution (a map item gets a copy). */
 export interface Scope {
@@ -108,8 +109,16 @@ export class Execution {
       phases: [],
       ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
       ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+      ...(options.retryOf === undefined ? {} : { retryOf: options.retryOf }),
+      ...(options.correlationKey === undefined ? {} : { correlationKey: options.correlationKey }),
     };
-    this.logger = runtime.logger.child({ executionId, flow: flow.name, ...(options.requestId === undefined ? {} : { reqId: options.requestId }) });
+    const traceId = options.traceparent === undefined ? undefined : /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(options.traceparent)?.[1];
+    this.logger = runtime.logger.child({
+      executionId,
+      flow: flow.name,
+      ...(options.requestId === undefined ? {} : { reqId: options.requestId }),
+      ...(traceId === undefined ? {} : { traceId }),
+    });
     this.context = {
       executionId,
       flow,
@@ -151,9 +160,19 @@ export class Execution {
     this.#controller.abort(new CancelledError(reason));
   }
 
+  /** Stops the deadline timer of an execution driven phase by phase (FlowTransaction) rather than by run(). */
+  release(): void {
+    clearTimeout(this.#timer);
+  }
+
+  /** This execution's observer: its own (durable runs) or else the engine's. */
+  get observer(): ExecutionObserver | undefined {
+    return this.options.observer ?? this.runtime.observer;
+  }
+
   async run(): Promise<ExecutionRecord> {
     try {
-      await this.runtime.observer?.onStart?.(this.record, this.flow);
+      await this.observer?.onStart?.(this.record, this.flow);
       return await this.runtime.chain.aroundFlow(this.context, () => this.#runBody());
     } finally {
       clearTimeout(this.#timer);
@@ -168,10 +187,15 @@ export class Execution {
       this.record.output = this.flow.output === undefined ? lastOutput : await this.#evaluateOrFail(this.flow.output, this.#scope, 'output');
       this.#finish('succeeded');
     } catch (thrown) {
+      // Another worker owns the execution now: stop where we are and leave the rest to it.
+      if (leaseLost(thrown)) {
+        this.logger.warn({ err: thrown instanceof PhaseFailure ? thrown.error : thrown }, 'execution abandoned: lease lost');
+        return this.record;
+      }
       await this.#fail(thrown);
     }
     await this.#startTriggers();
-    await this.runtime.observer?.onFinish?.(this.record, this.flow);
+    await this.observer?.onFinish?.(this.record, this.flow);
     return this.record;
   }
 
@@ -214,7 +238,13 @@ export class Execution {
     const child = await this.runtime.runChild(
       recovery.flow,
       { error: this.record.error, input: this.input, phases: { ...this.#scope.phases } },
-      { parentId: this.record.executionId, depth: (this.options.depth ?? 0) + 1, noRecovery: true, requestId: this.options.requestId },
+      {
+        parentId: this.record.executionId,
+        depth: (this.options.depth ?? 0) + 1,
+        noRecovery: true,
+        requestId: this.options.requestId,
+        traceparent: this.options.traceparent,
+      },
     );
     this.record.recoveryExecutionId = child.executionId;
     if (child.status === 'succeeded') {
@@ -228,6 +258,10 @@ export class Execution {
 
   async #runDependencies(): Promise<void> {
     for (const dependency of this.flow.dependsOn) {
+      if (dependency.withinMs !== undefined) {
+        this.#scope.deps[dependency.flow] = await this.#recentDependency(dependency.flow, dependency.withinMs, dependency.correlationKey);
+        continue;
+      }
       const input = dependency.input === undefined ? this.input : await this.#evaluateOrFail(dependency.input, this.#scope, `depends_on.${dependency.flow}`);
       const child = await this.runtime.runChild(dependency.flow, input, this.#childOptions());
       if (child.status !== 'succeeded' && !child.recovered) {
@@ -235,6 +269,28 @@ export class Execution {
       }
       this.#scope.deps[dependency.flow] = child.output;
     }
+  }
+
+  /** `depends_on` with `within_ms`: the output of a recent succeeded run of the prerequisite, or fail (424). */
+  async #recentDependency(flow: string, withinMs: number, correlationKey: { evaluate(scope: object): unknown } | undefined): Promise<unknown> {
+    const where = `depends_on.${flow}`;
+    const keyValue = correlationKey === undefined ? undefined : await this.#evaluateOrFail(correlationKey, this.#scope, `${where}.correlation_key`);
+    if (correlationKey !== undefined && (keyValue === undefined || keyValue === null || typeof keyValue === 'object')) {
+      throw new PhaseFailure(new ExpressionError(`${where}.correlation_key must produce a string or number`), where, 0);
+    }
+    const key = keyValue === undefined ? undefined : typeof keyValue === 'string' ? keyValue : JSON.stringify(keyValue);
+    const found = await this.runtime.findSucceeded?.(flow, key, withinMs);
+    if (found === undefined) {
+      const forKey = key === undefined ? '' : ` for correlation key "${key}"`;
+      throw new PhaseFailure(
+        new FlowdError('FLOWD_ERR_DEPENDENCY_NOT_MET', `prerequisite flow "${flow}" has no succeeded execution${forKey} in the last ${withinMs} ms`, {
+          details: { flow, withinMs, ...(key === undefined ? {} : { correlationKey: key }) },
+        }),
+        where,
+        0,
+      );
+    }
+    return found.output;
   }
 
   async #startTriggers(): Promise<void> {
@@ -319,14 +375,38 @@ export class Execution {
       record.restored = true;
       record.durationMs = 0;
       scope.phases[phase.id] = restored;
+      if (phase.kind === 'call' && phase.compensate !== undefined && this.flow.transactional && this.options.compensationRequests?.has(key) === true) {
+        this.pending.push({ phase, index: location.index, key, scope, request: this.options.compensationRequests.get(key), output: restored });
+      }
       return { output: restored };
     }
     this.#runningPhase = phase.id;
     let goto: { target: string; max: number | undefined } | undefined;
+    const fail = (thrown: unknown): PhaseFailure => {
+      const failure = thrown instanceof PhaseFailure ? thrown : new PhaseFailure(toFlowdError(thrown), phase.id, record.attempts);
+      // Stopped by a cancellation (the caller, or a failing sibling in a parallel block or map), not failed on its own.
+      const cancelled = failure.error.code === 'FLOWD_ERR_CANCELLED';
+      record.status = cancelled ? 'cancelled' : 'failed';
+      record.error ??= summarize(failure.error, undefined, record.attempts);
+      return failure;
+    };
+    const settle = (): void => {
+      record.finishedAt ??= new Date(this.runtime.clock.now()).toISOString();
+      record.durationMs ??= round(performance.now() - started);
+    };
+    // The record is final (status, error, end, duration) before phase middleware's `next()`
+    // settles, so logging and metrics see the outcome they wrap.
     const work = async (): Promise<unknown> => {
-      const outcome = await this.#runKind(phase, scope, location, signal, record);
-      goto = outcome.goto;
-      return outcome.output;
+      try {
+        const outcome = await this.#runKind(phase, scope, location, signal, record);
+        goto = outcome.goto;
+        record.status = 'succeeded';
+        return outcome.output;
+      } catch (thrown) {
+        throw fail(thrown);
+      } finally {
+        settle();
+      }
     };
     const phaseContext: PhaseContext | undefined = this.runtime.chain.hasPhaseHooks
       ? { execution: this.context, phase, record, logger: this.logger.child({ phase: phase.id }) }
@@ -335,17 +415,15 @@ export class Execution {
       const output = phaseContext === undefined ? await work() : await this.runtime.chain.aroundPhase(phaseContext, work);
       record.status = 'succeeded';
       scope.phases[phase.id] = output;
-      if (phase.kind !== 'decision') await this.runtime.observer?.onCheckpoint?.(this.record, key, output);
+      if (phase.kind !== 'decision') {
+        const compensable = phase.kind === 'call' && phase.compensate !== undefined ? this.pending.find((entry) => entry.key === key) : undefined;
+        await this.observer?.onCheckpoint?.(this.record, key, output, compensable === undefined ? undefined : { request: compensable.request });
+      }
       return goto === undefined ? { output } : { output, goto };
     } catch (thrown) {
-      const failure = thrown instanceof PhaseFailure ? thrown : new PhaseFailure(toFlowdError(thrown), phase.id, record.attempts);
-      const cancelled = failure.error.code === 'FLOWD_ERR_CANCELLED' && failure.phase !== phase.id;
-      record.status = cancelled ? 'cancelled' : 'failed';
-      record.error ??= summarize(failure.error, undefined, record.attempts);
-      throw failure;
+      throw fail(thrown);
     } finally {
-      record.finishedAt = new Date(this.runtime.clock.now()).toISOString();
-      record.durationMs = round(performance.now() - started);
+      settle();
     }
   }
 
@@ -507,6 +585,11 @@ function childError(child: ExecutionRecord): FlowdError {
     recoverable: summary?.recoverable ?? false,
     details: { childExecutionId: child.executionId, ...(summary?.status === undefined ? {} : { status: summary.status }) },
   });
+}
+
+function leaseLost(thrown: unknown): boolean {
+  const error = thrown instanceof PhaseFailure ? thrown.error : thrown;
+  return error instanceof LeaseLostError || (error instanceof FlowdError && error.code === 'FLOWD_ERR_LEASE_LOST');
 }
 
 function toCancellation(reason: unknown): FlowdError {

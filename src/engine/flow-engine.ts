@@ -6,7 +6,16 @@ import { silentLogger, type FlowLogger } from './logger.js';
 import { MiddlewareChain, type Middleware } from './middleware.js';
 import { createMemoryPhaseCache, type PhaseCache } from './phase-cache.js';
 import type { ExecutionRecord } from './record.js';
-import { systemClock, type ChildExecuteOptions, type Clock, type EngineRuntime, type ExecuteOptions, type ExecutionObserver } from './runtime.js';
+import { FlowTransaction, type TransactionOptions } from './transaction.js';
+import {
+  systemClock,
+  type ChildExecuteOptions,
+  type Clock,
+  type EngineRuntime,
+  type ExecuteOptions,
+  type ExecutionObserver,
+  type FindSucceeded,
+} from './runtime.js';
 
 export const DEFAULT_MAX_SUBFLOW_DEPTH = 8;
 export const DEFAULT_MAX_MAP_ITEMS = 10_000;
@@ -27,6 +36,11 @@ export interface FlowEngineOptions {
    * Default: runs it in this process in the background.
    */
   readonly startTriggered?: (flow: string, input: unknown, parentId: string) => Promise<string | undefined>;
+  /**
+   * Finds a recent succeeded execution, for `depends_on` entries with `within_ms` (the execution
+   * store provides it). Without it such a dependency fails with FLOWD_ERR_DEPENDENCY_NOT_MET.
+   */
+  readonly findSucceeded?: FindSucceeded;
   /** Runs last in `close()`, e.g. to close a shared connection pool. */
   readonly onClose?: () => Promise<void>;
 }
@@ -52,11 +66,12 @@ export class FlowEngine {
   constructor(options: FlowEngineOptions) {
     this.#flows = options.flows;
     this.#onClose = options.onClose;
-    this.#chain = new MiddlewareChain(options.middleware ?? []);
+    this.#chain = new MiddlewareChain(options.middleware ?? [], options.logger ?? silentLogger);
     const clock = options.clock ?? systemClock;
     this.#runtime = {
       chain: this.#chain,
-      cache: options.cache ?? createMemoryPhaseCache(),
+      // An injected clock also drives the default cache's TTLs (tests expire entries without waiting).
+      cache: options.cache ?? createMemoryPhaseCache(options.clock === undefined ? {} : { now: () => clock.now() }),
       clock,
       random: options.random ?? Math.random,
       newId: options.newId ?? (() => newExecutionId(clock.now())),
@@ -66,12 +81,13 @@ export class FlowEngine {
       maxMapItems: options.maxMapItems ?? DEFAULT_MAX_MAP_ITEMS,
       runChild: (flow, input, childOptions) => this.#runChild(flow, input, childOptions),
       startTriggered: options.startTriggered ?? ((flow, input, parentId) => this.#startInBackground(flow, input, parentId)),
+      findSucceeded: options.findSucceeded,
     };
     this.#watchCircuits();
   }
 
   /** Validates the input and runs the flow to a terminal state. */
-  execute(name: string, input: unknown, options: ExecuteOptions = {}): Promise<ExecutionRecord> {
+  async execute(name: string, input: unknown, options: ExecuteOptions = {}): Promise<ExecutionRecord> {
     return this.start(name, input, options).done;
   }
 
@@ -93,6 +109,16 @@ export class FlowEngine {
     return { executionId: id, done };
   }
 
+  /**
+   * Starts a transaction on a flow: its top-level phases run one at a time under the caller's
+   * control, then `commit()` or `rollback()` (compensations newest first). See FlowTransaction.
+   */
+  transaction(name: string, options: TransactionOptions = {}): FlowTransaction {
+    const flow = this.getFlow(name);
+    if (flow === undefined) throw new FlowNotFoundError(name);
+    return new FlowTransaction(this.#runtime, flow, options);
+  }
+
   getFlow(name: string): CompiledFlow | undefined {
     return this.#flows.get(name);
   }
@@ -107,6 +133,13 @@ export class FlowEngine {
     if (execution === undefined) return false;
     execution.cancel(reason);
     return true;
+  }
+
+  /** Cancels every execution running in this process (shutdown deadline); returns how many. */
+  cancelAll(reason?: string): number {
+    const running = [...this.#running.values()];
+    for (const execution of running) execution.cancel(reason);
+    return running.length;
   }
 
   get activeExecutions(): number {

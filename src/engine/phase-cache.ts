@@ -17,10 +17,12 @@ interface LoadContext {
   load: () => Promise<unknown>;
 }
 
-export function createMemoryPhaseCache(options: { maxEntries?: number } = {}): PhaseCache {
+export function createMemoryPhaseCache(options: { maxEntries?: number; now?: () => number } = {}): PhaseCache {
   const cache = new LRUCache<string, { value: unknown }, LoadContext>({
     max: options.maxEntries ?? 10_000,
     ttlAutopurge: false,
+    // An injected clock (the engine's, in tests) measures TTLs; read on every check, not debounced.
+    ...(options.now === undefined ? {} : { perf: { now: options.now }, ttlResolution: 0 }),
     // Values are wrapped so that null/undefined outputs are cacheable too.
     fetchMethod: async (_key, _stale, { context }) => ({ value: await context.load() }),
   });

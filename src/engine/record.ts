@@ -93,5 +93,9 @@ export interface ExecutionRecord {
   recoveryExecutionId?: string | undefined;
   parentId?: string | undefined;
   triggered?: string[] | undefined;
+  /** Given by the caller (`options.correlationKey`); `depends_on … within_ms` matches on it. */
+  correlationKey?: string | undefined;
   requestId?: string | undefined;
+  /** The execution this one re-runs (`POST /executions/{id}/retry`). */
+  retryOf?: string | undefined;
 }

@@ -22,11 +22,25 @@ export interface ExecuteOptions {
   /** Cancels the execution when aborted. */
   signal?: AbortSignal | undefined;
   requestId?: string | undefined;
+  /** Recorded on the execution: the one it re-runs (`POST /executions/{id}/retry`). */
+  retryOf?: string | undefined;
   traceparent?: string | undefined;
   /** Use this id instead of generating one (the durable store assigns ids before running). */
   executionId?: string | undefined;
   /** Outputs of phases that already completed (resume after a crash): they are not run again. */
   checkpoints?: ReadonlyMap<string, unknown> | undefined;
+  /**
+   * Requests sent by restored phases that can be compensated (same keys as `checkpoints`), so a
+   * resumed transactional execution that fails still undoes the phases completed before the crash.
+   */
+  compensationRequests?: ReadonlyMap<string, unknown> | undefined;
+  /**
+   * Observes this execution only, instead of the engine-wide observer (the durable layer passes
+   * one holding the execution's lease; its `onCheckpoint` may throw LeaseLostError to stop the run).
+   */
+  observer?: ExecutionObserver | undefined;
+  /** Recorded on the execution; `depends_on` with `within_ms` looks prerequisites up by it. */
+  correlationKey?: string | undefined;
 }
 
 /** Internal options of an execution started by another one. */
@@ -42,8 +56,12 @@ export interface ChildExecuteOptions extends ExecuteOptions {
 /** Called as an execution progresses; the durable store checkpoints through it. */
 export interface ExecutionObserver {
   onStart?(record: ExecutionRecord, flow: CompiledFlow): void | Promise<void>;
-  /** A phase completed; `key` identifies it across resumes (id, map index, loop iteration). */
-  onCheckpoint?(record: ExecutionRecord, key: string, output: unknown): void | Promise<void>;
+  /**
+   * A phase completed; `key` identifies it across resumes (id, map index, loop iteration).
+   * `detail.request` is the request a compensable call phase sent (needed to undo it after a resume).
+   * Throwing LeaseLostError stops the execution without compensation, recovery or triggers.
+   */
+  onCheckpoint?(record: ExecutionRecord, key: string, output: unknown, detail?: { request?: unknown }): void | Promise<void>;
   onFinish?(record: ExecutionRecord, flow: CompiledFlow): void | Promise<void>;
 }
 
@@ -60,4 +78,9 @@ export interface EngineRuntime {
   readonly maxMapItems: number;
   runChild(flow: string, input: unknown, options: ChildExecuteOptions): Promise<ExecutionRecord>;
   startTriggered(flow: string, input: unknown, parentId: string): Promise<string | undefined>;
+  /** The latest succeeded execution of `flow` (for `depends_on` with `within_ms`); undefined when none. */
+  findSucceeded: FindSucceeded | undefined;
 }
+
+/** Looks up the newest succeeded execution of `flow` with this correlation key that finished within `withinMs`. */
+export type FindSucceeded = (flow: string, correlationKey: string | undefined, withinMs: number) => Promise<ExecutionRecord | undefined>;

@@ -1,0 +1,236 @@
+import { FlowExecutionError, FlowdError, InputValidationError, toFlowdError } from '../errors.js';
+import type { CompiledFlow, CompiledPhase } from '../flows/compiled.js';
+import { runCompensations } from './compensation.js';
+import { Execution, PhaseFailure, summarize, type Scope } from './execution.js';
+import type { CompensationRecord, ExecutionRecord, ExecutionStatus } from './record.js';
+import type { EngineRuntime, ExecuteOptions } from './runtime.js';
+
+/** Options of `engine.transaction(flow, options)`. */
+export interface TransactionOptions
+  extends Pick<ExecuteOptions, 'timeoutMs' | 'enableCaching' | 'parallelExecution' | 'signal' | 'requestId' | 'traceparent' | 'executionId'> {
+  /**
+   * The transaction's input, validated against the flow's input schema and recorded as the
+   * execution's input (and handed to a recovery flow through `FlowExecutionError.context`).
+   * Default: the input given to the first `executePhase`, not validated.
+   */
+  readonly input?: unknown;
+}
+
+export type TransactionState = 'open' | 'failed' | 'committed' | 'rolled_back';
+
+/**
+ * What a failed `executePhase` puts in `FlowExecutionError.context`: the shape a recovery flow
+ * receives (`error`, `input`, `phases`) plus where it came from.
+ */
+export interface TransactionFailureContext {
+  readonly executionId: string;
+  readonly flow: string;
+  readonly error: NonNullable<ExecutionRecord['error']>;
+  readonly input: unknown;
+  readonly phases: Record<string, unknown>;
+}
+
+/**
+ * The seed's `flow_manager.transaction()`: runs a flow's top-level phases one at a time, under
+ * the caller's control, then commits or rolls back. Each phase runs exactly as in a normal
+ * execution (request mapping, cache, retry ∘ breaker ∘ bulkhead ∘ per-attempt timeout, phase
+ * deadline, fallback, phase middleware); every completed phase that declares `compensate` is
+ * remembered (whether or not the flow file says `transactional`), and `rollback()` runs those
+ * compensations newest first, once each, with the engine's compensation machinery.
+ *
+ *   const tx = engine.transaction('order');
+ *   try {
+ *     const hold = await tx.executePhase('reserve', order);
+ *     await tx.executePhase('charge', { order, hold });
+ *     await tx.commit();
+ *   } catch (error) {
+ *     await tx.rollback();
+ *     if (error instanceof FlowExecutionError && error.isRecoverable) … error.context …
+ *   }
+ *
+ * Each `executePhase(id, input)` gives the phase `input` as `input`; outputs of the phases run
+ * before are visible as `phases.<id>`. The transaction has the flow's deadline (`timeout_ms`,
+ * shortened by `options.timeoutMs`), counted from `engine.transaction()`. One phase at a time.
+ * Flow middleware (`flow` hooks) and the flow's `output`, recovery flow and triggers do not apply:
+ * the caller is the flow here. The record (`tx.record`) is the usual ExecutionRecord.
+ */
+export class FlowTransaction {
+  readonly #execution: Execution;
+  readonly #flow: CompiledFlow;
+  readonly #phases: Record<string, unknown> = {};
+  readonly #runs = new Map<string, number>();
+  readonly #inputGiven: boolean;
+  #state: TransactionState = 'open';
+  #busy = false;
+  #started = false;
+  #lastOutput: unknown;
+  #rollback: Promise<CompensationRecord[]> | undefined;
+  readonly #startedAt = performance.now();
+
+  /** Use `engine.transaction(flow, options)`. */
+  constructor(runtime: EngineRuntime, flow: CompiledFlow, options: TransactionOptions = {}) {
+    this.#inputGiven = 'input' in options;
+    if (this.#inputGiven) {
+      const issues = flow.validateInput(options.input);
+      if (issues !== undefined) {
+        throw new InputValidationError(`input does not match the schema of flow "${flow.name}": ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
+      }
+    }
+    this.#flow = flow;
+    // Compensations are recorded for every compensable phase: rolling back is the point of a transaction.
+    this.#execution = new Execution(runtime, flow.transactional ? flow : { ...flow, transactional: true }, options.input, options);
+  }
+
+  get executionId(): string {
+    return this.#execution.record.executionId;
+  }
+
+  get state(): TransactionState {
+    return this.#state;
+  }
+
+  /** The live execution record: phases run so far, then the final status after commit/rollback. */
+  get record(): ExecutionRecord {
+    return this.#execution.record;
+  }
+
+  /**
+   * Runs one top-level phase of the flow with `input` and returns its output. On failure the
+   * transaction is `failed` (only `rollback()` is left) and this throws a FlowExecutionError
+   * (code, phase, attempts, `isRecoverable`, `context` for a recovery flow, the cause kept).
+   */
+  async executePhase(phaseId: string, input: unknown): Promise<unknown> {
+    this.#assert('open', `execute phase "${phaseId}"`);
+    const phase = this.#flow.phases.find((candidate) => candidate.id === phaseId);
+    if (phase === undefined) {
+      throw new FlowdError(
+        'FLOWD_ERR_REQUEST_INVALID',
+        `flow "${this.#flow.name}" has no top-level phase "${phaseId}" (it has: ${this.#flow.phases.map((p) => p.id).join(', ')})`,
+      );
+    }
+    if (this.#busy) throw new FlowdError('FLOWD_ERR_REQUEST_INVALID', `transaction ${this.executionId}: one phase at a time (await the previous executePhase)`);
+    this.#busy = true;
+    try {
+      const execution = this.#execution;
+      if (!this.#inputGiven && execution.record.input === undefined) execution.record.input = input;
+      if (!this.#started) {
+        this.#started = true;
+        await execution.observer?.onStart?.(execution.record, this.#flow);
+      }
+      return await this.#run(phase, input);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Keeps what the phases did: the execution ends `succeeded` with the last phase's output. */
+  async commit(): Promise<ExecutionRecord> {
+    this.#assert('open', 'commit');
+    this.#state = 'committed';
+    this.#execution.pending.length = 0;
+    this.record.output = this.#lastOutput;
+    return this.#end('succeeded');
+  }
+
+  /**
+   * Undoes the completed phases newest first (each compensation once, under its own retry policy
+   * and time budget, continuing past a failed one). The execution ends `compensated` or
+   * `compensation_failed` (or `failed`/`timed_out`/`cancelled` when there was nothing to undo).
+   * Safe to call again: later calls return the same compensation records.
+   */
+  rollback(): Promise<CompensationRecord[]> {
+    this.#rollback ??= this.#undo();
+    return this.#rollback;
+  }
+
+  async #undo(): Promise<CompensationRecord[]> {
+    this.#assert(['open', 'failed'], 'roll back');
+    const execution = this.#execution;
+    this.#state = 'rolled_back';
+    const failedWith = execution.record.error?.code;
+    let status: ExecutionStatus =
+      failedWith === undefined ? 'cancelled' : failedWith === 'FLOWD_ERR_FLOW_TIMEOUT' ? 'timed_out' : failedWith === 'FLOWD_ERR_CANCELLED' ? 'cancelled' : 'failed';
+    let compensations: CompensationRecord[] = [];
+    if (execution.pending.length > 0) {
+      compensations = await runCompensations(execution);
+      execution.pending.length = 0;
+      this.record.compensations = [...(this.record.compensations ?? []), ...compensations];
+      status = compensations.every((c) => c.status === 'succeeded') ? 'compensated' : 'compensation_failed';
+      if (failedWith !== undefined) this.record.errorHandled = true;
+    }
+    await this.#end(status);
+    return compensations;
+  }
+
+  async #run(phase: CompiledPhase, input: unknown): Promise<unknown> {
+    const execution = this.#execution;
+    const record = execution.record;
+    const scope: Scope = {
+      input,
+      phases: this.#phases,
+      execution: { id: record.executionId, flow: record.flow, version: record.version, startedAt: record.startedAt },
+      deps: {},
+    };
+    const runs = this.#runs.get(phase.id);
+    this.#runs.set(phase.id, (runs ?? 0) + 1);
+    try {
+      const { output } = await execution.runPhase(phase, scope, runs === undefined ? {} : { iteration: runs }, execution.signal);
+      this.#lastOutput = output;
+      return output;
+    } catch (thrown) {
+      const failure = thrown instanceof PhaseFailure ? thrown : new PhaseFailure(toFlowdError(thrown), phase.id, 0);
+      this.#state = 'failed';
+      const error = summarize(failure.error, failure.phase, failure.attempts);
+      record.error = error;
+      const context: TransactionFailureContext = {
+        executionId: record.executionId,
+        flow: record.flow,
+        error,
+        input: record.input,
+        phases: { ...this.#phases },
+      };
+      throw new FlowExecutionError(failure.error, { phase: failure.phase, attempts: failure.attempts, context: { ...context } });
+    }
+  }
+
+  async #end(status: ExecutionStatus): Promise<ExecutionRecord> {
+    const execution = this.#execution;
+    execution.release();
+    const record = execution.record;
+    record.status = status;
+    record.finishedAt = new Date(execution.runtime.clock.now()).toISOString();
+    record.durationMs = Math.round((performance.now() - this.#startedAt) * 1000) / 1000;
+    if (this.#started) await execution.observer?.onFinish?.(record, this.#flow);
+    return record;
+  }
+
+  #assert(allowed: TransactionState | readonly TransactionState[], action: string): void {
+    const states: readonly TransactionState[] = typeof allowed === 'string' ? [allowed] : allowed;
+    if (!states.includes(this.#state)) {
+      throw new FlowdError('FLOWD_ERR_REQUEST_INVALID', `cannot ${action}: transaction ${this.executionId} is ${this.#state.replace('_', ' ')}`);
+    }
+  }
+}
+
+/**
+ * The seed's `async with flow_manager.transaction() as tx:` — runs `body` in a transaction that
+ * is committed when `body` returns (unless it already committed or rolled back) and rolled back
+ * when it throws; the error is rethrown after the rollback.
+ */
+export async function withTransaction<T>(
+  engine: { transaction(flow: string, options?: TransactionOptions): FlowTransaction },
+  flow: string,
+  body: (tx: FlowTransaction) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const tx = engine.transaction(flow, options);
+  let result: T;
+  try {
+    result = await body(tx);
+  } catch (error) {
+    if (tx.state === 'open' || tx.state === 'failed') await tx.rollback();
+    throw error;
+  }
+  if (tx.state === 'open') await tx.commit();
+  return result;
+}
