@@ -28,8 +28,13 @@ const EXIT = Symbol.for('jsonata.__evaluate_exit');
 
 type Limit = 'time' | 'depth' | 'size';
 
-/** A gap between two evaluation steps longer than this counts only this much towards the time limit. */
-const PAUSE_MS = 5;
+/**
+ * A gap between two evaluation steps longer than this counts only this much towards the time
+ * limit. One step of real work takes microseconds; under load, other requests' work interleaves
+ * at every await, and with a 5 ms cap a ten-step expression could reach a 50 ms limit doing
+ * nothing (seen in the benchmark soak). 0.5 ms keeps runaways (many short steps) counted in full.
+ */
+const PAUSE_MS = 0.5;
 
 /**
  * What the hooks throw into JSONata. JSONata decorates errors passing through it (position,
