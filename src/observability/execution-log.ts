@@ -12,49 +12,68 @@ const LEVELS: Record<Level, number> = { trace: 10, debug: 20, info: 30, warn: 40
  * to `sink` (the execution's log, served by `GET /executions/{id}/logs`).
  */
 export class CapturingLogger implements FlowLogger {
-  readonly #pino: FlowLogger;
+  /** The pino logger, or how to make it: child loggers are created on first use only. */
+  #pino: FlowLogger | undefined;
+  readonly #parent: CapturingLogger | undefined;
+  readonly #ownBindings: Record<string, unknown> | undefined;
   readonly #bindings: Record<string, unknown>;
   readonly #sink: LogSink;
   readonly #secrets: SecretStore;
   readonly #minLevel: number;
 
-  constructor(pinoLogger: FlowLogger, sink: LogSink, secrets: SecretStore, options: { captureLevel?: Level; bindings?: Record<string, unknown> } = {}) {
+  constructor(
+    pinoLogger: FlowLogger | undefined,
+    sink: LogSink,
+    secrets: SecretStore,
+    options: { captureLevel?: Level; bindings?: Record<string, unknown>; parent?: CapturingLogger; ownBindings?: Record<string, unknown> } = {},
+  ) {
     this.#pino = pinoLogger;
+    this.#parent = options.parent;
+    this.#ownBindings = options.ownBindings;
     this.#sink = sink;
     this.#secrets = secrets;
     this.#bindings = options.bindings ?? {};
     this.#minLevel = LEVELS[options.captureLevel ?? 'info'];
   }
 
+  // An execution makes a child per phase and per attempt; most never log a line, so the pino
+  // child (a serializer and bindings string each) is only built when one does.
+  get #target(): FlowLogger {
+    this.#pino ??= this.#parent!.#target.child(this.#ownBindings ?? {});
+    return this.#pino;
+  }
+
   child(bindings: Record<string, unknown>): FlowLogger {
-    return new CapturingLogger(this.#pino.child(bindings), this.#sink, this.#secrets, {
+    return new CapturingLogger(undefined, this.#sink, this.#secrets, {
+      parent: this,
+      ownBindings: bindings,
       bindings: { ...this.#bindings, ...bindings },
       captureLevel: levelName(this.#minLevel),
     });
   }
 
   trace(obj: object, msg?: string): void {
-    this.#pino.trace(obj, msg);
+    this.#target.trace(obj, msg);
     this.#capture('trace', obj, msg);
   }
 
   debug(obj: object, msg?: string): void {
-    this.#pino.debug(obj, msg);
+    this.#target.debug(obj, msg);
     this.#capture('debug', obj, msg);
   }
 
   info(obj: object, msg?: string): void {
-    this.#pino.info(obj, msg);
+    this.#target.info(obj, msg);
     this.#capture('info', obj, msg);
   }
 
   warn(obj: object, msg?: string): void {
-    this.#pino.warn(obj, msg);
+    this.#target.warn(obj, msg);
     this.#capture('warn', obj, msg);
   }
 
   error(obj: object, msg?: string): void {
-    this.#pino.error(obj, msg);
+    this.#target.error(obj, msg);
     this.#capture('error', obj, msg);
   }
 
