@@ -24,7 +24,7 @@ function recorder(): { adapter: ComponentAdapter<{ latency_ms?: number | undefin
               const timer = setTimeout(resolve, config.latency_ms ?? 0);
               ctx.signal.addEventListener('abort', () => {
                 clearTimeout(timer);
-                reject(ctx.signal.reason);
+                reject(ctx.signal.reason as Error);
               });
             });
             return request;

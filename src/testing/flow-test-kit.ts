@@ -1,0 +1,212 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Component, ComponentAdapter } from '../adapters/types.js';
+import type { FlowEngine } from '../engine/flow-engine.js';
+import type { Middleware } from '../engine/middleware.js';
+import { createMemoryPhaseCache, type PhaseCache } from '../engine/phase-cache.js';
+import type { ExecutionRecord } from '../engine/record.js';
+import { isFlowdError, toFlowdError } from '../errors.js';
+import type { CompiledComponent, CompiledFlow } from '../flows/compiled.js';
+import type { FlowDefinition } from '../flows/schema.js';
+import { buildEngine } from '../library.js';
+import { FlowTestResult, type ComponentCall } from './flow-test-result.js';
+import { unmockedNetworkError, type ActiveMock, type ComponentMock, type MockCall } from './mocks.js';
+
+export interface LoadFlowsOptions {
+  /** A directory of flow files. */
+  readonly flowsDir?: string;
+  /** Flow definitions in code (the shape of a flow file). */
+  readonly flows?: readonly (FlowDefinition | Record<string, unknown>)[];
+  /** Custom adapters the flows use. */
+  readonly adapters?: readonly ComponentAdapter<never>[];
+  /** Mocks applied to every run (a run's own mocks take precedence). */
+  readonly mocks?: readonly ComponentMock[];
+  /**
+   * Let unmocked `http` components call their upstream (e.g. a local test server; add its host
+   * to `egressAllow`). Default false: an unmocked http call fails with FLOWD_ERR_EGRESS_DENIED.
+   */
+  readonly allowNetwork?: boolean;
+  readonly egressAllow?: readonly string[];
+  /** Values for `${secret:NAME}`; any other secret resolves to `test-secret-<NAME>`. */
+  readonly secrets?: Readonly<Record<string, string>>;
+  /** Random source for retry jitter and mock failure rates (`() => 0` makes full-jitter backoff instant). */
+  readonly random?: () => number;
+  /** Share the phase cache between runs (default: each run starts with an empty cache). */
+  readonly sharedCache?: boolean;
+  readonly middleware?: readonly Middleware[];
+}
+
+export interface RunOptions {
+  /** Mocks for this run only, on top of the kit's. */
+  readonly mocks?: readonly ComponentMock[];
+  readonly timeoutMs?: number;
+  readonly enableCaching?: boolean;
+  readonly parallelExecution?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** What one run (and every sub-flow, recovery or triggered flow it starts) shares. */
+interface RunScope {
+  readonly active: readonly ActiveMock[];
+  readonly calls: ComponentCall[];
+  readonly executions: ExecutionRecord[];
+  readonly cache: PhaseCache;
+}
+
+/** Flows loaded for tests, with their components replaceable by mocks. */
+export interface FlowTestKit {
+  readonly engine: FlowEngine;
+  readonly flows: ReadonlyMap<string, CompiledFlow>;
+  /** Runs a flow to its end; throws only when nothing ran (unknown flow, invalid input: assert on `code`). */
+  run(flow: string, input: unknown, options?: RunOptions): Promise<FlowTestResult>;
+  /** Runs a flow with one of the examples of its flow file. */
+  runExample(flow: string, example: string, options?: RunOptions): Promise<FlowTestResult>;
+  /** An example input of a flow (throws when there is none of that name). */
+  example(flow: string, name: string): unknown;
+  /** Adds mocks for every later run. */
+  mock(...mocks: ComponentMock[]): void;
+  /** Removes the mocks added with `mock()` (those given to `loadFlows` stay). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads flows for testing: every component can be replaced by mocks (canned responses,
+ * sequences, failures, latency) that go through the phase's real retry, timeout, breaker,
+ * fallback and compensation policies. Unmocked `http` components never reach the network
+ * unless `allowNetwork` is set.
+ */
+export async function loadFlows(options: LoadFlowsOptions): Promise<FlowTestKit> {
+  const storage = new AsyncLocalStorage<RunScope>();
+  const kitCache = createMemoryPhaseCache();
+  const baseMocks = [...(options.mocks ?? [])];
+  let addedMocks: ComponentMock[] = [];
+  const newScope = (runMocks: readonly ComponentMock[]): RunScope => ({
+    // Most specific first: the run's own mocks, then the latest kit mocks.
+    active: [...runMocks, ...[...addedMocks].reverse(), ...[...baseMocks].reverse()].map((mock) => mock.activate()),
+    calls: [],
+    executions: [],
+    cache: options.sharedCache === true ? kitCache : createMemoryPhaseCache(),
+  });
+  // Calls made outside `run()` (e.g. through `kit.engine`) share one scope.
+  let outside: RunScope | undefined;
+  const currentScope = (): RunScope => storage.getStore() ?? (outside ??= newScope([]));
+
+  const cache: PhaseCache = {
+    getOrLoad: (key, ttlMs, load) => currentScope().cache.getOrLoad(key, ttlMs, load),
+    clear: () => kitCache.clear(),
+  };
+  const built = await buildEngine({
+    ...(options.flowsDir === undefined ? {} : { flowsDir: options.flowsDir }),
+    ...(options.flows === undefined ? {} : { flows: options.flows }),
+    ...(options.adapters === undefined ? {} : { adapters: options.adapters }),
+    ...(options.egressAllow === undefined ? {} : { egressAllow: options.egressAllow }),
+    ...(options.random === undefined ? {} : { random: options.random }),
+    ...(options.middleware === undefined ? {} : { middleware: options.middleware }),
+    env: placeholderSecrets(options.secrets ?? {}),
+    cache,
+    observer: {
+      onFinish: (record) => {
+        currentScope().executions.push(record);
+      },
+    },
+  });
+  for (const flow of built.flows.values()) {
+    for (const component of flow.components.values()) {
+      // The kit owns this engine: swapping the instance in place reaches every phase and
+      // compensation that calls the component, with its policies untouched.
+      (component as { instance: Component }).instance = mockable(flow.name, component, currentScope, options.allowNetwork === true);
+    }
+  }
+
+  const example = (flow: string, name: string): unknown => {
+    const compiled = built.flows.get(flow);
+    if (compiled === undefined) throw new Error(`no flow named "${flow}" is loaded (loaded: ${[...built.flows.keys()].join(', ')})`);
+    if (!(name in compiled.examples)) {
+      throw new Error(`flow "${flow}" has no example "${name}" (examples: ${Object.keys(compiled.examples).join(', ') || 'none'})`);
+    }
+    return structuredClone(compiled.examples[name]);
+  };
+
+  const run = async (flow: string, input: unknown, runOptions: RunOptions = {}): Promise<FlowTestResult> => {
+    const scope = newScope(runOptions.mocks ?? []);
+    const record = await storage.run(scope, () =>
+      built.engine.execute(flow, input, {
+        timeoutMs: runOptions.timeoutMs,
+        enableCaching: runOptions.enableCaching,
+        parallelExecution: runOptions.parallelExecution,
+        signal: runOptions.signal,
+      }),
+    );
+    return new FlowTestResult(record, scope.executions, scope.calls);
+  };
+
+  return {
+    engine: built.engine,
+    flows: built.flows,
+    run,
+    runExample: (flow, name, runOptions) => run(flow, example(flow, name), runOptions),
+    example,
+    mock: (...mocks) => {
+      addedMocks.push(...mocks);
+      outside = undefined;
+    },
+    reset: () => {
+      addedMocks = [];
+      outside = undefined;
+    },
+    close: () => built.engine.close(),
+  };
+}
+
+/** A component whose calls go through the run's mocks first, then to the real instance. */
+function mockable(flow: string, component: CompiledComponent, scopeOf: () => RunScope, allowNetwork: boolean): Component {
+  const real = component.instance;
+  const passthrough = (request: unknown, ctx: Parameters<Component['execute']>[1]): Promise<unknown> => {
+    if (component.adapter === 'http' && !allowNetwork) return Promise.reject(unmockedNetworkError(component.name, flow));
+    return real.execute(request, ctx);
+  };
+  return {
+    async execute(request, ctx) {
+      const scope = scopeOf();
+      const call: Omit<MockCall, 'count'> = {
+        flow,
+        component: component.name,
+        phase: ctx.phase,
+        attempt: ctx.attempt,
+        executionId: ctx.executionId,
+        request,
+      };
+      let mocked = true;
+      // Each layer is chosen when reached, so `times` counts stay exact under concurrency.
+      const next = (from: number): Promise<unknown> => {
+        for (let index = from; index < scope.active.length; index += 1) {
+          const layer = scope.active[index]!;
+          if (layer.applies(call)) return layer.handle(call, ctx, () => next(index + 1));
+        }
+        mocked = false;
+        return passthrough(request, ctx);
+      };
+      try {
+        const result = await next(0);
+        scope.calls.push({ ...call, mocked });
+        return result;
+      } catch (error) {
+        scope.calls.push({ ...call, mocked, errorCode: isFlowdError(error) ? error.code : toFlowdError(error).code });
+        throw error;
+      }
+    },
+    ...(real.close === undefined ? {} : { close: () => real.close!() }),
+    ...(real.describe === undefined ? {} : { describe: () => real.describe!() }),
+  };
+}
+
+/** Secrets for tests: the given values, and a recognisable placeholder for any other name. */
+function placeholderSecrets(secrets: Readonly<Record<string, string>>): Readonly<Record<string, string | undefined>> {
+  return new Proxy<Record<string, string | undefined>>({}, {
+    get: (_target, name) => {
+      if (typeof name !== 'string') return undefined;
+      if (name in secrets) return secrets[name];
+      return name.endsWith('_FILE') ? undefined : `test-secret-${name}`;
+    },
+  });
+}
