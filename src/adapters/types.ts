@@ -45,5 +45,10 @@ export interface ComponentAdapter<Config = unknown> {
   readonly requestSchema?: z.ZodType<unknown>;
   /** Pure adapters (no side effects) need no declaration: a phase may name them as its component. */
   readonly implicit?: boolean;
+  /**
+   * Pure adapters (no I/O, cannot fail transiently, return at once) are called directly:
+   * no retry loop, no per-attempt timer, no breaker or bulkhead. Only for adapters like `transform`.
+   */
+  readonly pure?: boolean;
   create(config: Config, init: ComponentInit): Component;
 }

@@ -115,6 +115,25 @@ export function callComponent(
 ): Promise<unknown> {
   const runtime = execution.runtime;
   const idempotencyKey = `${execution.record.executionId}:${checkpointKey(phase.id, location)}${idempotencySuffix}`;
+  if (component.pure) {
+    record.attempts = 1;
+    if (signal.aborted) return Promise.reject(toFlowdError(signal.reason));
+    return component.instance.execute(request, {
+      signal,
+      logger: execution.logger,
+      attempt: 1,
+      executionId: execution.record.executionId,
+      flow: execution.flow.name,
+      phase: phase.id,
+      component: component.name,
+      idempotencyKey,
+      traceparent: execution.options.traceparent,
+    });
+  }
+  if (retry.maxAttempts === 1) {
+    record.attempts = 1;
+    return guardCall(component, (guarded) => attemptCall(execution, phase, component, attemptTimeoutMs, request, guarded, 1, idempotencyKey), signal);
+  }
   return runWithRetry(
     retry,
     (attempt, attemptSignal) => {

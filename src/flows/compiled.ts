@@ -24,6 +24,8 @@ export interface CompiledComponent {
   readonly adapter: string;
   readonly description: string | undefined;
   readonly instance: Component;
+  /** Called directly, without retry, timeout, breaker or bulkhead (see ComponentAdapter.pure). */
+  readonly pure: boolean;
   /** Per-attempt timeout of every call to this component. */
   readonly timeoutMs: number;
   /** The component's own retry policy, merged into each phase's at load. */
@@ -109,6 +111,13 @@ export type CompiledPhase = CallPhase | DecisionPhase | ParallelPhase | MapPhase
 export interface CompiledDependency {
   readonly flow: string;
   readonly input: CompiledTemplate | undefined;
+  /**
+   * When set, the prerequisite is not run: a succeeded execution of it (with the same correlation
+   * key, when one is given) must have finished within this many ms, else the flow fails (424).
+   */
+  readonly withinMs: number | undefined;
+  /** Evaluated on the dependent's scope; matched against the prerequisite executions' correlationKey. */
+  readonly correlationKey: CompiledTemplate | undefined;
 }
 
 export interface CompiledTrigger {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { z } from 'zod';
 import type { AdapterRegistry } from '../adapters/registry.js';
 import { ConfigurationError, type ConfigurationIssue } from '../errors.js';
 import { DEFAULT_HALF_OPEN_AFTER_MS, buildBreaker, buildBulkhead } from '../engine/policies.js';
@@ -114,6 +113,11 @@ function compileFlow(
   const dependsOn = (flow.depends_on ?? []).map((dependency, index) => ({
     flow: dependency.flow,
     input: dependency.input === undefined ? undefined : compileChecked(dependency.input, `depends_on[${index}].input`, rootScope, ctx, []),
+    withinMs: dependency.within_ms,
+    correlationKey:
+      dependency.correlation_key === undefined
+        ? undefined
+        : compileChecked(dependency.correlation_key, `depends_on[${index}].correlation_key`, rootScope, ctx, []),
   }));
   const triggers = (flow.triggers ?? []).map((trigger, index) => ({
     flow: trigger.flow,
@@ -179,7 +183,7 @@ function compileComponent(
   for (const missing of resolved.missing) {
     report(path, `secret "${missing}" is not set (set the environment variable ${missing}, or ${missing}_FILE to a file holding it)`);
   }
-  const parsed = (adapter.configSchema as z.ZodType<unknown>).safeParse(resolved.value);
+  const parsed = (adapter.configSchema).safeParse(resolved.value);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) report(joinPath(path, formatPath(issue.path)), secrets.maskText(issue.message));
     return undefined;
@@ -198,6 +202,7 @@ function compileComponent(
     adapter: definition.adapter,
     description: definition.description,
     instance,
+    pure: adapter.pure === true,
     timeoutMs: definition.timeout_ms ?? flow.defaults?.timeout_ms ?? DEFAULT_CALL_TIMEOUT_MS,
     retryDefinition: definition.retry_policy,
     breaker: breakerDefinition === undefined ? undefined : buildBreaker(breakerDefinition),

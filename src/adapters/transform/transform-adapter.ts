@@ -5,6 +5,7 @@ import type { ComponentAdapter } from '../types.js';
 export const transformAdapter: ComponentAdapter<Record<string, never>> = {
   kind: 'transform',
   implicit: true,
+  pure: true,
   configSchema: z.strictObject({}),
   create: () => ({
     execute: (request) => Promise.resolve(request),
