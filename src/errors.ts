@@ -18,7 +18,9 @@ export const ERROR_CODES = {
   FLOWD_ERR_NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },
   FLOWD_ERR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'An execution with this idempotency key is still running' },
   FLOWD_ERR_EXECUTION_NOT_RETRYABLE: { status: 409, title: 'The execution cannot be retried or cancelled in its state' },
+  FLOWD_ERR_REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
   FLOWD_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  FLOWD_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   FLOWD_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   FLOWD_ERR_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'The idempotency key was used with a different request' },
   FLOWD_ERR_EXPRESSION_FAILED: { status: 422, title: 'An expression failed' },
@@ -35,6 +37,8 @@ export const ERROR_CODES = {
   FLOWD_ERR_CANCELLED: { status: 409, title: 'The execution was cancelled' },
   FLOWD_ERR_FLOW_TIMEOUT: { status: 504, title: 'The flow deadline passed' },
   FLOWD_ERR_PHASE_TIMEOUT: { status: 504, title: 'A phase timed out' },
+  FLOWD_ERR_LEASE_LOST: { status: 409, title: 'The execution was taken over by another worker' },
+  FLOWD_ERR_DEPENDENCY_NOT_MET: { status: 424, title: 'A prerequisite flow has not succeeded within its window' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -204,6 +208,17 @@ export class LimitExceededError extends FlowdError {
 export class CancelledError extends FlowdError {
   constructor(message = 'the execution was cancelled', options: FlowdErrorOptions = {}) {
     super('FLOWD_ERR_CANCELLED', message, { retryable: false, recoverable: false, ...options });
+  }
+}
+
+/**
+ * The worker no longer holds the execution's lease (another worker took it over, or the lease
+ * was released at shutdown). The execution stops at once: no compensation, recovery or trigger,
+ * because the new owner carries on from the last checkpoint.
+ */
+export class LeaseLostError extends FlowdError {
+  constructor(message = 'the lease on this execution was lost to another worker', options: FlowdErrorOptions = {}) {
+    super('FLOWD_ERR_LEASE_LOST', message, { retryable: false, recoverable: false, ...options });
   }
 }
 

@@ -8,6 +8,8 @@ import { z } from 'zod';
 
 export const FLOW_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const PHASE_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** Parallel width is fixed in the flow file, so it is bounded at load (map width: `concurrency` ≤ 1000, MAX_MAP_ITEMS). */
+export const MAX_PARALLEL_BRANCHES = 64;
 
 const flowName = z.string().regex(FLOW_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,63}$');
 const phaseId = z
@@ -178,7 +180,9 @@ const DecisionPhaseSchema = z.strictObject({
 
 const ParallelPhaseSchema = z.strictObject({
   ...phaseCommon,
-  parallel: z.record(phaseId, phaseList),
+  parallel: z
+    .record(phaseId, phaseList)
+    .refine((branches) => Object.keys(branches).length <= MAX_PARALLEL_BRANCHES, `a parallel phase has at most ${MAX_PARALLEL_BRANCHES} branches`),
 });
 
 const MapPhaseSchema = z.strictObject({

@@ -34,7 +34,9 @@ export class SecretStore {
   maskText(text: string): string {
     if (this.#values.size === 0) return text;
     this.#pattern ??= new RegExp(
-      [...this.#values]
+      // Also the JSON-escaped spelling: a secret holding `"`, `\` or a control character appears
+      // escaped in serialised bodies and log lines.
+      [...new Set([...this.#values].flatMap((value) => [value, JSON.stringify(value).slice(1, -1)]))]
         .sort((a, b) => b.length - a.length)
         .map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
         .join('|'),

@@ -1,5 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { SecretStore } from '../flows/secrets.js';
+import { createSensitiveFieldMatcher, redactSensitiveLogLine } from './sensitive-fields.js';
 
 /** Header and field names whose values never reach a log line. */
 export const REDACTED_PATHS = [
@@ -22,6 +23,8 @@ export interface RootLoggerOptions {
   /** 'auto': pretty only when stdout is a terminal. */
   pretty: 'auto' | 'true' | 'false';
   secrets: SecretStore;
+  /** Extra field names whose values are redacted at any depth (REDACT_FIELDS), besides the built-in ones. */
+  redactFields?: readonly string[];
   /** Where lines go; default stdout. Tests pass a stream to capture lines. */
   destination?: NodeJS.WritableStream;
 }
@@ -32,12 +35,14 @@ export interface RootLoggerOptions {
  * secrets elsewhere.
  */
 export function createRootLogger(options: RootLoggerOptions): Logger {
+  const isSensitive = createSensitiveFieldMatcher(options.redactFields);
   const pretty = options.pretty === 'true' || (options.pretty === 'auto' && process.stdout.isTTY === true && options.destination === undefined);
   const config: LoggerOptions = {
     level: options.level,
     base: { service: 'flowd' },
     redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
-    hooks: { streamWrite: (line) => options.secrets.maskText(line) },
+    // By value (configured secrets) and by field name at any depth (password, token, card number…).
+    hooks: { streamWrite: (line) => redactSensitiveLogLine(options.secrets.maskText(line), isSensitive) },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (pretty) {

@@ -1,0 +1,181 @@
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { problem, sendProblem } from '../problem.js';
+import { isPublicRoute, type AuthMode } from './auth-mode.js';
+import { ApiKeyVerifier, type AuthFailure, type Authentication } from './authenticate.js';
+import { requirementForRoute } from './route-requirements.js';
+import { AUTHENTICATED, PUBLIC, describeRequirement, hasScope, mayExecute, type Principal, type RouteRequirement } from './scopes.js';
+
+/** Where the resolved requirement of a route is kept in its config (a symbol: no route can spoof it by accident). */
+const REQUIREMENT = Symbol.for('flowd.auth.requirement');
+
+export interface AuthHooksOptions {
+  readonly mode: AuthMode;
+  /** PUBLIC_PATHS entries (see isPublicRoute). */
+  readonly publicPaths: readonly string[];
+  readonly logger: FastifyBaseLogger;
+  /** Flow names loaded, to warn about keys that list unknown flows. */
+  readonly flows: ReadonlySet<string>;
+  /** The flow of an execution (running or stored), for `flows:execute:<flow>` on cancel. */
+  executionFlow(executionId: string): Promise<string | undefined>;
+}
+
+type OnRequest = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+export interface AuthHooks {
+  /** Reads the key; never answers. Runs first so the rate limit can key on the caller. */
+  readonly authenticate: OnRequest;
+  /** Answers 401/403 for requests the matched route does not allow. */
+  readonly authorize: OnRequest;
+  /** The caller behind a request, once `authenticate` ran (undefined: none, or auth is off). */
+  principalOf(request: FastifyRequest): Principal | undefined;
+}
+
+const REALM = 'Bearer realm="flowd"';
+
+/**
+ * Authorises the *matched route*, never the URL string (SECURITY rule 9). Fastify's router has
+ * already decoded and matched the path, so `/flows/x%2Fexecute`, `//flows/x/execute`,
+ * `/FLOWS/x/execute` or a trailing slash either match the very route whose requirement is checked
+ * or match no route at all (then any valid key is required before the 404 is shown). A flow named
+ * in the path is read from the decoded route parameter, the same value the handler uses.
+ *
+ * Each route's requirement is resolved once, when the route is registered (onRoute): its
+ * `config.auth`, else the built-in table, else `admin`; PUBLIC_PATHS make a route public.
+ * The onRoute hook is installed here, so this must run before any route is registered.
+ */
+export function installAuthHooks(app: FastifyInstance, options: AuthHooksOptions): AuthHooks {
+  const { mode } = options;
+  const verifier = new ApiKeyVerifier(mode.enabled ? mode.keys : []);
+  const authentications = new WeakMap<FastifyRequest, Authentication>();
+  const defaulted: string[] = [];
+  const sensitivePublic: string[] = [];
+
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const declared = (route.config as { auth?: unknown } | undefined)?.auth;
+    let requirement: RouteRequirement;
+    if (isPublicRoute(route.url, options.publicPaths)) {
+      requirement = PUBLIC;
+      const wouldNeed = methods.map((method) => requirementForRoute(method, route.url, declared).requirement);
+      if (wouldNeed.some((r) => r.kind === 'execute' || (r.kind === 'scope' && r.scope !== 'flows:read'))) sensitivePublic.push(`${methods.join(',')} ${route.url}`);
+    } else {
+      const resolved = methods.map((method) => requirementForRoute(method, route.url, declared));
+      // A multi-method route must agree; if not, the strictest (admin) applies.
+      const first = resolved[0]!;
+      const consistent = resolved.every((r) => JSON.stringify(r.requirement) === JSON.stringify(first.requirement));
+      requirement = consistent ? first.requirement : { kind: 'scope', scope: 'admin' };
+      if (resolved.some((r) => r.defaulted)) defaulted.push(`${methods.join(',')} ${route.url}`);
+    }
+    route.config = { ...(route.config), [REQUIREMENT]: requirement } as typeof route.config;
+  });
+
+  app.addHook('onReady', async () => {
+    logStartupWarnings(options, defaulted, sensitivePublic);
+  });
+
+  const requirementOf = (request: FastifyRequest): RouteRequirement => {
+    // No matched route: the 404 is shown only to a valid key, so routes cannot be probed anonymously.
+    if (request.routeOptions.url === undefined) return AUTHENTICATED;
+    const config = request.routeOptions.config as unknown as Record<symbol, RouteRequirement | undefined>;
+    return config[REQUIREMENT] ?? { kind: 'scope', scope: 'admin' };
+  };
+
+  const authenticate: OnRequest = async (request) => {
+    if (!mode.enabled) return undefined;
+    authentications.set(request, verifier.authenticate(request.headers.authorization));
+    return undefined;
+  };
+
+  const authorize: OnRequest = async (request, reply) => {
+    if (!mode.enabled) return undefined;
+    const requirement = requirementOf(request);
+    if (requirement.kind === 'public') return undefined;
+    const auth = authentications.get(request) ?? verifier.authenticate(request.headers.authorization);
+    if ('failure' in auth) return unauthenticated(request, reply, auth.failure);
+    const { principal } = auth;
+    const decision = await decide(principal, requirement, request, options);
+    if (decision.allowed) return undefined;
+    return forbidden(request, reply, principal, decision.needed);
+  };
+
+  return {
+    authenticate,
+    authorize,
+    principalOf: (request) => {
+      const auth = authentications.get(request);
+      return auth !== undefined && 'principal' in auth ? auth.principal : undefined;
+    },
+  };
+}
+
+async function decide(
+  principal: Principal,
+  requirement: RouteRequirement,
+  request: FastifyRequest,
+  options: AuthHooksOptions,
+): Promise<{ allowed: boolean; needed: string }> {
+  const { grants } = principal;
+  switch (requirement.kind) {
+    case 'public':
+    case 'authenticated':
+      return { allowed: true, needed: '' };
+    case 'scope':
+      return { allowed: hasScope(grants, requirement.scope), needed: requirement.scope };
+    case 'execute': {
+      const target = requirement.target;
+      const params = (request.params ?? {}) as Record<string, unknown>;
+      let flow: string | undefined;
+      if ('flow' in target) flow = target.flow;
+      else if ('param' in target) flow = typeof params[target.param] === 'string' ? (params[target.param] as string) : '';
+      else {
+        const id = params[target.executionParam];
+        flow = typeof id === 'string' ? await options.executionFlow(id).catch(() => undefined) : undefined;
+      }
+      return { allowed: mayExecute(grants, flow), needed: describeRequirement(requirement, flow) };
+    }
+  }
+}
+
+const FAILURE_DETAIL: Record<AuthFailure, string> = {
+  missing: 'this route needs an API key: send "Authorization: Bearer <key>"',
+  malformed: 'the Authorization header must be "Bearer <key>"',
+  invalid: 'the API key is not valid',
+};
+
+function unauthenticated(request: FastifyRequest, reply: FastifyReply, failure: AuthFailure): FastifyReply {
+  request.log.info({ reason: failure, route: request.routeOptions.url }, 'request not authenticated');
+  void reply.header('www-authenticate', failure === 'missing' ? REALM : `${REALM}, error="invalid_token"`);
+  return sendProblem(reply, problem('FLOWD_ERR_UNAUTHENTICATED', FAILURE_DETAIL[failure], { instance: request.id }));
+}
+
+function forbidden(request: FastifyRequest, reply: FastifyReply, principal: Principal, needed: string): FastifyReply {
+  request.log.warn({ key: principal.name, needed, route: request.routeOptions.url, method: request.method }, 'request forbidden: missing scope');
+  // The scope may carry a flow name from the URL: only a plain one goes into a header (no CR/LF, NUL, quotes).
+  const scope = /^[a-z:]+(:[a-z0-9_-]{1,64})?$/.test(needed) ? needed : needed.split(':').slice(0, 2).join(':');
+  void reply.header('www-authenticate', `${REALM}, error="insufficient_scope", scope="${scope}"`);
+  return sendProblem(
+    reply,
+    problem('FLOWD_ERR_FORBIDDEN', `API key "${principal.name}" lacks the scope this route needs: ${needed}`, { instance: request.id }),
+  );
+}
+
+function logStartupWarnings(options: AuthHooksOptions, defaulted: readonly string[], sensitivePublic: readonly string[]): void {
+  const { mode, logger } = options;
+  if (!mode.enabled) {
+    logger.warn(
+      { reason: mode.reason },
+      mode.reason === 'explicit'
+        ? 'authentication is DISABLED (AUTH_DISABLED=true): every caller can execute flows and read executions'
+        : 'authentication is disabled: no API_KEYS and bound to loopback only; every local caller can execute flows and read executions',
+    );
+    return;
+  }
+  if (mode.ignoredAuthDisabled) logger.warn({}, 'AUTH_DISABLED=true is ignored because API_KEYS are configured');
+  if (sensitivePublic.length > 0) logger.warn({ routes: sensitivePublic }, 'PUBLIC_PATHS makes routes that execute flows or show executions public');
+  if (defaulted.length > 0) logger.warn({ routes: defaulted }, 'routes without a declared scope require the admin scope');
+  for (const key of mode.keys) {
+    if (key.grants.execute === 'all') continue;
+    const unknown = [...key.grants.execute].filter((flow) => !options.flows.has(flow));
+    if (unknown.length > 0) logger.warn({ key: key.name, flows: unknown }, 'API key lists flows that are not loaded');
+  }
+}

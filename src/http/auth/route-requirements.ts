@@ -1,0 +1,59 @@
+import { FLOW_NAME_PATTERN } from '../../flows/schema.js';
+import { ADMIN_ONLY, AUTHENTICATED, type RouteRequirement } from './scopes.js';
+
+const FLOWS_READ: RouteRequirement = Object.freeze({ kind: 'scope', scope: 'flows:read' });
+const EXECUTIONS_READ: RouteRequirement = Object.freeze({ kind: 'scope', scope: 'executions:read' });
+
+/**
+ * Scopes of the built-in routes, keyed by `METHOD route-pattern` (HEAD is checked as GET).
+ * A route can also declare its own with `config: { auth: RouteRequirement }`, which wins.
+ * A route found in neither place requires `admin` (fail closed) and is named in a warning at start.
+ */
+export const BUILTIN_ROUTE_REQUIREMENTS: Readonly<Record<string, RouteRequirement>> = Object.freeze({
+  // Public by default through PUBLIC_PATHS; if removed from it, any valid key.
+  'GET /health/live': AUTHENTICATED,
+  'GET /health/ready': AUTHENTICATED,
+  // The API documents list every flow and its input schema.
+  'GET /openapi.json': FLOWS_READ,
+  'GET /flows': FLOWS_READ,
+  'GET /flows/:name': FLOWS_READ,
+  'GET /flows/:name/diagram': FLOWS_READ,
+  'GET /flows/:name/doc': FLOWS_READ,
+  'POST /flows/:name/execute': Object.freeze({ kind: 'execute', target: Object.freeze({ param: 'name' }) }),
+  'GET /executions': EXECUTIONS_READ,
+  'GET /executions/:id': EXECUTIONS_READ,
+  'GET /executions/:id/logs': EXECUTIONS_READ,
+  'POST /executions/:id/cancel': Object.freeze({ kind: 'execute', target: Object.freeze({ executionParam: 'id' }) }),
+  'POST /executions/:id/retry': Object.freeze({ kind: 'execute', target: Object.freeze({ executionParam: 'id' }) }),
+});
+
+/** Route prefixes whose every GET route shares a requirement (Swagger UI's assets and documents). */
+const PREFIX_REQUIREMENTS: readonly { prefix: string; requirement: RouteRequirement }[] = [{ prefix: '/docs', requirement: FLOWS_READ }];
+
+/** Each flow's own documented execute route: `/flows/<flow>/execute`, a static pattern. */
+const FLOW_OPERATION = /^\/flows\/([^/:*]+)\/execute$/;
+
+/** The requirement of a route from its own config, the built-in table, or `admin`. */
+export function requirementForRoute(method: string, url: string, declared: unknown): { requirement: RouteRequirement; defaulted: boolean } {
+  if (isRouteRequirement(declared)) return { requirement: declared, defaulted: false };
+  const verb = method === 'HEAD' ? 'GET' : method;
+  const builtin = BUILTIN_ROUTE_REQUIREMENTS[`${verb} ${url}`];
+  if (builtin !== undefined) return { requirement: builtin, defaulted: false };
+  if (verb === 'POST') {
+    const flow = FLOW_OPERATION.exec(url)?.[1];
+    if (flow !== undefined && FLOW_NAME_PATTERN.test(flow)) {
+      return { requirement: Object.freeze({ kind: 'execute', target: Object.freeze({ flow }) }), defaulted: false };
+    }
+  }
+  if (verb === 'GET') {
+    const shared = PREFIX_REQUIREMENTS.find(({ prefix }) => url === prefix || url.startsWith(`${prefix}/`));
+    if (shared !== undefined) return { requirement: shared.requirement, defaulted: false };
+  }
+  return { requirement: ADMIN_ONLY, defaulted: true };
+}
+
+function isRouteRequirement(value: unknown): value is RouteRequirement {
+  if (typeof value !== 'object' || value === null) return false;
+  const kind = (value as { kind?: unknown }).kind;
+  return kind === 'public' || kind === 'authenticated' || kind === 'scope' || kind === 'execute';
+}

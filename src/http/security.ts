@@ -1,0 +1,69 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppDeps } from './app-deps.js';
+import { installAuthHooks, publicPathList, resolveAuthMode } from './auth/index.js';
+import { createRateLimitHook, registerLoadShedding } from './overload/overload.js';
+import { createSensitiveFieldMatcher, parseRedactFields, redactSensitiveLogLine } from '../observability/sensitive-fields.js';
+
+const LIVENESS_ROUTE = '/health/live';
+
+/** Probes are never rate limited (a kubelet polling every few seconds must not be refused). */
+function isProbe(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith('/health/') === true;
+}
+
+/**
+ * The API's guards, in the order they run on every request (onRequest hooks):
+ *   1. event-loop-pressure shedding → 503 FLOWD_ERR_OVERLOADED (liveness exempt);
+ *   2. authentication: reads `Authorization: Bearer <key>` (never answers by itself);
+ *   3. rate limit per key, or per client IP without a valid key → 429 FLOWD_ERR_RATE_LIMITED;
+ *   4. authorisation of the matched route → 401 FLOWD_ERR_UNAUTHENTICATED / 403 FLOWD_ERR_FORBIDDEN.
+ * Plus an onSend hook that masks every configured secret value in every response body.
+ *
+ * Must be called on the root instance before any route is registered (the auth onRoute hook
+ * resolves each route's requirement at registration). Throws ConfigurationError for auth
+ * settings that must not start (no keys on a non-loopback address, malformed API_KEYS).
+ */
+export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const { config } = deps;
+  const mode = resolveAuthMode(config);
+
+  await registerLoadShedding(app, {
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    exempt: (request) => request.routeOptions.url === LIVENESS_ROUTE,
+  });
+
+  const auth = installAuthHooks(app, {
+    mode,
+    publicPaths: publicPathList(config.PUBLIC_PATHS),
+    logger: app.log,
+    flows: new Set(deps.flows.keys()),
+    executionFlow: async (id) =>
+      deps.engine.getRunning(id)?.flow ?? (deps.durable === undefined ? await deps.store.get(id) : await deps.durable.getRecord(id))?.flow,
+  });
+  app.addHook('onRequest', auth.authenticate);
+
+  const rateLimit = await createRateLimitHook(app, {
+    perMinute: config.RATE_LIMIT_PER_MINUTE,
+    keyFor: (request) => {
+      const principal = auth.principalOf(request);
+      return principal === undefined ? `ip:${request.ip}` : `key:${principal.name}`;
+    },
+    exempt: isProbe,
+  });
+  if (rateLimit !== undefined) app.addHook('onRequest', rateLimit);
+
+  app.addHook('onRequest', auth.authorize);
+
+  // SECURITY rule 6: whatever a handler, an error or an upstream echo put in a body, no
+  // configured secret value leaves in it (records, problems, flow details, API documents).
+  // Problem bodies are error reports (they end up in gateway and client logs): sensitive fields
+  // are redacted in them too, also inside messages built from data. Successful answers keep the
+  // output the caller asked for.
+  const isSensitive = createSensitiveFieldMatcher(parseRedactFields(config.REDACT_FIELDS));
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (typeof payload !== 'string') return payload;
+    const masked = deps.secrets.size > 0 ? deps.secrets.maskText(payload) : payload;
+    const type = reply.getHeader('content-type');
+    return typeof type === 'string' && type.startsWith('application/problem+json') ? redactSensitiveLogLine(masked, isSensitive) : masked;
+  });
+}
