@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.js';
+import { authProblems } from '../http/auth/auth-mode.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
@@ -24,10 +25,26 @@ export const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000).default(10_000),
   EXECUTIONS_MAX: int(1, 10_000_000).default(1000),
-  STORE: z.enum(['memory', 'sqlite', 'postgres']).default('memory'),
+  // Durable executions (docs/durability.md). Tests that want no files set STORE=memory.
+  STORE: z.enum(['memory', 'sqlite', 'postgres']).default('sqlite'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().optional(),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and underscores').default('public'),
+  DATABASE_POOL_MAX: int(1, 1000).default(10),
+  SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   PERSISTENCE: z.enum(['none', 'failed', 'all']).default('none'),
+  LEASE_MS: int(500, 3_600_000).default(30_000),
+  HEARTBEAT_MS: int(100, 3_600_000).optional(),
+  WORKER_CONCURRENCY: int(0, 100_000).default(16),
+  WORKER_POLL_MS: int(10, 3_600_000).default(500),
+  CLAIM_BATCH: int(1, 1000).default(8),
+  EXECUTION_MAX_ATTEMPTS: int(1, 1000).default(5),
+  IDEMPOTENCY_TTL_MS: int(1000, 365 * 24 * 3_600_000).default(24 * 3_600_000),
+  RETENTION_MS: int(0, 10 * 365 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
+  RETENTION_INTERVAL_MS: int(1000, 24 * 3_600_000).default(60_000),
+  RETENTION_BATCH: int(1, 100_000).default(500),
+  CALLBACK_ALLOW: z.string().default(''),
+  CALLBACK_TIMEOUT_MS: int(100, 600_000).default(5000),
   EGRESS_ALLOW: z.string().default(''),
   HTTP_CONNECTIONS_PER_ORIGIN: int(1, 10_000).default(64),
   EXPRESSION_TIMEOUT_MS: int(1, 60_000).default(50),
@@ -36,9 +53,17 @@ export const EnvSchema = z.object({
   ADAPTER_MODULES: z.string().default(''),
   API_KEYS: z.string().default(''),
   AUTH_DISABLED: bool.default(false),
-  PUBLIC_PATHS: z.string().default('/health/live,/health/ready,/docs,/openapi.json'),
+  PUBLIC_PATHS: z.string().default('/health/live,/health/ready,/docs/*,/openapi.json'),
   RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(600),
   MAX_INFLIGHT_EXECUTIONS: int(1, 1_000_000).default(1000),
+  // Limits (README, Security): each violation is a specific problem+json, never a 500.
+  MAX_JSON_WIDTH: int(1, 10_000_000).default(10_000),
+  MAX_HEADER_BYTES: int(1024, 1024 * 1024).default(16 * 1024),
+  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
+  MAX_PHASE_OUTPUT_BYTES: int(1024, 1024 * 1024 * 1024).default(2 * 1024 * 1024),
+  MAX_RECORD_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  MAX_SUBFLOW_DEPTH: int(1, 100).default(8),
+  REDACT_FIELDS: z.string().default(''),
 });
 
 export type EnvConfig = Readonly<z.infer<typeof EnvSchema>>;
@@ -61,10 +86,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (config.STORE === 'postgres' && config.DATABASE_URL === undefined) {
     problems.push({ path: 'DATABASE_URL', message: 'is required when STORE=postgres' });
   }
+  if (config.HEARTBEAT_MS !== undefined && config.HEARTBEAT_MS * 2 > config.LEASE_MS) {
+    problems.push({ path: 'HEARTBEAT_MS', message: `must be at most half of LEASE_MS (${config.LEASE_MS}) so a lease is renewed before it expires` });
+  }
+  for (const { path, message } of authProblems(config)) problems.push({ path, message });
   if (problems.length > 0) throw new ConfigurationError(problems.map((p) => ({ file: 'environment', ...p })));
   return Object.freeze(config);
 }
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+export { isLoopbackHost } from '../http/auth/auth-mode.js';

@@ -28,7 +28,7 @@ export function authProblems(env: AuthEnv): ConfigurationIssue[] {
     problems.push({
       file: 'environment',
       path: 'API_KEYS',
-      message: `is required when HOST (${env.HOST}) is not a loopback address: set API_KEYS (see docs/security.md), or AUTH_DISABLED=true to run without authentication on purpose`,
+      message: `is required when HOST (${env.HOST}) is not a loopback address: set API_KEYS (see README, Security), or AUTH_DISABLED=true to run without authentication on purpose`,
     });
   }
   for (const entry of publicPathList(env.PUBLIC_PATHS)) {

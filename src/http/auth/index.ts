@@ -1,4 +1,4 @@
-/** API-key authentication and route authorisation (see docs/security.md). */
+/** API-key authentication and route authorisation (see README, Security). */
 export { API_KEY_PREFIX, createApiKey, hashApiKey, loadApiKeys, parseApiKeys, type ApiKeyEntry, type CreatedApiKey } from './api-keys.js';
 export { authProblems, isLoopbackHost, isPublicRoute, publicPathList, resolveAuthMode, type AuthEnv, type AuthMode } from './auth-mode.js';
 export { ApiKeyVerifier, type AuthFailure, type Authentication } from './authenticate.js';
