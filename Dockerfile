@@ -34,6 +34,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 # Baked-in flows; mount a volume at /app/flows to replace them.
 COPY flows ./flows
+COPY scripts ./scripts
 # The data dir must exist and belong to the non-root user before VOLUME, so a fresh
 # named volume inherits that ownership.
 RUN mkdir -p /app/data && chown node:node /app/data
