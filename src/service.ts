@@ -9,15 +9,21 @@ import type { ExecutionObserver } from './engine/runtime.js';
 import { createMemoryPhaseCache } from './engine/phase-cache.js';
 import { SecretStore } from './flows/secrets.js';
 import { buildEngine, type BuiltEngine } from './library.js';
+import { CheckpointRecorder } from './retry/checkpoint-recorder.js';
 import { CapturingLogger } from './observability/execution-log.js';
 import { createLoggingMiddleware } from './observability/logging-middleware.js';
 import { createRootLogger } from './observability/logger.js';
+import { createSanitizingObserver } from './observability/record-sanitizer.js';
+import { createSensitiveFieldMatcher, parseRedactFields, redactSensitive } from './observability/sensitive-fields.js';
+import { createOutputLimitsMiddleware } from './limits/output-limits.js';
+import { setExpressionLimits } from './expressions/index.js';
 import { buildMetricsApp } from './observability/metrics-app.js';
 import { createMetricsMiddleware } from './observability/metrics-middleware.js';
 import { createMetrics, type FlowdMetrics } from './observability/metrics.js';
 import type { AppState } from './http/app-deps.js';
 import type { ExecutionStore } from './store/execution-store.js';
-import { MemoryExecutionStore } from './store/memory-store.js';
+import { createStore } from './store/create-store.js';
+import { Durable, durableSettings } from './durable/durable.js';
 
 export interface ServiceOptions {
   /** Extra middleware (after the built-in logging and metrics). */
@@ -36,6 +42,8 @@ export interface Service {
   readonly metricsApp: FastifyInstance;
   readonly built: BuiltEngine;
   readonly store: ExecutionStore;
+  /** Durable executions: async queue, leases, idempotency, persistence policy, retention. */
+  readonly durable: Durable;
   readonly metrics: FlowdMetrics;
   readonly logger: Logger;
   readonly state: AppState;
@@ -48,32 +56,69 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     level: config.LOG_LEVEL,
     pretty: config.LOG_PRETTY,
     secrets,
+    redactFields: parseRedactFields(config.REDACT_FIELDS),
     ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
   });
   const metrics = createMetrics();
-  const store: ExecutionStore = new MemoryExecutionStore({ maxExecutions: config.EXECUTIONS_MAX });
+  // STORE: memory | sqlite (DATA_DIR, the default) | postgres (DATABASE_URL); migrated on open.
+  const store: ExecutionStore = await createStore(config, { onPoolError: (error) => logger.error({ err: error }, 'database connection error') });
   const state: AppState = { ready: false, shuttingDown: false };
-  const observer: ExecutionObserver = {
-    onStart: (record) => store.save(record),
-    onFinish: (record) => store.save(record),
-  };
-  const executionLogger = new CapturingLogger(logger, (executionId, entry) => void store.appendLogs(executionId, [entry]), secrets);
-  const customAdapters = [...(await loadAdapterModules(config.ADAPTER_MODULES)), ...(options.adapters ?? [])];
-  const built = await buildEngine({
-    flowsDir: config.FLOWS_DIR,
-    adapters: customAdapters,
-    egressAllow: parseAllowList(config.EGRESS_ALLOW),
-    httpConnectionsPerOrigin: config.HTTP_CONNECTIONS_PER_ORIGIN,
-    env: options.env ?? process.env,
+  const isSensitive = createSensitiveFieldMatcher(parseRedactFields(config.REDACT_FIELDS));
+  const durable = new Durable({
+    store,
+    settings: durableSettings(config),
+    logger,
     secrets,
-    logger: executionLogger,
-    middleware: [createLoggingMiddleware(), createMetricsMiddleware(metrics), ...(options.middleware ?? [])],
-    cache: createMemoryPhaseCache({ maxEntries: config.CACHE_MAX_ENTRIES }),
-    observer,
-    maxMapItems: config.MAX_MAP_ITEMS,
+    state,
+    storedRecord: (record) => {
+      const masked = secrets.mask(record);
+      return { ...masked, input: redactSensitive(masked.input, isSensitive), output: redactSensitive(masked.output, isSensitive) };
+    },
+    redactInput: (input) => redactSensitive(input, isSensitive),
   });
+  // Stored and served records: sensitive input fields redacted, secret values masked; the
+  // persistence policy (PERSISTENCE / flow `persistence`) decides where a non-durable record goes.
+  const observer: ExecutionObserver = createSanitizingObserver(durable.observer, { secrets, isSensitive });
+  const executionLogger = new CapturingLogger(logger, (executionId, entry) => durable.logs.capture(executionId, redactSensitive(entry, isSensitive)), secrets);
+  setExpressionLimits({ timeoutMs: config.EXPRESSION_TIMEOUT_MS });
+  // Phase outputs kept in-process for `POST /executions/{id}/retry` (flows with persistence failed/all).
+  const checkpoints = new CheckpointRecorder({ maxExecutions: config.EXECUTIONS_MAX, defaultPersistence: config.PERSISTENCE });
+  const closeDurable = async (): Promise<void> => {
+    await durable.close();
+    await store.close();
+  };
+  let built: BuiltEngine;
+  try {
+    const customAdapters = [...(await loadAdapterModules(config.ADAPTER_MODULES)), ...(options.adapters ?? [])];
+    built = await buildEngine({
+      flowsDir: config.FLOWS_DIR,
+      adapters: customAdapters,
+      egressAllow: parseAllowList(config.EGRESS_ALLOW),
+      httpConnectionsPerOrigin: config.HTTP_CONNECTIONS_PER_ORIGIN,
+      env: options.env ?? process.env,
+      secrets,
+      logger: executionLogger,
+      middleware: [
+        createLoggingMiddleware(),
+        createMetricsMiddleware(metrics),
+        checkpoints.middleware(),
+        createOutputLimitsMiddleware({ maxPhaseOutputBytes: config.MAX_PHASE_OUTPUT_BYTES, maxRecordBytes: config.MAX_RECORD_BYTES }),
+        ...(options.middleware ?? []),
+      ],
+      cache: createMemoryPhaseCache({ maxEntries: config.CACHE_MAX_ENTRIES }),
+      observer,
+      startTriggered: durable.startTriggered,
+      findSucceeded: durable.findSucceeded,
+      maxMapItems: config.MAX_MAP_ITEMS,
+      maxSubflowDepth: config.MAX_SUBFLOW_DEPTH,
+    });
+  } catch (error) {
+    await closeDurable();
+    throw error;
+  }
+  durable.attach(built.engine, built.flows);
   metrics.flowsLoaded.set(built.flows.size);
-  const app = await buildApp({ config, engine: built.engine, flows: built.flows, store, metrics, secrets, logger, state });
+  const app = await buildApp({ config, engine: built.engine, flows: built.flows, store, durable, metrics, secrets, logger, state, checkpoints });
   const metricsApp = buildMetricsApp(metrics);
   return {
     config,
@@ -81,6 +126,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     metricsApp,
     built,
     store,
+    durable,
     metrics,
     logger,
     state,
@@ -88,6 +134,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
       state.shuttingDown = true;
       await app.close();
       await metricsApp.close();
+      // Leased executions still running are aborted and their leases released (resumed elsewhere).
+      await durable.close();
       await built.engine.close();
       await store.close();
     },

@@ -14,7 +14,7 @@ export class AdapterRegistry {
     if (this.#adapters.has(adapter.kind)) {
       throw new TypeError(`an adapter of kind "${adapter.kind}" is already registered`);
     }
-    this.#adapters.set(adapter.kind, adapter as ComponentAdapter<unknown>);
+    this.#adapters.set(adapter.kind, adapter);
     return this;
   }
 

@@ -17,6 +17,12 @@ export const ExecuteOptionsSchema = z
     enableCaching: z.boolean().optional().describe('false bypasses phase caches for this execution.'),
     parallelExecution: z.boolean().optional().describe('false runs parallel blocks and maps one item at a time.'),
     callbackUrl: z.string().url().optional().describe('Async executions: POSTed the record when done (hosts allowed by CALLBACK_ALLOW).'),
+    correlationKey: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('Recorded on the execution; a dependent flow’s `depends_on` with `within_ms` and `correlation_key` matches on it.'),
   })
   .describe('The seed’s per-call options.');
 
@@ -91,6 +97,8 @@ export const ExecutionRecordSchema = z
     parentId: z.string().optional(),
     triggered: z.array(z.string()).optional(),
     requestId: z.string().optional(),
+    retryOf: z.string().optional(),
+    correlationKey: z.string().optional(),
   })
   .describe('The execution record: the one shape returned, stored and served.');
 
@@ -127,3 +135,8 @@ export const FlowDetailSchema = FlowSummarySchema.extend({
 export function problemResponses(...statuses: number[]): Record<number, typeof ProblemSchema> {
   return Object.fromEntries(statuses.map((status) => [status, ProblemSchema]));
 }
+
+/** `202 Accepted` of an async execution (`Prefer: respond-async`, or `Prefer: wait=N` that ran out). */
+export const AcceptedSchema = z
+  .object({ executionId: z.string(), status: z.enum(EXECUTION_STATUSES) })
+  .describe('The execution was accepted; follow the Location header (GET /executions/{id}) for its record.');

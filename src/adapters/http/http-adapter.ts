@@ -109,7 +109,7 @@ async function send(
       first,
       (hop) =>
         undiciRequest(hop.url, {
-          method: hop.method as Dispatcher.HttpMethod,
+          method: hop.method,
           headers: hop.headers,
           body: hop.body,
           dispatcher,

@@ -62,7 +62,8 @@ export function createMockAdapter(options: MockAdapterOptions = {}): ComponentAd
         if (sequence !== undefined) return sequence[Math.min(calls, sequence.length - 1)]!;
         if (typeof request === 'object' && request !== null) {
           const { method, path } = request as { method?: unknown; path?: unknown };
-          const match = responses.get(`${String(method ?? 'GET').toUpperCase()} ${String(path ?? '/')}`);
+          const key = `${typeof method === 'string' ? method.toUpperCase() : 'GET'} ${typeof path === 'string' ? path : '/'}`;
+          const match = responses.get(key);
           if (match !== undefined) return match;
         }
         return fallback;

@@ -35,7 +35,9 @@ export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         response: { 200: ExecutionRecordSchema, ...problemResponses(400, 404) },
       },
     }, async (request) => {
-      const record = deps.engine.getRunning(request.params.id) ?? (await deps.store.get(request.params.id));
+      const record =
+        deps.engine.getRunning(request.params.id) ??
+        (deps.durable === undefined ? await deps.store.get(request.params.id) : await deps.durable.getRecord(request.params.id));
       if (record === undefined) throw notFound(request.params.id);
       return record;
     });
@@ -48,7 +50,7 @@ export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         response: { 200: z.union([z.array(LogEntrySchema), z.string()]), ...problemResponses(400, 404) },
       },
     }, async (request, reply) => {
-      const logs = await deps.store.getLogs(request.params.id);
+      const logs = deps.durable === undefined ? await deps.store.getLogs(request.params.id) : await deps.durable.getLogs(request.params.id);
       if (logs === undefined) throw notFound(request.params.id);
       if ((request.headers.accept ?? '').includes('application/x-ndjson')) {
         return reply.type('application/x-ndjson').send(logs.map((entry) => JSON.stringify(entry)).join('\n') + (logs.length > 0 ? '\n' : ''));
@@ -60,11 +62,21 @@ export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       schema: {
         tags: ['executions'],
         summary: 'Cancel a queued or running execution (compensating it when its flow is transactional)',
+        description:
+          '`cancelled`: it was still queued and will not run. `cancelling`: it is running (here, or on the replica holding its lease, ' +
+          'which cancels it within one heartbeat); poll GET /executions/{id} for the final status.',
         params: ExecutionIdParams,
-        response: { 202: z.object({ executionId: z.string(), status: z.literal('cancelling') }), ...problemResponses(400, 404, 409) },
+        response: { 202: z.object({ executionId: z.string(), status: z.enum(['cancelling', 'cancelled']) }), ...problemResponses(400, 404, 409) },
       },
     }, async (request, reply) => {
       const { id } = request.params;
+      if (deps.durable !== undefined) {
+        const outcome = await deps.durable.cancel(id);
+        if (outcome === 'cancelling' || outcome === 'cancelled') return reply.code(202).send({ executionId: id, status: outcome });
+        if (outcome === 'not_found') throw notFound(id);
+        const ended = await deps.durable.getRecord(id);
+        throw new FlowdError('FLOWD_ERR_EXECUTION_NOT_RETRYABLE', `execution "${id}" already ended (${ended?.status ?? 'ended'})`);
+      }
       if (deps.engine.cancel(id, 'cancelled through the API')) return reply.code(202).send({ executionId: id, status: 'cancelling' as const });
       const record = await deps.store.get(id);
       if (record === undefined) throw notFound(id);

@@ -5,6 +5,7 @@ import type { CompiledFlow } from '../../flows/compiled.js';
 import { flowDiagram } from '../../flows/diagram.js';
 import type { AppDeps } from '../app-deps.js';
 import {
+  AcceptedSchema,
   ExecuteBodySchema,
   ExecutionRecordSchema,
   FlowDetailSchema,
@@ -60,10 +61,12 @@ export function flowRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         tags: ['execute'],
         summary: 'Execute any flow by name',
         description:
-          'Runs the flow and answers with its execution record. Each loaded flow also has its own documented operation below, with its input schema and examples.',
+          'Runs the flow and answers with its execution record. Each loaded flow also has its own documented operation below, with its input schema and examples. ' +
+          'Headers: `Prefer: respond-async` (202 + Location at once), `Prefer: wait=N` (202 + Location after N s), `Prefer: return=minimal` (output only), ' +
+          '`Idempotency-Key` (same key and input: same execution; 409 while it runs, replay with `Idempotent-Replayed: true` once ended, 422 for another input).',
         params: FlowNameParams,
         body: ExecuteBodySchema,
-        response: { 200: ExecutionRecordSchema, ...problemResponses(400, 404, 413, 415, 422, 429, 502, 503, 504) },
+        response: { 200: ExecutionRecordSchema, 202: AcceptedSchema, ...problemResponses(400, 404, 409, 413, 415, 422, 424, 429, 502, 503, 504) },
       },
     }, async (request, reply) => executeFlow(deps, request.params.name, request, reply));
   };
@@ -77,7 +80,7 @@ function describeFlow(flow: CompiledFlow, deps: AppDeps): z.infer<typeof FlowDet
     source: flow.source,
     inputSchema: flow.inputSchema,
     examples: { ...flow.examples },
-    definition: flow.definition as unknown as Record<string, unknown>,
+    definition: flow.definition,
     components: [...flow.components.values()].map((component) => ({
       name: component.name,
       adapter: component.adapter,

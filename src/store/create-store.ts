@@ -1,0 +1,33 @@
+import { join, resolve } from 'node:path';
+import type { EnvConfig } from '../config/env.js';
+import type { ExecutionStore } from './execution-store.js';
+import { MemoryExecutionStore } from './memory-store.js';
+import { PostgresExecutionStore } from './postgres-store.js';
+import { SqliteExecutionStore } from './sqlite-store.js';
+
+export const SQLITE_FILE_NAME = 'flowd.db';
+
+type StoreConfig = Pick<
+  EnvConfig,
+  'STORE' | 'DATA_DIR' | 'DATABASE_URL' | 'DATABASE_SCHEMA' | 'DATABASE_POOL_MAX' | 'SQLITE_SYNCHRONOUS' | 'EXECUTIONS_MAX'
+>;
+
+/**
+ * The store named by STORE, opened and migrated: `memory` (tests; nothing survives a restart),
+ * `sqlite` (DATA_DIR/flowd.db, WAL) or `postgres` (DATABASE_URL, tables in DATABASE_SCHEMA).
+ */
+export async function createStore(config: StoreConfig, options: { onPoolError?: (error: Error) => void } = {}): Promise<ExecutionStore> {
+  switch (config.STORE) {
+    case 'memory':
+      return new MemoryExecutionStore({ maxExecutions: config.EXECUTIONS_MAX });
+    case 'sqlite':
+      return SqliteExecutionStore.open({ path: join(resolve(config.DATA_DIR), SQLITE_FILE_NAME), synchronous: config.SQLITE_SYNCHRONOUS });
+    case 'postgres':
+      return PostgresExecutionStore.open({
+        connectionString: config.DATABASE_URL!,
+        schema: config.DATABASE_SCHEMA,
+        poolMax: config.DATABASE_POOL_MAX,
+        ...(options.onPoolError === undefined ? {} : { onPoolError: options.onPoolError }),
+      });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * (d) Fencing end to end: worker A runs an execution but stops renewing its lease (a long GC
+ * pause, a network split); worker B takes it over. When A's upstream call finally returns, A's
+ * checkpoint is refused, A stops without compensating or finishing, and the record is B's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Durable, type DurableSettings } from '../../src/durable/durable.js';
+import { silentLogger } from '../../src/engine/logger.js';
+import { SecretStore } from '../../src/flows/secrets.js';
+import { buildEngine, type BuiltEngine } from '../../src/library.js';
+import type { ExecutionStore } from '../../src/store/execution-store.js';
+import { CountingUpstream, createTestDatabase, waitFor, type Backend, type TestDatabase } from './helpers.js';
+
+const SETTINGS: DurableSettings = {
+  persistence: 'all',
+  leaseMs: 400,
+  heartbeatMs: 100,
+  workerConcurrency: 4,
+  pollMs: 50,
+  claimBatch: 4,
+  maxAttempts: 5,
+  idempotencyTtlMs: 60_000,
+  retentionMs: 0,
+  retentionIntervalMs: 60_000,
+  retentionBatch: 100,
+  callbackAllow: '',
+  callbackTimeoutMs: 1000,
+  executionsMax: 100,
+};
+
+interface Node {
+  durable: Durable;
+  built: BuiltEngine;
+  close(): Promise<void>;
+}
+
+async function startNode(store: ExecutionStore, upstream: string, settings: Partial<DurableSettings>, owner: string): Promise<Node> {
+  const durable = new Durable({ store, settings: { ...SETTINGS, ...settings }, logger: silentLogger, secrets: new SecretStore(), owner });
+  const built = await buildEngine({
+    flows: [
+      {
+        name: 'fenced',
+        transactional: true,
+        components: { upstream: { adapter: 'http', base_url: upstream } },
+        phases: [
+          {
+            id: 'first',
+            component: 'upstream',
+            request: { method: 'POST', path: '/block' },
+            compensate: { request: { method: 'POST', path: '/undo' } },
+          },
+          { id: 'second', component: 'upstream', request: { method: 'POST', path: '/second' } },
+        ],
+      },
+    ],
+    egressAllow: ['127.0.0.1'],
+    observer: durable.observer,
+    startTriggered: durable.startTriggered,
+    findSucceeded: durable.findSucceeded,
+  });
+  durable.attach(built.engine, built.flows);
+  return {
+    durable,
+    built,
+    async close() {
+      await durable.close();
+      await built.engine.close();
+    },
+  };
+}
+
+const BACKENDS: Backend[] = ['sqlite', 'postgres'];
+
+describe.each(BACKENDS)('fencing on %s', (backend) => {
+  let db: TestDatabase;
+  let upstream: CountingUpstream;
+  const nodes: Node[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase(backend);
+    upstream = await new CountingUpstream().start();
+  });
+
+  afterAll(async () => {
+    upstream?.release('/block');
+    for (const node of nodes) await node.close();
+    await upstream?.close();
+    await db?.drop();
+  });
+
+  it('(d) refuses the late write of a worker whose lease was taken over', async () => {
+    // A never renews its lease (heartbeat far beyond the lease) and runs no queued work itself.
+    const a = await startNode(await db.open(), upstream.url, { heartbeatMs: 3_600_000, workerConcurrency: 0 }, 'worker-a');
+    nodes.push(a);
+    upstream.hold('/block');
+    const started = await a.durable.submit({ flow: 'fenced', input: {}, options: {}, mode: 'run' });
+    expect(started.kind).toBe('started');
+    const { executionId, done } = started as { executionId: string; done: Promise<{ status: string }> };
+    await waitFor("A's call to reach the upstream", () => upstream.waiting('/block') === 1);
+
+    // B starts; once A's lease expires on the database clock, B claims the execution (epoch 2).
+    const storeB = await db.open();
+    const b = await startNode(storeB, upstream.url, {}, 'worker-b');
+    nodes.push(b);
+    await waitFor("B's call to reach the upstream", () => upstream.waiting('/block') === 2, 10_000);
+    expect(upstream.count(`${executionId}:first`)).toBe(2);
+
+    // Both calls return. A's checkpoint carries epoch 1 and is refused; A stops where it is.
+    upstream.release('/block');
+    const abandoned = await done;
+    expect(abandoned.status).toBe('running');
+    const final = await waitFor('B to finish the execution', async () => {
+      const record = await storeB.get(executionId);
+      return record?.status === 'succeeded' ? record : undefined;
+    });
+    expect(final.phases.map((phase) => phase.id)).toEqual(['first', 'second']);
+    // A neither ran the next phase nor compensated: only B moved on.
+    expect(upstream.count(`${executionId}:second`)).toBe(1);
+    expect(upstream.calls('/undo')).toBe(0);
+    expect((await storeB.getCheckpoints(executionId))?.checkpoints.size).toBe(2);
+  }, 60_000);
+});
