@@ -25,7 +25,7 @@ export const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000).default(10_000),
   EXECUTIONS_MAX: int(1, 10_000_000).default(1000),
-  // Durable executions (docs/durability.md). Tests that want no files set STORE=memory.
+  // Durable executions (README, Durability). Tests that want no files set STORE=memory.
   STORE: z.enum(['memory', 'sqlite', 'postgres']).default('sqlite'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().optional(),

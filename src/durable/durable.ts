@@ -27,7 +27,7 @@ import { ExecutionLogs } from './execution-logs.js';
 import { callerKey, fingerprint, triggerKey } from './idempotency.js';
 import { LeaseKeeper } from './leases.js';
 
-/** The durable layer's settings, from the environment (see docs/durability.md). */
+/** The durable layer's settings, from the environment (see README, Durability). */
 export interface DurableSettings {
   readonly persistence: Persistence;
   readonly leaseMs: number;

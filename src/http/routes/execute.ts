@@ -27,7 +27,7 @@ export async function executeFlow(deps: AppDeps, name: string, request: FastifyR
   const { input, options = {} } = parsed.data;
   const traceparent = request.headers['traceparent'];
   const validTraceparent = parseTraceparent(traceparent) === undefined ? undefined : (traceparent as string);
-  // Async, Prefer: wait, Idempotency-Key and the persistence policy (docs/durability.md).
+  // Async, Prefer: wait, Idempotency-Key and the persistence policy (README, Durability).
   if (deps.durable !== undefined) return executeDurably(deps, deps.durable, name, input, options, validTraceparent, request, reply);
   const record = await deps.engine.execute(name, input, {
     timeoutMs: options.timeoutMs,
