@@ -118,17 +118,7 @@ export function callComponent(
   if (component.pure) {
     record.attempts = 1;
     if (signal.aborted) return Promise.reject(toFlowdError(signal.reason));
-    return component.instance.execute(request, {
-      signal,
-      logger: execution.logger,
-      attempt: 1,
-      executionId: execution.record.executionId,
-      flow: execution.flow.name,
-      phase: phase.id,
-      component: component.name,
-      idempotencyKey,
-      traceparent: execution.options.traceparent,
-    });
+    return component.instance.execute(request, adapterContext(execution, phase, component, signal, 1, idempotencyKey));
   }
   if (retry.maxAttempts === 1) {
     record.attempts = 1;
@@ -152,6 +142,27 @@ export function callComponent(
   );
 }
 
+function adapterContext(
+  execution: Execution,
+  phase: CallPhase,
+  component: CompiledComponent,
+  signal: AbortSignal,
+  attempt: number,
+  idempotencyKey: string,
+): AdapterContext {
+  return {
+    signal,
+    logger: execution.logger.child({ phase: phase.id, attempt }),
+    attempt,
+    executionId: execution.record.executionId,
+    flow: execution.flow.name,
+    phase: phase.id,
+    component: component.name,
+    idempotencyKey,
+    traceparent: execution.options.traceparent,
+  };
+}
+
 /** One attempt with its own timeout; the adapter gets a signal that aborts on timeout or flow abort. */
 async function attemptCall(
   execution: Execution,
@@ -164,19 +175,8 @@ async function attemptCall(
   idempotencyKey: string,
 ): Promise<unknown> {
   const limited = withTimeout(signal, timeoutMs, phase.id, 'attempt');
-  const ctx: AdapterContext = {
-    signal: limited.signal,
-    logger: execution.logger.child({ phase: phase.id, attempt }),
-    attempt,
-    executionId: execution.record.executionId,
-    flow: execution.flow.name,
-    phase: phase.id,
-    component: component.name,
-    idempotencyKey,
-    traceparent: execution.options.traceparent,
-  };
   try {
-    return await component.instance.execute(request, ctx);
+    return await component.instance.execute(request, adapterContext(execution, phase, component, limited.signal, attempt, idempotencyKey));
   } catch (error) {
     // When our own signal fired, report why (timeout, deadline, cancellation), not the adapter's abort error.
     if (limited.signal.aborted) throw toFlowdError(limited.signal.reason);
