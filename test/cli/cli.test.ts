@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,7 +34,8 @@ describe('flowd CLI', () => {
     it('accepts the example flows', async () => {
       const result = await cli(['validate', 'flows']);
       expect(result.code).toBe(0);
-      expect(result.stdout).toContain('5 flows valid in flows: loyalty-points (v1), order-fulfillment (v3)');
+      const count = (await readdir('flows')).filter((file) => file.endsWith('.yaml')).length;
+      expect(result.stdout).toMatch(new RegExp(`^${count} flows valid in flows: loyalty-points \\(v1\\), .*order-fulfillment \\(v3\\)`));
     });
 
     it('lists every problem with its file and path, and exits 1', async () => {
@@ -133,7 +134,7 @@ describe('flowd CLI', () => {
       const out = path.join(scratch, 'docs');
       const written = await cli(['doc', '--all', '--out', out]);
       expect(written.code).toBe(0);
-      expect(written.stdout.trim().split('\n')).toHaveLength(5);
+      expect(written.stdout.trim().split('\n')).toHaveLength((await readdir('flows')).filter((file) => file.endsWith('.yaml')).length);
       expect((await cli(['doc', '--all', '--out', out, '--check'])).code).toBe(0);
       await writeFile(path.join(out, 'loyalty-points.md'), 'stale\n');
       const drift = await cli(['doc', '--all', '--out', out, '--check']);
