@@ -289,6 +289,8 @@ async function startFlowd(name, { flowsDir, extraEnv, lifetimeMs }) {
     LOG_LEVEL: 'warn',
     STORE: 'memory',
     AUTH_DISABLED: 'true',
+    // A benchmark is one client hammering one instance: per-client rate limiting would answer 429.
+    RATE_LIMIT_PER_MINUTE: '0',
     EGRESS_ALLOW: '127.0.0.1,localhost',
     BENCH_MAX_LIFETIME_MS: String(lifetimeMs),
     ...extraEnv,

@@ -79,7 +79,9 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   // Stored and served records: sensitive input fields redacted, secret values masked; the
   // persistence policy (PERSISTENCE / flow `persistence`) decides where a non-durable record goes.
   const observer: ExecutionObserver = createSanitizingObserver(durable.observer, { secrets, isSensitive });
-  const executionLogger = new CapturingLogger(logger, (executionId, entry) => durable.logs.capture(executionId, redactSensitive(entry, isSensitive)), secrets);
+  const executionLogger = new CapturingLogger(logger, (executionId, entry) => durable.logs.capture(executionId, redactSensitive(entry, isSensitive)), secrets, {
+    isLevelEnabled: (level) => logger.isLevelEnabled(level),
+  });
   setExpressionLimits({ timeoutMs: config.EXPRESSION_TIMEOUT_MS });
   // Phase outputs kept in-process for `POST /executions/{id}/retry` (flows with persistence failed/all).
   const checkpoints = new CheckpointRecorder({ maxExecutions: config.EXECUTIONS_MAX, defaultPersistence: config.PERSISTENCE });

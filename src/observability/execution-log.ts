@@ -20,13 +20,22 @@ export class CapturingLogger implements FlowLogger {
   readonly #sink: LogSink;
   readonly #secrets: SecretStore;
   readonly #minLevel: number;
+  /** Whether pino would write a line at this level; lines it would drop skip pino entirely. */
+  readonly #enabled: (level: Level) => boolean;
 
   constructor(
     pinoLogger: FlowLogger | undefined,
     sink: LogSink,
     secrets: SecretStore,
-    options: { captureLevel?: Level; bindings?: Record<string, unknown>; parent?: CapturingLogger; ownBindings?: Record<string, unknown> } = {},
+    options: {
+      captureLevel?: Level;
+      bindings?: Record<string, unknown>;
+      parent?: CapturingLogger;
+      ownBindings?: Record<string, unknown>;
+      isLevelEnabled?: (level: Level) => boolean;
+    } = {},
   ) {
+    this.#enabled = options.isLevelEnabled ?? (() => true);
     this.#pino = pinoLogger;
     this.#parent = options.parent;
     this.#ownBindings = options.ownBindings;
@@ -49,31 +58,32 @@ export class CapturingLogger implements FlowLogger {
       ownBindings: bindings,
       bindings: { ...this.#bindings, ...bindings },
       captureLevel: levelName(this.#minLevel),
+      isLevelEnabled: this.#enabled,
     });
   }
 
   trace(obj: object, msg?: string): void {
-    this.#target.trace(obj, msg);
+    if (this.#enabled('trace')) this.#target.trace(obj, msg);
     this.#capture('trace', obj, msg);
   }
 
   debug(obj: object, msg?: string): void {
-    this.#target.debug(obj, msg);
+    if (this.#enabled('debug')) this.#target.debug(obj, msg);
     this.#capture('debug', obj, msg);
   }
 
   info(obj: object, msg?: string): void {
-    this.#target.info(obj, msg);
+    if (this.#enabled('info')) this.#target.info(obj, msg);
     this.#capture('info', obj, msg);
   }
 
   warn(obj: object, msg?: string): void {
-    this.#target.warn(obj, msg);
+    if (this.#enabled('warn')) this.#target.warn(obj, msg);
     this.#capture('warn', obj, msg);
   }
 
   error(obj: object, msg?: string): void {
-    this.#target.error(obj, msg);
+    if (this.#enabled('error')) this.#target.error(obj, msg);
     this.#capture('error', obj, msg);
   }
 

@@ -67,10 +67,12 @@ export function parseRedactFields(text: string): string[] {
 }
 
 /**
- * A deep copy of `value` in which the value of every sensitive field (whatever its type) is
- * `[REDACTED]`. Values nested deeper than 64 levels are replaced too: nothing unchecked gets through.
- * Strings that embed JSON (an error message built with `$string(…)` of upstream data) get their
- * sensitive members redacted as well.
+ * `value` with the value of every sensitive field (whatever its type) replaced by `[REDACTED]`.
+ * Values nested deeper than 64 levels are replaced too: nothing unchecked gets through. Strings
+ * that embed JSON (an error message built with `$string(…)` of upstream data) get their sensitive
+ * members redacted as well. Copy-on-write: only the objects on the path to a redacted value are
+ * copied, so clean data (nearly every record and log line) costs a walk and no allocation.
+ * Treat the result as immutable: it may share structure with `value`.
  */
 export function redactSensitive<T>(value: T, isSensitive: SensitiveFieldMatcher = isSensitiveField): T {
   return redactDeep(value, isSensitive, 0) as T;
@@ -80,13 +82,28 @@ function redactDeep(value: unknown, isSensitive: SensitiveFieldMatcher, depth: n
   if (typeof value === 'string') return value.includes('":') || value.includes('=') ? redactSensitiveJsonText(value, isSensitive) : value;
   if (typeof value !== 'object' || value === null) return value;
   if (depth > 64) return REDACTED;
-  if (Array.isArray(value)) return value.map((item) => redactDeep(item, isSensitive, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    const redacted = isSensitive(key) ? REDACTED : redactDeep(item, isSensitive, depth + 1);
-    // defineProperty: a `__proto__` field stays a plain field, never a prototype.
-    Object.defineProperty(out, key, { value: redacted, enumerable: true, writable: true, configurable: true });
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const redacted = redactDeep(item, isSensitive, depth + 1);
+      if (redacted !== item) (copy ??= value.slice())[i] = redacted;
+    }
+    return copy ?? value;
   }
+  const entries = Object.entries(value);
+  let changed = false;
+  const redactedValues = entries.map(([key, item]) => {
+    const redacted = isSensitive(key) ? REDACTED : redactDeep(item, isSensitive, depth + 1);
+    if (redacted !== item) changed = true;
+    return redacted;
+  });
+  if (!changed) return value;
+  const out: Record<string, unknown> = {};
+  entries.forEach(([key], i) => {
+    // defineProperty: a `__proto__` field stays a plain field, never a prototype.
+    Object.defineProperty(out, key, { value: redactedValues[i], enumerable: true, writable: true, configurable: true });
+  });
   return out;
 }
 
