@@ -162,4 +162,19 @@ describe('POST /executions/{id}/retry', () => {
     expect(response.json()).toMatchObject({ code: 'FLOWD_ERR_EXECUTION_NOT_RETRYABLE' });
     expect(response.json().detail).toContain('persistence');
   });
+
+  it('refuses an execution whose stored input had sensitive fields redacted, calling nothing', async () => {
+    down.add('charge');
+    const response = await service.app.inject({ method: 'POST', url: '/flows/kept/execute', payload: { input: { password: 'hunter2-secret' } } });
+    const failed = response.json<{ execution: ExecutionRecord }>().execution;
+    expect(failed.status).toBe('failed');
+    down.clear();
+    calls.clear();
+    const refused = await retry(failed.executionId);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'FLOWD_ERR_EXECUTION_NOT_RETRYABLE' });
+    expect(refused.json().detail).toContain('sensitive input fields');
+    expect(refused.body).not.toContain('hunter2-secret');
+    expect([...calls.keys()]).toEqual([]);
+  });
 });

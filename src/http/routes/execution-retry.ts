@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { FlowdError } from '../../errors.js';
 import { FlowNotFoundError } from '../../engine/flow-engine.js';
 import { TERMINAL_STATUSES, type ExecutionRecord } from '../../engine/record.js';
+import { hasRedactedFields } from '../../observability/sensitive-fields.js';
 import { planRetry, type CheckpointSource, type StoredCheckpoints } from '../../retry/plan-retry.js';
 import type { AppDeps } from '../app-deps.js';
 import { INFLIGHT_RETRY_AFTER_SECONDS, inflightProblem } from '../overload/overload.js';
@@ -51,6 +52,10 @@ export function executionRetryRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       if (flow === undefined) throw new FlowNotFoundError(original.flow);
       if (flow.version !== original.version) {
         throw notRetryable(`execution "${id}" ran version ${original.version} of flow "${flow.name}"; version ${flow.version} is loaded now, so its checkpoints cannot be reused`);
+      }
+      // The stored input has sensitive fields redacted: rerunning it would send "[REDACTED]" upstream.
+      if (hasRedactedFields(original.input)) {
+        throw notRetryable(`execution "${id}" had sensitive input fields, which are never stored; execute the flow again with its full input instead`);
       }
       const stored = await readCheckpoints(deps, recorder, id);
       if (stored === undefined) {
