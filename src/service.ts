@@ -70,10 +70,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     logger,
     secrets,
     state,
-    storedRecord: (record) => {
-      const masked = secrets.mask(record);
-      return { ...masked, input: redactSensitive(masked.input, isSensitive), output: redactSensitive(masked.output, isSensitive) };
-    },
+    // The whole record, as the sanitizing observer does: error messages (record and phases) may embed upstream JSON.
+    storedRecord: (record) => redactSensitive(secrets.mask(record), isSensitive),
     redactInput: (input) => redactSensitive(input, isSensitive),
   });
   // Stored and served records: sensitive input fields redacted, secret values masked; the

@@ -85,6 +85,8 @@ export class Execution {
   /** Which phase was running when the deadline passed. */
   #runningPhase: string | undefined;
   readonly #scope: Scope;
+  /** Removes the listener on the caller's signal (long-lived: a parent execution's, a lease's). */
+  #detachCaller: (() => void) | undefined;
 
   constructor(
     readonly runtime: EngineRuntime,
@@ -141,7 +143,11 @@ export class Execution {
     if (options.signal !== undefined) {
       const caller = options.signal;
       if (caller.aborted) this.#controller.abort(toCancellation(caller.reason));
-      else caller.addEventListener('abort', () => this.#controller.abort(toCancellation(caller.reason)), { once: true });
+      else {
+        const onAbort = (): void => this.#controller.abort(toCancellation(caller.reason));
+        caller.addEventListener('abort', onAbort, { once: true });
+        this.#detachCaller = () => caller.removeEventListener('abort', onAbort);
+      }
     }
     this.#scope = {
       input,
@@ -163,6 +169,7 @@ export class Execution {
   /** Stops the deadline timer of an execution driven phase by phase (FlowTransaction) rather than by run(). */
   release(): void {
     clearTimeout(this.#timer);
+    this.#detachCaller?.();
   }
 
   /** This execution's observer: its own (durable runs) or else the engine's. */
@@ -176,6 +183,7 @@ export class Execution {
       return await this.runtime.chain.aroundFlow(this.context, () => this.#runBody());
     } finally {
       clearTimeout(this.#timer);
+      this.#detachCaller?.();
     }
   }
 
@@ -546,7 +554,9 @@ export class Execution {
     if (items.length === 0) return results;
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Already aborted (e.g. during the map's items expression): the items must not run unstopped.
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener('abort', onAbort, { once: true });
     let failure: unknown;
     let next = 0;
     const worker = async (): Promise<void> => {
