@@ -243,17 +243,27 @@ export class Execution {
     if (recovery === undefined || this.options.noRecovery === true) return;
     const applies = recovery.on === undefined ? error.recoverable : recovery.on.has(error.code);
     if (!applies) return;
-    const child = await this.runtime.runChild(
-      recovery.flow,
-      { error: this.record.error, input: this.input, phases: { ...this.#scope.phases } },
-      {
-        parentId: this.record.executionId,
-        depth: (this.options.depth ?? 0) + 1,
-        noRecovery: true,
-        requestId: this.options.requestId,
-        traceparent: this.options.traceparent,
-      },
-    );
+    let child: ExecutionRecord;
+    try {
+      child = await this.runtime.runChild(
+        recovery.flow,
+        { error: this.record.error, input: this.input, phases: { ...this.#scope.phases } },
+        {
+          parentId: this.record.executionId,
+          depth: (this.options.depth ?? 0) + 1,
+          noRecovery: true,
+          requestId: this.options.requestId,
+          traceparent: this.options.traceparent,
+        },
+      );
+    } catch (thrown) {
+      // The recovery flow could not start (its input schema refused what it was given): the
+      // original failure stands, with why recovery did not run as its newest error.
+      const startError = toFlowdError(thrown);
+      this.logger.error({ err: startError, recoveryFlow: recovery.flow }, 'recovery flow could not start');
+      if (this.record.error !== undefined) this.record.error = { ...summarize(startError, `recovery_flow ${recovery.flow}`), cause: this.record.error };
+      return;
+    }
     this.record.recoveryExecutionId = child.executionId;
     if (child.status === 'succeeded') {
       this.record.recovered = true;

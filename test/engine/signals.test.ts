@@ -24,3 +24,24 @@ describe('caller signals', () => {
     await engine.close();
   });
 });
+
+describe('recovery flows that cannot start', () => {
+  it('keep the original failure as the cause instead of failing the execute call', async () => {
+    const { engine } = await buildEngine({
+      flows: [
+        { name: 'strict-recovery', input: { type: 'object', required: ['ticket'] }, phases: [{ id: 'r', component: 'transform', request: 1 }] },
+        {
+          name: 'flaky',
+          recovery_flow: { flow: 'strict-recovery', on: ['FLOWD_ERR_COMPONENT_FAILED'] },
+          components: { down: { adapter: 'mock', sequence: [{ status: 503 }], retry_policy: { max_attempts: 1 } } },
+          phases: [{ id: 'call', component: 'down' }],
+        },
+      ],
+    });
+    const record = await engine.execute('flaky', {});
+    expect(record.status).toBe('failed');
+    expect(record.recovered).toBe(false);
+    expect(record.error).toMatchObject({ code: 'FLOWD_ERR_INPUT_INVALID', cause: { code: 'FLOWD_ERR_COMPONENT_FAILED', phase: 'call' } });
+    await engine.close();
+  });
+});
