@@ -1,25 +1,13 @@
 import type { ErrorCode } from '../errors.js';
 
-export const EXECUTION_STATUSES = [
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'compensated',
-  'compensation_failed',
-  'timed_out',
-  'cancelled',
-] as const;
+/** The statuses an execution ends in. */
+export const TERMINAL_STATUS_LIST = ['succeeded', 'failed', 'compensated', 'compensation_failed', 'timed_out', 'cancelled'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUS_LIST)[number];
+
+export const EXECUTION_STATUSES = ['queued', 'running', ...TERMINAL_STATUS_LIST] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
-export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
-  'succeeded',
-  'failed',
-  'compensated',
-  'compensation_failed',
-  'timed_out',
-  'cancelled',
-]);
+export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(TERMINAL_STATUS_LIST);
 
 export type PhaseKind = 'call' | 'decision' | 'parallel' | 'map' | 'subflow';
 export type PhaseStatus = 'running' | 'succeeded' | 'failed' | 'compensated' | 'cancelled';

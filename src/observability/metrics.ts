@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { TERMINAL_STATUS_LIST } from '../engine/record.js';
 
 /**
  * Every flowd metric name. Dashboards, alerts and the engine → metrics subscribers code
@@ -21,16 +22,8 @@ export const METRIC_NAMES = [
 
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-/** Label values for `outcome` on execution metrics: the execution's final status. */
-export const EXECUTION_OUTCOMES = [
-  'succeeded',
-  'failed',
-  'compensated',
-  'compensation_failed',
-  'timed_out',
-  'cancelled',
-  'recovered',
-] as const;
+/** Label values for `outcome` on execution metrics: the execution's final status, or `recovered`. */
+export const EXECUTION_OUTCOMES = [...TERMINAL_STATUS_LIST, 'recovered'] as const;
 export type ExecutionOutcome = (typeof EXECUTION_OUTCOMES)[number];
 
 export const PHASE_OUTCOMES = ['succeeded', 'failed', 'fallback', 'cached', 'skipped', 'cancelled'] as const;
