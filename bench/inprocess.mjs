@@ -10,6 +10,7 @@
  *
  *   npm run build && node bench/inprocess.mjs [flow] [count]     (default bench-transform3 20000)
  *   FLOWD_DIST=.dist-x node bench/inprocess.mjs …                  (another build output, relative to the repo)
+ *   INPROCESS_ONLY=engine|inject node bench/inprocess.mjs …         (one kind of measure, e.g. under --cpu-prof)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,12 +81,13 @@ async function measure(label, run) {
   console.log(`${label.padEnd(12)} ${Math.min(...rounds).toFixed(1).padStart(7)} µs/execution  (rounds ${rounds.map((r) => r.toFixed(1)).join(', ')})`);
 }
 
+const only = process.env.INPROCESS_ONLY; // engine | inject: one kind of measure (for profiles)
 try {
-  await measure('engine', async () => {
+  if (only !== 'inject') await measure('engine', async () => {
     const record = await service.built.engine.start(flow, input, {}).done;
     if (record.status !== 'succeeded') throw new Error(JSON.stringify(record.error));
   });
-  for (const minimal of [false, true]) {
+  for (const minimal of only === 'engine' ? [] : [false, true]) {
     await measure(minimal ? 'inject-min' : 'inject', async () => {
       const response = await service.app.inject({
         method: 'POST',

@@ -13,7 +13,6 @@ import { CheckpointRecorder } from './retry/checkpoint-recorder.js';
 import { CapturingLogger } from './observability/execution-log.js';
 import { createLoggingMiddleware } from './observability/logging-middleware.js';
 import { createRootLogger } from './observability/logger.js';
-import { createSanitizingObserver } from './observability/record-sanitizer.js';
 import { createSensitiveFieldMatcher, parseRedactFields, redactSensitive } from './observability/sensitive-fields.js';
 import { createOutputLimitsMiddleware } from './limits/output-limits.js';
 import { setExpressionLimits } from './expressions/index.js';
@@ -74,9 +73,10 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     storedRecord: (record) => redactSensitive(secrets.mask(record), isSensitive),
     redactInput: (input) => redactSensitive(input, isSensitive),
   });
-  // Stored and served records: sensitive input fields redacted, secret values masked; the
-  // persistence policy (PERSISTENCE / flow `persistence`) decides where a non-durable record goes.
-  const observer: ExecutionObserver = createSanitizingObserver(durable.observer, { secrets, isSensitive });
+  // Stored and served records: sensitive input fields redacted, secret values masked (durable's
+  // storedRecord/redactInput); the persistence policy (PERSISTENCE / flow `persistence`) decides
+  // where a non-durable record goes.
+  const observer: ExecutionObserver = durable.observer;
   const executionLogger = new CapturingLogger(logger, (executionId, entry) => durable.logs.capture(executionId, redactSensitive(entry, isSensitive)), secrets, {
     isLevelEnabled: (level) => logger.isLevelEnabled(level),
   });

@@ -180,8 +180,18 @@ export class Durable {
   /**
    * The engine-wide observer: executions that are not leased (sync calls under `none`/`failed`,
    * sub-flows, recovery flows) are stored at the end as the persistence policy says.
+   *
+   * What is stored and served never carries sensitive input fields or configured secret values
+   * (`redactInput`, `storedRecord`): `record.input` is replaced in place when the execution starts
+   * (before the record is visible to anyone: the engine returns the id afterwards; the execution
+   * itself keeps evaluating the raw input, its scope is separate from `record.input`), and the
+   * stored record is a sanitised copy, while the caller of execute gets the live record with the
+   * output it asked for.
    */
   readonly observer: ExecutionObserver = {
+    onStart: (record) => {
+      if (record.input !== undefined) record.input = this.#redactInput(record.input);
+    },
     onFinish: async (record, flow) => {
       const policy = this.persistenceOf(flow);
       const keep = policy === 'all' || (policy === 'failed' && record.status !== 'succeeded') || record.correlationKey !== undefined;

@@ -21,7 +21,7 @@ import type {
 import { runCallPhase } from './call-phase.js';
 import { runCompensations, type PendingCompensation } from './compensation.js';
 import type { FlowLogger } from './logger.js';
-import type { FlowContext, PhaseContext } from './middleware.js';
+import { LivePhaseContext, type FlowContext } from './middleware.js';
 import type { ErrorSummary, ExecutionRecord, ExecutionStatus, PhaseRecord } from './record.js';
 import type { ChildExecuteOptions, EngineRuntime, ExecutionObserver } from './runtime.js';
 
@@ -109,18 +109,17 @@ export class Execution {
       fallbackExecuted: false,
       recovered: false,
       phases: [],
-      ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
-      ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
-      ...(options.retryOf === undefined ? {} : { retryOf: options.retryOf }),
-      ...(options.correlationKey === undefined ? {} : { correlationKey: options.correlationKey }),
     };
+    // Optional fields set one by one: a literal with conditional spreads costs a slow object copy each.
+    if (options.parentId !== undefined) this.record.parentId = options.parentId;
+    if (options.requestId !== undefined) this.record.requestId = options.requestId;
+    if (options.retryOf !== undefined) this.record.retryOf = options.retryOf;
+    if (options.correlationKey !== undefined) this.record.correlationKey = options.correlationKey;
+    const bindings: Record<string, unknown> = { executionId, flow: flow.name };
+    if (options.requestId !== undefined) bindings['reqId'] = options.requestId;
     const traceId = options.traceparent === undefined ? undefined : /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(options.traceparent)?.[1];
-    this.logger = runtime.logger.child({
-      executionId,
-      flow: flow.name,
-      ...(options.requestId === undefined ? {} : { reqId: options.requestId }),
-      ...(traceId === undefined ? {} : { traceId }),
-    });
+    if (traceId !== undefined) bindings['traceId'] = traceId;
+    this.logger = runtime.logger.child(bindings);
     this.context = {
       executionId,
       flow,
@@ -180,7 +179,13 @@ export class Execution {
   async run(): Promise<ExecutionRecord> {
     try {
       await this.observer?.onStart?.(this.record, this.flow);
-      return await this.runtime.chain.aroundFlow(this.context, () => this.#runBody());
+      const { chain } = this.runtime;
+      chain.flowStarted(this.context);
+      try {
+        return await chain.aroundFlow(this.context, () => this.#runBody());
+      } finally {
+        chain.flowEnded(this.context, this.record);
+      }
     } finally {
       clearTimeout(this.#timer);
       this.#detachCaller?.();
@@ -383,9 +388,9 @@ export class Execution {
       status: 'running',
       attempts: 0,
       startedAt: new Date(this.runtime.clock.now()).toISOString(),
-      ...(location.index === undefined ? {} : { index: location.index }),
-      ...(location.iteration === undefined ? {} : { iteration: location.iteration }),
     };
+    if (location.index !== undefined) record.index = location.index;
+    if (location.iteration !== undefined) record.iteration = location.iteration;
     this.record.phases.push(record);
     const started = performance.now();
     if (restored !== undefined && phase.kind !== 'decision') {
@@ -412,11 +417,14 @@ export class Execution {
       record.finishedAt ??= new Date(this.runtime.clock.now()).toISOString();
       record.durationMs ??= round(performance.now() - started);
     };
+    const { chain } = this.runtime;
+    const phaseContext = chain.hasPhaseHooks ? new LivePhaseContext(this.context, phase, record) : undefined;
     // The record is final (status, error, end, duration) before phase middleware's `next()`
-    // settles, so logging and metrics see the outcome they wrap.
+    // settles, so `phase` hooks see the outcome they wrap.
     const work = async (): Promise<unknown> => {
       try {
         const outcome = await this.#runKind(phase, scope, location, signal, record);
+        if (phaseContext !== undefined) chain.checkOutput(phaseContext, outcome.output);
         goto = outcome.goto;
         record.status = 'succeeded';
         return outcome.output;
@@ -426,23 +434,24 @@ export class Execution {
         settle();
       }
     };
-    const phaseContext: PhaseContext | undefined = this.runtime.chain.hasPhaseHooks
-      ? { execution: this.context, phase, record, logger: this.logger.child({ phase: phase.id }) }
-      : undefined;
+    let output: unknown;
+    let failure: PhaseFailure | undefined;
     try {
-      const output = phaseContext === undefined ? await work() : await this.runtime.chain.aroundPhase(phaseContext, work);
+      output = phaseContext !== undefined && chain.hasAroundPhase ? await chain.aroundPhase(phaseContext, work) : await work();
       record.status = 'succeeded';
       scope.phases[phase.id] = output;
       if (phase.kind !== 'decision') {
         const compensable = phase.kind === 'call' && phase.compensate !== undefined ? this.pending.find((entry) => entry.key === key) : undefined;
         await this.observer?.onCheckpoint?.(this.record, key, output, compensable === undefined ? undefined : { request: compensable.request });
       }
-      return goto === undefined ? { output } : { output, goto };
     } catch (thrown) {
-      throw fail(thrown);
+      failure = fail(thrown);
     } finally {
       settle();
     }
+    if (phaseContext !== undefined) chain.phaseEnded(phaseContext, failure === undefined ? output : undefined);
+    if (failure !== undefined) throw failure;
+    return goto === undefined ? { output } : { output, goto };
   }
 
   #runKind(

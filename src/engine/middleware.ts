@@ -52,12 +52,26 @@ export interface CircuitStateEvent {
  * Wraps flow and phase execution. `flow` and `phase` run around the work (call `next()` exactly
  * once and return what it returns, or throw); the `on…` hooks observe events: an error they
  * throw (or a promise they reject) is logged and ignored, never failing the flow. The built-in
- * logging and metrics are middleware too.
+ * logging and metrics are middleware too (observers: they cost no promise per phase).
  */
 export interface Middleware {
   readonly name: string;
   flow?(ctx: FlowContext, next: () => Promise<ExecutionRecord>): Promise<ExecutionRecord>;
   phase?(ctx: PhaseContext, next: () => Promise<unknown>): Promise<unknown>;
+  /**
+   * Checks a phase's output as soon as the phase produced it, inside every `phase` hook: throw to
+   * fail the phase (compensation and recovery then apply). Synchronous.
+   */
+  checkOutput?(ctx: PhaseContext, output: unknown): void;
+  /** An execution starts (before its first phase and before every `flow` hook). */
+  onFlowStart?(ctx: FlowContext): void;
+  /** An execution ended: `record` is final. After every `flow` hook has returned. */
+  onFlowEnd?(ctx: FlowContext, record: ExecutionRecord): void;
+  /**
+   * A phase ended: its record is final (status, error, end, duration). `output` is the phase's
+   * output when it succeeded. After every `phase` hook has returned.
+   */
+  onPhaseEnd?(ctx: PhaseContext, output: unknown): void;
   onRetry?(event: RetryEvent): void;
   onCache?(event: CacheEvent): void;
   onCompensation?(event: CompensationEvent): void;
@@ -84,12 +98,35 @@ export function composeAround<C, R>(hooks: readonly Around<C, R>[]): (ctx: C, wo
   };
 }
 
+/** The context of one phase run; the phase's logger is made on first use (most phases never log). */
+export class LivePhaseContext implements PhaseContext {
+  #logger: FlowLogger | undefined;
+
+  constructor(
+    readonly execution: FlowContext,
+    readonly phase: CompiledPhase,
+    readonly record: PhaseRecord,
+  ) {}
+
+  get logger(): FlowLogger {
+    this.#logger ??= this.execution.logger.child({ phase: this.phase.id });
+    return this.#logger;
+  }
+}
+
 /** Middleware hooks grouped once so the hot path never filters the list. */
 export class MiddlewareChain {
   readonly aroundFlow: (ctx: FlowContext, work: () => Promise<ExecutionRecord>) => Promise<ExecutionRecord>;
   readonly aroundPhase: (ctx: PhaseContext, work: () => Promise<unknown>) => Promise<unknown>;
+  /** Whether phases need a context at all (any phase hook, around or observer). */
   readonly hasPhaseHooks: boolean;
+  /** Whether any middleware wraps phases (`phase`): without, a phase costs no extra promise. */
+  readonly hasAroundPhase: boolean;
   readonly #middleware: readonly Middleware[];
+  readonly #checkOutput: readonly Middleware[];
+  readonly #flowStart: readonly Middleware[];
+  readonly #flowEnd: readonly Middleware[];
+  readonly #phaseEnd: readonly Middleware[];
   readonly #logger: FlowLogger;
 
   /** `logger` receives errors thrown by observer hooks that have no execution to log them on. */
@@ -100,7 +137,47 @@ export class MiddlewareChain {
     const phaseHooks = middleware.flatMap((m) => (m.phase === undefined ? [] : [m.phase.bind(m)]));
     this.aroundFlow = composeAround(flowHooks);
     this.aroundPhase = composeAround(phaseHooks);
-    this.hasPhaseHooks = phaseHooks.length > 0;
+    this.#checkOutput = middleware.filter((m) => m.checkOutput !== undefined);
+    this.#flowStart = middleware.filter((m) => m.onFlowStart !== undefined);
+    this.#flowEnd = middleware.filter((m) => m.onFlowEnd !== undefined);
+    this.#phaseEnd = middleware.filter((m) => m.onPhaseEnd !== undefined);
+    this.hasAroundPhase = phaseHooks.length > 0;
+    this.hasPhaseHooks = this.hasAroundPhase || this.#checkOutput.length > 0 || this.#phaseEnd.length > 0;
+  }
+
+  /** Runs the output checks in order; the first that throws fails the phase. */
+  checkOutput(ctx: PhaseContext, output: unknown): void {
+    for (const m of this.#checkOutput) m.checkOutput!(ctx, output);
+  }
+
+  flowStarted(ctx: FlowContext): void {
+    for (const m of this.#flowStart) {
+      try {
+        watch(m.onFlowStart!(ctx), m, 'onFlowStart', ctx.logger);
+      } catch (error) {
+        reportObserverError(error, m, 'onFlowStart', ctx.logger);
+      }
+    }
+  }
+
+  flowEnded(ctx: FlowContext, record: ExecutionRecord): void {
+    for (const m of this.#flowEnd) {
+      try {
+        watch(m.onFlowEnd!(ctx, record), m, 'onFlowEnd', ctx.logger);
+      } catch (error) {
+        reportObserverError(error, m, 'onFlowEnd', ctx.logger);
+      }
+    }
+  }
+
+  phaseEnded(ctx: PhaseContext, output: unknown): void {
+    for (const m of this.#phaseEnd) {
+      try {
+        watch(m.onPhaseEnd!(ctx, output), m, 'onPhaseEnd', ctx.execution.logger);
+      } catch (error) {
+        reportObserverError(error, m, 'onPhaseEnd', ctx.execution.logger);
+      }
+    }
   }
 
   emitRetry(event: RetryEvent): void {
@@ -127,20 +204,27 @@ export class MiddlewareChain {
     for (const m of this.#middleware) {
       const observer = m[hook] as ((event: unknown) => unknown) | undefined;
       if (observer === undefined) continue;
-      const report = (error: unknown): void => {
-        try {
-          logger.warn({ err: error, middleware: m.name, hook }, 'middleware observer hook threw; ignored');
-        } catch {
-          // a broken logger must not break the flow either
-        }
-      };
       try {
-        const result = observer.call(m, event);
-        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') (result as Promise<unknown>).then(undefined, report);
+        watch(observer.call(m, event), m, hook, logger);
       } catch (error) {
-        report(error);
+        reportObserverError(error, m, hook, logger);
       }
     }
+  }
+}
+
+/** An observer that returned a promise: its rejection is reported, never unhandled. */
+function watch(result: unknown, m: Middleware, hook: string, logger: FlowLogger): void {
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+    (result as Promise<unknown>).then(undefined, (error: unknown) => reportObserverError(error, m, hook, logger));
+  }
+}
+
+function reportObserverError(error: unknown, m: Middleware, hook: string, logger: FlowLogger): void {
+  try {
+    logger.warn({ err: error, middleware: m.name, hook }, 'middleware observer hook threw; ignored');
+  } catch {
+    // a broken logger must not break the flow either
   }
 }
 

@@ -45,20 +45,48 @@ export class SecretStore {
     return text.replace(this.#pattern, '[REDACTED]');
   }
 
-  /** A deep copy of `value` with every secret value masked in its strings. */
+  /**
+   * `value` with every secret value masked in its strings. Copy-on-write: the result shares what
+   * holds no secret with `value` (the same object when nothing is masked); treat it as immutable.
+   */
   mask<T>(value: T): T {
     if (this.#values.size === 0) return value;
     return maskDeep(value, (text) => this.maskText(text)) as T;
   }
 }
 
+/** Copy-on-write, like redactSensitive: only what holds a secret is copied; clean data is returned as is. */
 function maskDeep(value: unknown, maskText: (text: string) => string, depth = 0): unknown {
   if (typeof value === 'string') return maskText(value);
   if (depth > 64 || typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map((item) => maskDeep(item, maskText, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = maskDeep(item, maskText, depth + 1);
-  return out;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const masked = maskDeep(item, maskText, depth + 1);
+      if (masked !== item) (copy ??= value.slice())[i] = masked;
+    }
+    return copy ?? value;
+  }
+  const source = value as Record<string, unknown>;
+  const keys = Object.keys(source);
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const item = source[keys[i]!];
+    const masked = maskDeep(item, maskText, depth + 1);
+    if (out === undefined) {
+      if (masked === item) continue;
+      out = {};
+      for (let j = 0; j < i; j++) defineField(out, keys[j]!, source[keys[j]!]);
+    }
+    defineField(out, keys[i]!, masked);
+  }
+  return out ?? value;
+}
+
+/** defineProperty: a `__proto__` field stays a plain field, never a prototype. */
+function defineField(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**

@@ -25,8 +25,7 @@ export function createOutputLimitsMiddleware(limits: OutputLimits): Middleware {
   const totals = new WeakMap<ExecutionRecord, number>();
   return {
     name: 'output-limits',
-    async phase(ctx, next) {
-      const output = await next();
+    checkOutput(ctx, output) {
       const { phase, execution } = ctx;
       const size = jsonSizeUpTo(output, limits.maxPhaseOutputBytes);
       if (size > limits.maxPhaseOutputBytes) {
@@ -45,7 +44,6 @@ export function createOutputLimitsMiddleware(limits: OutputLimits): Middleware {
           );
         }
       }
-      return output;
     },
   };
 }

@@ -10,31 +10,21 @@ import { CIRCUIT_STATE_VALUES, type FlowdMetrics, type PhaseOutcome } from './me
 export function createMetricsMiddleware(metrics: FlowdMetrics): Middleware {
   return {
     name: 'metrics',
-    async flow(ctx, next) {
-      const flow = ctx.flow.name;
-      const active = metrics.activeExecutions.labels(flow);
-      active.inc();
-      try {
-        const record = await next();
-        const outcome = record.recovered ? 'recovered' : record.status;
-        metrics.executionsTotal.labels(flow, outcome).inc();
-        metrics.executionDuration.labels(flow, outcome).observe((record.durationMs ?? 0) / 1000);
-        return record;
-      } finally {
-        active.dec();
-      }
+    onFlowStart(ctx) {
+      metrics.activeExecutions.labels(ctx.flow.name).inc();
     },
-    async phase(ctx, next) {
-      try {
-        return await next();
-      } finally {
-        const { record } = ctx;
-        if (record.restored !== true) {
-          const flow = ctx.execution.flow.name;
-          metrics.phaseDuration.labels(flow, record.id, phaseOutcome(record)).observe((record.durationMs ?? 0) / 1000);
-          if (record.attempts > 0) metrics.phaseAttemptsTotal.labels(flow, record.id).inc(record.attempts);
-        }
-      }
+    onFlowEnd(ctx, record) {
+      const flow = ctx.flow.name;
+      const outcome = record.recovered ? 'recovered' : record.status;
+      metrics.executionsTotal.labels(flow, outcome).inc();
+      metrics.executionDuration.labels(flow, outcome).observe((record.durationMs ?? 0) / 1000);
+      metrics.activeExecutions.labels(flow).dec();
+    },
+    onPhaseEnd(ctx) {
+      const { record } = ctx;
+      const flow = ctx.execution.flow.name;
+      metrics.phaseDuration.labels(flow, record.id, phaseOutcome(record)).observe((record.durationMs ?? 0) / 1000);
+      if (record.attempts > 0) metrics.phaseAttemptsTotal.labels(flow, record.id).inc(record.attempts);
     },
     onRetry(event) {
       metrics.phaseRetriesTotal.labels(event.execution.flow.name, event.phase.id).inc();

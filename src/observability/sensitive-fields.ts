@@ -91,20 +91,28 @@ function redactDeep(value: unknown, isSensitive: SensitiveFieldMatcher, depth: n
     }
     return copy ?? value;
   }
-  const entries = Object.entries(value);
-  let changed = false;
-  const redactedValues = entries.map(([key, item]) => {
+  // Clean objects (nearly all) are walked with one key array and no other allocation; the first
+  // change copies the object, with the fields before it, and the walk goes on in the copy.
+  const source = value as Record<string, unknown>;
+  const keys = Object.keys(source);
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item = source[key];
     const redacted = isSensitive(key) ? REDACTED : redactDeep(item, isSensitive, depth + 1);
-    if (redacted !== item) changed = true;
-    return redacted;
-  });
-  if (!changed) return value;
-  const out: Record<string, unknown> = {};
-  entries.forEach(([key], i) => {
-    // defineProperty: a `__proto__` field stays a plain field, never a prototype.
-    Object.defineProperty(out, key, { value: redactedValues[i], enumerable: true, writable: true, configurable: true });
-  });
-  return out;
+    if (out === undefined) {
+      if (redacted === item) continue;
+      out = {};
+      for (let j = 0; j < i; j++) defineField(out, keys[j]!, source[keys[j]!]);
+    }
+    defineField(out, key, redacted);
+  }
+  return out ?? value;
+}
+
+/** defineProperty: a `__proto__` field stays a plain field, never a prototype. */
+function defineField(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** A JSON member `"name": scalar`; string values may contain escapes. */

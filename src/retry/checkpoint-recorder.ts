@@ -33,20 +33,18 @@ export class CheckpointRecorder implements CheckpointSource {
   middleware(): Middleware {
     return {
       name: 'checkpoint-recorder',
-      flow: async (ctx, next) => {
-        const policy = this.persistenceOf(ctx.flow);
-        if (policy === 'none') return next();
+      onFlowStart: (ctx) => {
+        if (this.persistenceOf(ctx.flow) === 'none') return;
         if (!this.#entries.has(ctx.executionId)) this.#entries.set(ctx.executionId, new Map());
-        const record = await next();
+      },
+      onFlowEnd: (ctx, record) => {
         // Only executions that did not succeed can be retried: nothing is kept for the others.
         if (record.status === 'succeeded') this.#entries.delete(ctx.executionId);
-        return record;
       },
-      phase: async (ctx, next) => {
-        const output = await next();
+      onPhaseEnd: (ctx, output) => {
         // Decisions are re-evaluated on resume, never restored.
-        if (ctx.phase.kind !== 'decision') this.#entries.peek(ctx.execution.executionId)?.set(checkpointKey(ctx.record.id, ctx.record), output);
-        return output;
+        if (ctx.record.status !== 'succeeded' || ctx.phase.kind === 'decision') return;
+        this.#entries.peek(ctx.execution.executionId)?.set(checkpointKey(ctx.record.id, ctx.record), output);
       },
     };
   }

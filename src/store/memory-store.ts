@@ -77,10 +77,9 @@ export class MemoryExecutionStore implements ExecutionStore {
       existing.correlationKey = record.correlationKey;
       return;
     }
-    this.#insert({
-      ...blankRow(record, meta.flowHash ?? ''),
-      finishedAt: TERMINAL_SET.has(record.status) ? this.#clock() : undefined,
-    });
+    const row = blankRow(record, meta.flowHash ?? '', snapshot);
+    row.finishedAt = TERMINAL_SET.has(record.status) ? this.#clock() : undefined;
+    this.#insert(row);
   }
 
   async get(executionId: string): Promise<ExecutionRecord | undefined> {
@@ -314,7 +313,7 @@ export class MemoryExecutionStore implements ExecutionStore {
   }
 }
 
-function blankRow(record: ExecutionRecord, flowHash: string): Row {
+function blankRow(record: ExecutionRecord, flowHash: string, snapshot = JSON.stringify(record)): Row {
   return {
     id: record.executionId,
     flow: record.flow,
@@ -323,7 +322,7 @@ function blankRow(record: ExecutionRecord, flowHash: string): Row {
     resumable: false,
     input: record.input,
     options: {},
-    record: JSON.stringify(record),
+    record: snapshot,
     parentId: record.parentId,
     correlationKey: record.correlationKey,
     finishedAt: undefined,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMiddleware, type AuditEvent } from '../../examples/middleware.js';
 import type { FlowLogger } from '../../src/engine/logger.js';
 import type { Middleware } from '../../src/engine/middleware.js';
+import { LimitExceededError } from '../../src/errors.js';
 import { createEngine } from '../../src/library.js';
 import { startService, type TestService } from './support.js';
 
@@ -209,5 +210,134 @@ describe('observer hooks that throw never break a flow', () => {
     // Hooks about an execution log on that execution's logger (with its id).
     const retryWarning = hookWarnings.find((w) => w.obj['hook'] === 'onRetry');
     expect(retryWarning?.bindings).toMatchObject({ executionId: retried.executionId, flow: 'o-retry' });
+  });
+});
+
+describe('lifecycle observers and output checks (onFlowStart, onPhaseEnd, onFlowEnd, checkOutput)', () => {
+  const LIFECYCLE_FLOW = {
+    name: 'lifecycle',
+    components: { strict: { adapter: 'mock', responses: { default: { status: 422 } } } },
+    phases: [
+      { id: 'first', component: 'transform', request: '{% input.n %}' },
+      { id: 'route', decision: [{ when: '{% phases.first = 1 %}', label: 'one', phases: [{ id: 'inner', component: 'transform', request: '{% phases.first + 1 %}' }] }] },
+      { id: 'last', component: 'strict', retry_policy: { max_attempts: 1 } },
+    ],
+  };
+
+  it('run outside the around hooks, in order, with final records and the output of succeeded phases', async () => {
+    const events: string[] = [];
+    const outputs: Record<string, unknown> = {};
+    const around: Middleware = {
+      name: 'around',
+      async flow(_ctx, next) {
+        events.push('flow:before');
+        const record = await next();
+        events.push('flow:after');
+        return record;
+      },
+      async phase(ctx, next) {
+        try {
+          return await next();
+        } finally {
+          events.push(`phase:after ${ctx.phase.id}`);
+        }
+      },
+    };
+    const observer: Middleware = {
+      name: 'observer',
+      onFlowStart: (ctx) => void events.push(`start ${ctx.flow.name} ${ctx.record.status}`),
+      onPhaseEnd: (ctx, output) => {
+        events.push(`end ${ctx.record.id} ${ctx.record.status} ${typeof ctx.record.durationMs} ${typeof ctx.record.finishedAt}`);
+        outputs[ctx.record.id] = output;
+      },
+      onFlowEnd: (ctx, record) => void events.push(`finish ${ctx.executionId === record.executionId} ${record.status} ${record.error?.phase}`),
+    };
+    const engine = await createEngine({ flows: [LIFECYCLE_FLOW], middleware: [observer, around] });
+    const record = await engine.execute('lifecycle', { n: 1 });
+    await engine.close();
+
+    expect(record.status).toBe('failed');
+    expect(events).toEqual([
+      'start lifecycle running',
+      'flow:before',
+      'phase:after first',
+      'end first succeeded number string',
+      'phase:after inner',
+      'end inner succeeded number string',
+      'phase:after route',
+      'end route succeeded number string',
+      'phase:after last',
+      'end last failed number string',
+      'flow:after',
+      'finish true failed last',
+    ]);
+    expect(outputs).toEqual({ first: 1, inner: 2, route: { branch: 'one', output: 2 }, last: undefined });
+  });
+
+  it('checkOutput fails the phase with the error it throws, before any around hook sees the output', async () => {
+    const seenByAround: string[] = [];
+    const check: Middleware = {
+      name: 'check',
+      checkOutput: (ctx, output) => {
+        if (ctx.phase.id === 'inner' && output === 2) throw new LimitExceededError('inner is too big');
+      },
+      async phase(ctx, next) {
+        try {
+          const output = await next();
+          seenByAround.push(`${ctx.phase.id} ok`);
+          return output;
+        } catch (error) {
+          seenByAround.push(`${ctx.phase.id} ${ctx.record.status} ${ctx.record.error?.code}`);
+          throw error;
+        }
+      },
+    };
+    const engine = await createEngine({ flows: [LIFECYCLE_FLOW], middleware: [check] });
+    const record = await engine.execute('lifecycle', { n: 1 });
+    await engine.close();
+
+    expect(record.error).toMatchObject({ code: 'FLOWD_ERR_LIMIT_EXCEEDED', phase: 'inner', message: 'inner is too big' });
+    expect(record.phases.map((p) => `${p.id} ${p.status}`)).toEqual(['first succeeded', 'route failed', 'inner failed']);
+    expect(seenByAround).toEqual(['first ok', 'inner failed FLOWD_ERR_LIMIT_EXCEEDED', 'route failed FLOWD_ERR_LIMIT_EXCEEDED']);
+  });
+
+  it('an observer that throws (or rejects) is logged and ignored; the others still run', async () => {
+    const warnings: string[] = [];
+    const noop = (): void => {};
+    const logger: FlowLogger = {
+      child: () => logger,
+      trace: noop,
+      debug: noop,
+      info: noop,
+      error: noop,
+      warn: (obj, msg) => void warnings.push(`${String((obj as Record<string, unknown>)['hook'])} ${msg ?? ''}`),
+    };
+    const throwing: Middleware = {
+      name: 'throwing',
+      onFlowStart: () => {
+        throw new Error('start exploded');
+      },
+      onPhaseEnd: () => {
+        throw new Error('phase exploded');
+      },
+      onFlowEnd: () => Promise.reject(new Error('end exploded')) as unknown as void,
+    };
+    let ended = 0;
+    const counting: Middleware = { name: 'counting', onPhaseEnd: () => void (ended += 1) };
+    const engine = await createEngine({ flows: [LIFECYCLE_FLOW], middleware: [throwing, counting], logger });
+    const record = await engine.execute('lifecycle', { n: 2 });
+    await new Promise((resolve) => setImmediate(resolve));
+    await engine.close();
+
+    expect(record.status).toBe('failed');
+    expect(record.error?.phase).toBe('last');
+    expect(ended).toBe(3);
+    expect(warnings.filter((w) => w.endsWith('middleware observer hook threw; ignored')).sort()).toEqual([
+      'onFlowEnd middleware observer hook threw; ignored',
+      'onFlowStart middleware observer hook threw; ignored',
+      'onPhaseEnd middleware observer hook threw; ignored',
+      'onPhaseEnd middleware observer hook threw; ignored',
+      'onPhaseEnd middleware observer hook threw; ignored',
+    ]);
   });
 });
