@@ -71,8 +71,9 @@ export class ExecutionLogs {
 
   async #flushStored(): Promise<void> {
     const now = Date.now();
-    for (const [executionId, store] of [...this.#stored]) {
-      await this.#flush(executionId, store);
+    // Most executions here ended with nothing left to write: no await for them.
+    for (const [executionId, store] of this.#stored) {
+      if ((this.#pending.get(executionId)?.length ?? 0) > 0) await this.#flush(executionId, store);
       const until = this.#lingerUntil.get(executionId);
       if (until !== undefined && until <= now) this.#forget(executionId);
     }

@@ -85,6 +85,8 @@ export class Execution {
   /** Which phase was running when the deadline passed. */
   #runningPhase: string | undefined;
   readonly #scope: Scope;
+  /** The body ran to its end (not abandoned on a lost lease): the observer's onFinish is due. */
+  #ended = false;
   /** Removes the listener on the caller's signal (long-lived: a parent execution's, a lease's). */
   #detachCaller: (() => void) | undefined;
 
@@ -185,6 +187,9 @@ export class Execution {
         return await chain.aroundFlow(this.context, () => this.#runBody());
       } finally {
         chain.flowEnded(this.context, this.record);
+        // After the middleware, so the stored record and log lines include what they added
+        // (the "execution finished" line is written with the others, not after the end).
+        if (this.#ended) await this.observer?.onFinish?.(this.record, this.flow);
       }
     } finally {
       clearTimeout(this.#timer);
@@ -208,7 +213,7 @@ export class Execution {
       await this.#fail(thrown);
     }
     await this.#startTriggers();
-    await this.observer?.onFinish?.(this.record, this.flow);
+    this.#ended = true;
     return this.record;
   }
 

@@ -249,6 +249,10 @@ describe('LOG_LEVEL', () => {
     const id = (response.json<{ execution: { executionId: string } }>()).execution.executionId;
     const stored = (await service.app.inject({ method: 'GET', url: `/executions/${id}/logs` })).json<Line[]>();
     expect(stored.map((line) => line['msg'])).toContain('execution started');
+    // Written to the store when the execution ended, the last line included (nothing left pending).
+    const written = await service.durable.recent.getLogs(id);
+    expect(written?.map((line) => line['msg'])).toEqual(stored.map((line) => line['msg']));
+    expect(written?.at(-1)).toMatchObject({ msg: 'execution finished', status: 'failed' });
   });
 
   it('LOG_LEVEL=silent writes nothing, even for a failed execution', async () => {
