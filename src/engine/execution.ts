@@ -19,6 +19,7 @@ import type {
   SubflowPhase,
 } from '../flows/compiled.js';
 import { runCallPhase } from './call-phase.js';
+import { isoTime } from './iso-time.js';
 import { runCompensations, type PendingCompensation } from './compensation.js';
 import type { FlowLogger } from './logger.js';
 import { LivePhaseContext, type FlowContext } from './middleware.js';
@@ -99,7 +100,7 @@ export class Execution {
     const now = runtime.clock.now();
     this.#started = performance.now();
     const executionId = options.executionId ?? runtime.newId();
-    const startedAt = new Date(now).toISOString();
+    const startedAt = isoTime(now);
     this.record = {
       executionId,
       flow: flow.name,
@@ -227,7 +228,7 @@ export class Execution {
 
   #finish(status: ExecutionStatus): void {
     this.record.status = status;
-    this.record.finishedAt = new Date(this.runtime.clock.now()).toISOString();
+    this.record.finishedAt = isoTime(this.runtime.clock.now());
     this.record.durationMs = round(performance.now() - this.#started);
   }
 
@@ -392,7 +393,7 @@ export class Execution {
       kind: phase.kind,
       status: 'running',
       attempts: 0,
-      startedAt: new Date(this.runtime.clock.now()).toISOString(),
+      startedAt: isoTime(this.runtime.clock.now()),
     };
     if (location.index !== undefined) record.index = location.index;
     if (location.iteration !== undefined) record.iteration = location.iteration;
@@ -419,7 +420,7 @@ export class Execution {
       return failure;
     };
     const settle = (): void => {
-      record.finishedAt ??= new Date(this.runtime.clock.now()).toISOString();
+      record.finishedAt ??= isoTime(this.runtime.clock.now());
       record.durationMs ??= round(performance.now() - started);
     };
     const { chain } = this.runtime;

@@ -1,4 +1,5 @@
 import { FlowExecutionError, FlowdError, InputValidationError, toFlowdError } from '../errors.js';
+import { isoTime } from './iso-time.js';
 import type { CompiledFlow, CompiledPhase } from '../flows/compiled.js';
 import { runCompensations } from './compensation.js';
 import { Execution, PhaseFailure, summarize, type Scope } from './execution.js';
@@ -198,7 +199,7 @@ export class FlowTransaction {
     execution.release();
     const record = execution.record;
     record.status = status;
-    record.finishedAt = new Date(execution.runtime.clock.now()).toISOString();
+    record.finishedAt = isoTime(execution.runtime.clock.now());
     record.durationMs = Math.round((performance.now() - this.#startedAt) * 1000) / 1000;
     if (this.#started) await execution.observer?.onFinish?.(record, this.#flow);
     return record;

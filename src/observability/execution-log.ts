@@ -1,3 +1,4 @@
+import { isoTime } from '../engine/iso-time.js';
 import type { FlowLogger } from '../engine/logger.js';
 import type { SecretStore } from '../flows/secrets.js';
 import type { ExecutionLogEntry } from '../store/execution-store.js';
@@ -95,7 +96,7 @@ export class CapturingLogger implements FlowLogger {
     if (typeof executionId !== 'string') return;
     const entry = copyFields(copyFields({}, bindings), obj as Record<string, unknown>) as ExecutionLogEntry;
     if (entry['err'] !== undefined) entry['err'] = serializeError(entry['err']);
-    entry.time = new Date().toISOString();
+    entry.time = isoTime(Date.now());
     entry.level = level;
     entry.msg = msg ?? '';
     this.#sink(executionId, this.#secrets.mask(entry));
