@@ -52,6 +52,17 @@ beforeAll(async () => {
         phases: [{ id: 'get', component: 'up', request: { method: 'GET', path: '/missing' } }],
       },
       {
+        name: 'plain-get',
+        // An empty "?" on the base passes its checks; the wire path has no query either way.
+        components: { up: { adapter: 'http', base_url: `${base}/api/?` } },
+        phases: [
+          { id: 'bare', component: 'up', request: { method: 'GET', path: '/ping' } },
+          { id: 'empty', component: 'up', request: { method: 'GET', path: '/ping', query: { none: null } } },
+          { id: 'root', component: 'up', request: { method: 'GET' } },
+        ],
+        output: "{% [phases.bare.body.path, phases.empty.body.path, phases.root.body.path] %}",
+      },
+      {
         name: 'hang',
         timeout_ms: 300,
         components: { up: { adapter: 'http', base_url: base, retry_policy: { max_attempts: 1 } } },
@@ -80,6 +91,15 @@ describe('http adapter over a real socket', () => {
     expect(request.headers['idempotency-key']).toBe(`${record.executionId}:post`);
     expect(JSON.parse(request.body)).toEqual({ id: 'a b', list: [1, 2] });
     expect(record.output).toMatchObject({ status: 200, headers: { 'x-upstream': 'yes' }, body: { echoed: { id: 'a b', list: [1, 2] } } });
+  });
+
+  it('sends the path (and no query) that the target URL has, through the pooled dispatcher', async () => {
+    const record = await built.engine.execute('plain-get', {});
+    expect(record.status).toBe('succeeded');
+    expect(record.output).toEqual(['/api/ping', '/api/ping', '/api/']);
+    expect(seen.slice(-3).map((s) => `${s.method} ${s.url} ${s.headers.host}`)).toEqual(
+      ['/api/ping', '/api/ping', '/api/'].map((url) => `GET ${url} ${new URL(base).host}`),
+    );
   });
 
   it('turns a non-2xx answer into a component error carrying the status, without retrying a 404', async () => {

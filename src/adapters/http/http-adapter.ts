@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { request as undiciRequest, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { ComponentError, isFlowdError } from '../../errors.js';
 import type { AdapterContext, ComponentAdapter } from '../types.js';
 import {
   assertSafeHeaders,
   buildTargetUrl,
+  createTargetBase,
   followRedirects,
-  parseBaseUrl,
   readJsonBody,
   type RedirectHop,
 } from './egress/index.js';
@@ -59,7 +59,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
     configSchema: HttpConfigSchema,
     requestSchema: HttpRequestSchema,
     create(config, init) {
-      const base = parseBaseUrl(config.base_url);
+      const base = createTargetBase(config.base_url);
       const staticHeaders = assertSafeHeaders(config.headers ?? {});
       const maxBytes = config.max_response_bytes ?? DEFAULT_MAX_RESPONSE_BYTES;
       const redirectOrigins = new Set((config.redirect_origins ?? []).map((origin) => new URL(origin).origin));
@@ -108,11 +108,13 @@ async function send(
     const { response } = await followRedirects(
       first,
       (hop) =>
-        undiciRequest(hop.url, {
+        // What undici's request(url, { dispatcher }) passes on, without its URL re-parsing and option copy.
+        dispatcher.request({
+          origin: hop.url.origin,
+          path: hop.url.search === '' ? hop.url.pathname : `${hop.url.pathname}${hop.url.search}`,
           method: hop.method,
           headers: hop.headers,
           body: hop.body,
-          dispatcher,
           signal: ctx.signal,
         }),
       { maxRedirects: config.follow_redirects ?? 0, isOriginAllowed: (target) => redirectOrigins.has(target.origin) },

@@ -8,7 +8,15 @@ export {
   type EgressPolicy,
   type EgressPolicyOptions,
 } from './ip-policy.js';
-export { assertSafeHeaders, buildTargetUrl, FORBIDDEN_REQUEST_HEADERS, parseBaseUrl, type TargetRequest } from './url-guard.js';
+export {
+  assertSafeHeaders,
+  buildTargetUrl,
+  createTargetBase,
+  FORBIDDEN_REQUEST_HEADERS,
+  parseBaseUrl,
+  type TargetBase,
+  type TargetRequest,
+} from './url-guard.js';
 export {
   createEgressConnector,
   createEgressDispatcher,

@@ -58,7 +58,10 @@ function mediaType(contentType: HeaderValue): { type: string; charset: string | 
 
 /** application/json, text/json and any structured-syntax "+json" type (problem+json, vnd.api+json). */
 export function isJsonContentType(contentType: HeaderValue): boolean {
-  const { type } = mediaType(contentType);
+  return isJsonMediaType(mediaType(contentType).type);
+}
+
+function isJsonMediaType(type: string): boolean {
   return type === 'application/json' || type === 'text/json' || (type.includes('/') && type.endsWith('+json'));
 }
 
@@ -78,12 +81,16 @@ function abortError(signal: AbortSignal): Error {
   return new Error('the response body read was aborted', { cause: reason });
 }
 
+// decode() without { stream: true } keeps no state between calls, so one instance serves every response.
+const UTF8 = new TextDecoder('utf-8');
+
 function decode(bytes: Buffer, charset: string | undefined): string {
+  if (charset === undefined) return UTF8.decode(bytes);
   try {
-    return new TextDecoder(charset ?? 'utf-8').decode(bytes);
+    return new TextDecoder(charset).decode(bytes);
   } catch {
     // Unknown charset label: fall back to UTF-8 rather than failing the call.
-    return new TextDecoder('utf-8').decode(bytes);
+    return UTF8.decode(bytes);
   }
 }
 
@@ -142,11 +149,11 @@ export async function readJsonBody(body: ReadableBody, options: ReadBodyOptions)
     throw new ComponentError(`upstream sent a ${encoding}-encoded body, and decompression is off`, { kind: 'protocol' });
   }
   const bytes = await readCapped(body, maxBytes, options.signal);
-  const { charset } = mediaType(options.contentType);
-  if (!isJsonContentType(options.contentType)) return decode(bytes, charset);
+  const { type, charset } = mediaType(options.contentType);
+  if (!isJsonMediaType(type)) return decode(bytes, charset);
 
   // RFC 8259: JSON exchanged between systems is UTF-8, whatever the charset parameter says.
-  const text = decode(bytes, 'utf-8');
+  const text = decode(bytes, undefined);
   if (text.trim() === '') return undefined;
   try {
     return sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) as unknown;

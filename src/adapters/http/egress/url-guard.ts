@@ -117,26 +117,44 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Encodes the query object. null/undefined values are omitted (optional parameters). */
-function buildQuery(query: unknown): URLSearchParams {
-  const params = new URLSearchParams();
-  if (query === undefined || query === null) return params;
+/** Encodes the query object ('' when there is none). null/undefined values are omitted (optional parameters). */
+function buildQuery(query: unknown): string {
+  if (query === undefined || query === null) return '';
   if (!isPlainObject(query)) throw deny('query must be an object of parameter names to values');
+  const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined || value === null) continue;
     const values: readonly unknown[] = Array.isArray(value) ? value : [value];
     for (const item of values) params.append(key, toQueryScalar(key, item));
   }
-  return params;
+  return params.toString();
+}
+
+/** A checked base_url with what every call needs from it, computed once per component. */
+export interface TargetBase {
+  /** The base without a query (an empty "?" dropped): each call starts from this. */
+  readonly href: string;
+  readonly origin: string;
+  /** The path prefix without its trailing "/" ("" for the root). */
+  readonly prefix: string;
+}
+
+/** Parses and checks a base_url once (parseBaseUrl), for buildTargetUrl to reuse on every call. */
+export function createTargetBase(baseUrl: string | URL): TargetBase {
+  const base = parseBaseUrl(baseUrl);
+  const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
+  base.search = '';
+  return Object.freeze({ href: base.href, origin: base.origin, prefix });
 }
 
 /**
  * The URL an outbound call goes to: base_url's origin and path prefix, plus the
  * expression-supplied path and query. Throws EgressDeniedError before anything is sent.
+ * Pass a TargetBase (createTargetBase) to skip re-checking the base on every call.
  */
-export function buildTargetUrl(baseUrl: string | URL, request: TargetRequest): URL {
-  const base = parseBaseUrl(baseUrl);
-  const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
+export function buildTargetUrl(baseUrl: string | URL | TargetBase, request: TargetRequest): URL {
+  const base = typeof baseUrl === 'string' || baseUrl instanceof URL ? createTargetBase(baseUrl) : baseUrl;
+  const { prefix } = base;
   const url = new URL(base.href);
 
   const { path } = request;
@@ -148,7 +166,8 @@ export function buildTargetUrl(baseUrl: string | URL, request: TargetRequest): U
       url.pathname = `${prefix}/${relative}`;
     }
   }
-  url.search = buildQuery(request.query).toString();
+  const search = buildQuery(request.query);
+  if (search !== '') url.search = search;
 
   // Defence in depth: whatever happened above, the result must still be under the base.
   const underPrefix = url.pathname === (prefix === '' ? '/' : prefix) || url.pathname.startsWith(`${prefix}/`);
