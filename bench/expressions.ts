@@ -16,6 +16,9 @@ const scope = {
   input: {
     order_id: 'o-1001',
     customer_id: 'c-42',
+    note: '  leave at\tthe  door ',
+    price: '12.50',
+    amounts: [1, 2, 3, 4, 5],
     items: [
       { sku: 'A-1', qty: 2 },
       { sku: 'B-7', qty: 1 },
@@ -32,6 +35,22 @@ const forms: [string, string][] = [
   ['comparison', "phases.customer.tier = 'gold'"],
   ['conditional', "item.qty > 1 ? 'bulk' : 'single'"],
   ['path through array', 'input.items.sku'],
+  ['$count (bench-transform3)', '$count(input.items)'],
+  ['$sum (bench-transform3)', '$sum(input.amounts)'],
+  ['$sum over a path', '$sum(input.items.qty)'],
+  ['$max', '$max(input.items.qty)'],
+  ['$min', '$min(input.amounts)'],
+  ['$average', '$average(input.amounts)'],
+  ['$string of a number', '$string(item.qty)'],
+  ['$string of an object', '$string(item)'],
+  ['$length', '$length(input.customer_id)'],
+  ['$uppercase', '$uppercase(item.sku)'],
+  ['$lowercase', '$lowercase(phases.customer.tier)'],
+  ['$trim', '$trim(input.note)'],
+  ['$exists', '$exists(input.coupon)'],
+  ['$boolean', '$boolean(input.items)'],
+  ['$not', '$not(input.items)'],
+  ['$number', '$number(input.price)'],
 ];
 
 /** Best of ROUNDS rounds (µs per call): on a shared machine the minimum is the least disturbed figure. */

@@ -19,7 +19,7 @@ import { evaluateBounded, installGuardHook } from './bounded-evaluation.js';
 import { compileFast } from './fast/compile-fast.js';
 import { FALLBACK, type Scope } from './fast/fallback.js';
 import { syntaxError } from './jsonata-errors.js';
-import { jsonataOptions } from './limits.js';
+import { getExpressionLimits, jsonataOptions } from './limits.js';
 import { collectReferences } from './references.js';
 
 export type { Scope } from './fast/fallback.js';
@@ -63,7 +63,10 @@ export function compileExpression(source: string, where: string): CompiledExpres
   installGuardHook(expression);
   const ast = expression.ast();
   const { phaseRefs, rootRefs } = collectReferences(ast);
-  const fastFunction = compileFast(ast, () => jsonataOptions.sequence);
+  const fastFunction = compileFast(ast, {
+    maxSequence: () => jsonataOptions.sequence,
+    maxChars: () => getExpressionLimits().maxResultChars,
+  });
 
   const slow = async (scope: Scope): Promise<unknown> => {
     const value = await evaluateBounded(expression, scope, where, source);

@@ -7,13 +7,16 @@
  *     (through arrays too: JSONata's mapping/flattening is ported in ./paths.ts);
  *   - `$` / `$$` alone; string, number, true/false/null literals;
  *   - `&`, `= !=`, `< <= > >=`, `+ - * / %`, unary `-`, `and`, `or`, `c ? a : b`, `( … ; … )`;
- *   - object constructors with distinct literal keys, array constructors.
+ *   - object constructors with distinct literal keys, array constructors;
+ *   - one-argument calls of the built-ins in ./functions.ts (`$count(input.items)`, `$string(x)`…).
  * AST nodes are matched against an allow-list of properties, so a node JSONata decorated with
  * anything we don't model (predicates, grouping, `[]`, focus/index binding…) is not compiled.
  * Each operator returns FALLBACK where JSONata would raise an error, so errors always come
  * from JSONata itself.
  */
+import { isJsonataFunction } from '../result.js';
 import { FALLBACK, type FastFunction, type Scope } from './fallback.js';
+import { BUILTINS } from './functions.js';
 import { evaluateNamePath } from './paths.js';
 import {
   jsonataArithmetic,
@@ -27,8 +30,16 @@ import {
 
 type Node = Readonly<Record<string, unknown>>;
 
-/** Longest sequence the fast path may build; JSONata (with our `sequence` option) would refuse longer ones. */
-export type SequenceLimit = () => number;
+/**
+ * Bounds the fast path keeps to, read at each evaluation (they can be reconfigured): beyond them the
+ * bounded slow path would refuse the value, so the fast path falls back instead of answering.
+ */
+export interface FastLimits {
+  /** Longest sequence the fast path may build; JSONata (with our `sequence` option) would refuse longer ones. */
+  readonly maxSequence: () => number;
+  /** Longest string a function call may build; the slow path's guard refuses longer ones. */
+  readonly maxChars: () => number;
+}
 
 function isNode(value: unknown): value is Node {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as Node)['type'] === 'string';
@@ -47,7 +58,8 @@ const COMPARISON = new Set(['<', '<=', '>', '>=']);
 const RESERVED_KEYS = new Set(['_jsonata_lambda', '_jsonata_function', '__proto__']);
 
 /** Returns a fast function equivalent to the expression, or undefined when the form is not covered. */
-export function compileFast(ast: unknown, maxSequence: SequenceLimit): FastFunction | undefined {
+export function compileFast(ast: unknown, limits: FastLimits): FastFunction | undefined {
+  const { maxSequence } = limits;
   const compile = (node: unknown): FastFunction | undefined => {
     if (!isNode(node)) return undefined;
     switch (node['type']) {
@@ -67,6 +79,8 @@ export function compileFast(ast: unknown, maxSequence: SequenceLimit): FastFunct
         return condition(node, compile);
       case 'block':
         return block(node, compile);
+      case 'function':
+        return functionCall(node, compile, limits.maxChars);
       default:
         return undefined;
     }
@@ -89,7 +103,7 @@ function rootVariable(node: Node): boolean {
   return hasOnly(node, LITERAL_KEYS) && (node['value'] === '' || node['value'] === '$');
 }
 
-function path(node: Node, maxSequence: SequenceLimit): FastFunction | undefined {
+function path(node: Node, maxSequence: () => number): FastFunction | undefined {
   const steps = node['steps'];
   if (!hasOnly(node, ['type', 'steps', 'position']) || !Array.isArray(steps) || steps.length === 0) return undefined;
   const keys: string[] = [];
@@ -175,7 +189,7 @@ function binary(node: Node, compile: (n: unknown) => FastFunction | undefined): 
 function unary(
   node: Node,
   compile: (n: unknown) => FastFunction | undefined,
-  maxSequence: SequenceLimit,
+  maxSequence: () => number,
 ): FastFunction | undefined {
   switch (node['value']) {
     case '-': {
@@ -199,7 +213,7 @@ function unary(
 function arrayConstructor(
   node: Node,
   compile: (n: unknown) => FastFunction | undefined,
-  maxSequence: SequenceLimit,
+  maxSequence: () => number,
 ): FastFunction | undefined {
   const expressions = node['expressions'];
   if (!hasOnly(node, ['type', 'value', 'position', 'expressions']) || !Array.isArray(expressions)) return undefined;
@@ -289,5 +303,33 @@ function block(node: Node, compile: (n: unknown) => FastFunction | undefined): F
       if (value === FALLBACK) return FALLBACK;
     }
     return value;
+  };
+}
+
+/**
+ * `$name(argument)` for a built-in of ./functions.ts. `$name` is always the built-in here: nothing
+ * compiled can rebind it (`:=` and lambdas are not in the grammar, and flowd passes no bindings).
+ */
+function functionCall(
+  node: Node,
+  compile: (n: unknown) => FastFunction | undefined,
+  maxChars: () => number,
+): FastFunction | undefined {
+  const procedure = node['procedure'];
+  const args = node['arguments'];
+  // JSONata's parser copies the token's `name` onto every call node; it is undefined for a plain call.
+  if (!hasOnly(node, ['type', 'name', 'value', 'position', 'procedure', 'arguments']) || node['name'] !== undefined) return undefined;
+  if (!Array.isArray(args) || args.length !== 1) return undefined; // `$string()` (the context), `$string(x, true)`… are left to JSONata
+  if (!isNode(procedure) || procedure['type'] !== 'variable' || !hasOnly(procedure, LITERAL_KEYS)) return undefined;
+  const name = procedure['value'];
+  const builtin = typeof name === 'string' ? BUILTINS.get(name) : undefined;
+  const argument = compile(args[0]);
+  if (builtin === undefined || argument === undefined) return undefined;
+  return (scope) => {
+    const value = argument(scope);
+    // JSONata hands a function argument over wrapped in a closure; none should reach here from JSON data.
+    if (value === FALLBACK || isJsonataFunction(value)) return FALLBACK;
+    const result = builtin(value);
+    return typeof result === 'string' && result.length > maxChars() ? FALLBACK : result;
   };
 }

@@ -83,7 +83,7 @@ describe('compileExpression: evaluate', () => {
 
   it('returns a plain value synchronously on the fast path and a Promise otherwise', async () => {
     const fast = compileExpression("'/customers/' & input.customer_id", 'w');
-    const slow = compileExpression('$sum(input.items.qty)', 'w');
+    const slow = compileExpression('$sum(input.items.(qty))', 'w');
     expect(fast.fast).toBe(true);
     expect(slow.fast).toBe(false);
     expect(fast.evaluate(scope)).toBe('/customers/c-42');

@@ -146,6 +146,31 @@ const expressions = [
   '[]',
   "['[', input.list]",
   '(input.qty; input.customer_id)',
+  // built-in function calls (fast-functions.test.ts has the full matrix)
+  '$count(input.items)',
+  '$count(input.items.tags)',
+  '$count(input.missing)',
+  '$count(input.items) > 0',
+  '$sum(input.items.qty)',
+  '$sum(input.list) / $count(input.list)',
+  '$sum(input.items.sku)',
+  '$sum(input.missing)',
+  '$max(input.items.qty)',
+  '$min(input.list)',
+  '$average(input.items.qty)',
+  '$string(input.price * 3)',
+  '$string(input.big)',
+  '$string(input.negzero)',
+  '$string(input.obj)',
+  '$string(input.items)',
+  '$length(input.customer_id)',
+  '$uppercase(input.customer_id) & $lowercase(phases.customer.tier)',
+  '$trim(input.empty)',
+  '$exists(input.missing) ? 1 : 0',
+  '$boolean(input.emptyList)',
+  '$not(input.items.tags)',
+  '$number(input.flag) + 1',
+  "{ 'count': $count(input.items), 'total': $sum(input.items.qty) }",
 ];
 
 describe('fast path equals JSONata on a table of expressions and scopes', () => {
@@ -172,6 +197,9 @@ describe('fast path answers the common forms without JSONata', () => {
     'input.items.sku',
     "input.qty > 2 ? 'many' : 'few'",
     '[input.qty, phases.reserve.body.id]',
+    '$count(input.items)',
+    '$sum(input.items.qty)',
+    "$string(input.qty) & ' items'",
   ];
   for (const source of common) {
     it(`evaluates ${source} synchronously`, () => {
@@ -221,7 +249,7 @@ describe('fast path falls back to JSONata where an exact answer is hard', () => 
   });
 
   it('falls back when a path or array constructor builds a sequence longer than the configured limit', () => {
-    const limited = (source: string) => compileFast(jsonata(source).ast(), () => 2);
+    const limited = (source: string) => compileFast(jsonata(source).ast(), { maxSequence: () => 2, maxChars: () => Infinity });
     expect(limited('input.items.sku')?.(scope)).toBe(FALLBACK);
     expect(limited('input.one.sku')?.(scope)).toBe('only');
     expect(limited('[1, 2, 3]')?.(scope)).toBe(FALLBACK);
@@ -229,7 +257,7 @@ describe('fast path falls back to JSONata where an exact answer is hard', () => 
   });
 
   it('does not compile forms outside the grammar', () => {
-    for (const source of ['$sum(input.list)', 'input.items[0]', 'input.items[qty > 1].sku', 'input{sku: qty}', '$x', "{ 'a': 1, 'a': 2 }", "{ '__proto__': 1 }", 'input.items[]', '$count(input.items) > 0']) {
+    for (const source of ['$sum(input.list, 1)', 'input.items[0]', 'input.items[qty > 1].sku', 'input{sku: qty}', '$x', "{ 'a': 1, 'a': 2 }", "{ '__proto__': 1 }", 'input.items[]', '$count(input.items[0]) > 0']) {
       expect(fastFunction(source), source).toBeUndefined();
       expect(compileExpression(source, 'w').fast, source).toBe(false);
     }

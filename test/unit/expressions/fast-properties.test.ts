@@ -41,6 +41,8 @@ const literalExpr = fc.oneof(
 
 const binaryOps = ['&', '=', '!=', '<', '<=', '>', '>=', '+', '-', '*', '/', '%', 'and', 'or'] as const;
 
+const builtins = ['count', 'sum', 'max', 'min', 'average', 'string', 'length', 'uppercase', 'lowercase', 'trim', 'exists', 'boolean', 'not', 'number'];
+
 const expression: fc.Arbitrary<string> = fc.letrec<{ expr: string }>((tie) => ({
   expr: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
@@ -56,6 +58,7 @@ const expression: fc.Arbitrary<string> = fc.letrec<{ expr: string }>((tie) => ({
       .uniqueArray(fc.tuple(fc.constantFrom('k', 'l', '0', 'm n'), tie('expr')), { maxLength: 3, selector: ([k]) => k })
       .map((pairs) => `{ ${pairs.map(([k, v]) => `'${k}': ${v}`).join(', ')} }`),
     tie('expr').map((e) => `-${e}`),
+    fc.tuple(fc.constantFrom(...builtins), tie('expr')).map(([name, argument]) => `$${name}(${argument})`),
     fc.tuple(tie('expr'), tie('expr')).map(([a, b]) => `(${a}; ${b})`),
   ),
 })).expr;

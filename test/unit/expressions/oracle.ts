@@ -36,9 +36,12 @@ export async function oracle(source: string, scope: unknown): Promise<Outcome> {
   }
 }
 
-/** The fast function alone (no fallback), or undefined when the form is not compiled. Sequences unlimited, as in plain JSONata. */
+/** No limits, as in plain JSONata. */
+export const UNLIMITED = { maxSequence: () => Number.POSITIVE_INFINITY, maxChars: () => Number.POSITIVE_INFINITY };
+
+/** The fast function alone (no fallback), or undefined when the form is not compiled. Sequences and strings unlimited, as in plain JSONata. */
 export function fastFunction(source: string): ((scope: unknown) => unknown) | undefined {
-  const fn = compileFast(jsonata(source).ast(), () => Number.POSITIVE_INFINITY);
+  const fn = compileFast(jsonata(source).ast(), UNLIMITED);
   return fn === undefined ? undefined : (scope: unknown) => fn(scope as Record<string, unknown>);
 }
 
