@@ -62,21 +62,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Only JSON is accepted: anything else (text/plain included) is a 415, never parsed unvalidated.
   app.removeAllContentTypeParsers();
+  const shapeLimits: JsonShapeLimits = { maxDepth: config.MAX_JSON_DEPTH, maxWidth: config.MAX_JSON_WIDTH };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    parseJsonBody(body as string, { maxDepth: config.MAX_JSON_DEPTH, maxWidth: config.MAX_JSON_WIDTH }, done);
-  });
-  app.addHook('onSend', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
-    const labels = { method: request.method, route, status_code: String(reply.statusCode) };
-    deps.metrics.httpRequestsTotal.inc(labels);
-    deps.metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+    parseJsonBody(body as string, shapeLimits, done);
   });
 
-  // Before any route: shedding, authentication, rate limit, authorisation, secret masking.
-  await registerSecurity(app, deps);
+  // Before any route: shedding, authentication, rate limit, authorisation.
+  const protectBody = await registerSecurity(app, deps);
+
+  // The hooks every request passes are callback-style: an async hook costs a promise and a
+  // microtask per request, and these never wait for anything.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    void reply.header('x-request-id', request.id);
+    done(null, typeof payload === 'string' ? protectBody(reply, payload) : payload);
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status_code: String(reply.statusCode) };
+    deps.metrics.httpRequestsTotal.inc(labels);
+    deps.metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
+  });
   registerErrorHandling(app);
   await registerOpenApi(app, deps.flows);
 

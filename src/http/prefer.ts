@@ -13,13 +13,13 @@ export const MAX_WAIT_SECONDS = 3600;
 
 export function parsePrefer(header: string | string[] | undefined): Preferences {
   const preferences: Preferences = { respondAsync: false, waitSeconds: undefined, minimal: false };
-  const values = header === undefined ? [] : Array.isArray(header) ? header : [header];
-  for (const value of values) {
+  if (header === undefined) return preferences;
+  for (const value of Array.isArray(header) ? header : [header]) {
     for (const item of value.split(',')) {
       const [token = ''] = item.split(';');
       const [rawName = '', rawValue] = token.split('=');
       const name = rawName.trim().toLowerCase();
-      const setting = rawValue?.trim().replace(/^"(.*)"$/, '$1');
+      const setting = rawValue === undefined ? undefined : unquote(rawValue.trim());
       if (name === 'respond-async') preferences.respondAsync = true;
       else if (name === 'return' && setting === 'minimal') preferences.minimal = true;
       else if (name === 'wait' && setting !== undefined && /^\d{1,7}$/.test(setting)) {
@@ -28,6 +28,11 @@ export function parsePrefer(header: string | string[] | undefined): Preferences 
     }
   }
   return preferences;
+}
+
+/** `"x"` → `x`; anything else as is. */
+function unquote(text: string): string {
+  return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text;
 }
 
 /** The `Preference-Applied` value for what was honoured. */

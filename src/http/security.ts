@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from './app-deps.js';
 import { installAuthHooks, publicPathList, resolveAuthMode } from './auth/index.js';
 import { createRateLimitHook, registerLoadShedding } from './overload/overload.js';
@@ -17,13 +17,15 @@ function isProbe(request: FastifyRequest): boolean {
  *   2. authentication: reads `Authorization: Bearer <key>` (never answers by itself);
  *   3. rate limit per key, or per client IP without a valid key → 429 FLOWD_ERR_RATE_LIMITED;
  *   4. authorisation of the matched route → 401 FLOWD_ERR_UNAUTHENTICATED / 403 FLOWD_ERR_FORBIDDEN.
- * Plus an onSend hook that masks every configured secret value in every response body.
+ * Hooks that would do nothing under the configuration are not added at all (no shedding at
+ * MAX_EVENT_LOOP_DELAY_MS=0, no limit at RATE_LIMIT_PER_MINUTE=0, no auth hooks with auth off).
  *
- * Must be called on the root instance before any route is registered (the auth onRoute hook
- * resolves each route's requirement at registration). Throws ConfigurationError for auth
- * settings that must not start (no keys on a non-loopback address, malformed API_KEYS).
+ * Returns the body guard the caller's onSend hook applies to every string body (see
+ * createBodyGuard). Must be called on the root instance before any route is registered (the auth
+ * onRoute hook resolves each route's requirement at registration). Throws ConfigurationError for
+ * auth settings that must not start (no keys on a non-loopback address, malformed API_KEYS).
  */
-export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Promise<BodyGuard> {
   const { config } = deps;
   const mode = resolveAuthMode(config);
 
@@ -40,7 +42,7 @@ export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Pro
     executionFlow: async (id) =>
       deps.engine.getRunning(id)?.flow ?? (deps.durable === undefined ? await deps.store.get(id) : await deps.durable.getRecord(id))?.flow,
   });
-  app.addHook('onRequest', auth.authenticate);
+  if (auth.authenticate !== undefined) app.addHook('onRequest', auth.authenticate);
 
   const rateLimit = await createRateLimitHook(app, {
     perMinute: config.RATE_LIMIT_PER_MINUTE,
@@ -52,18 +54,25 @@ export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Pro
   });
   if (rateLimit !== undefined) app.addHook('onRequest', rateLimit);
 
-  app.addHook('onRequest', auth.authorize);
+  if (auth.authorize !== undefined) app.addHook('onRequest', auth.authorize);
 
-  // SECURITY rule 6: whatever a handler, an error or an upstream echo put in a body, no
-  // configured secret value leaves in it (records, problems, flow details, API documents).
-  // Problem bodies are error reports (they end up in gateway and client logs): sensitive fields
-  // are redacted in them too, also inside messages built from data. Successful answers keep the
-  // output the caller asked for.
-  const isSensitive = createSensitiveFieldMatcher(parseRedactFields(config.REDACT_FIELDS));
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (typeof payload !== 'string') return payload;
-    const masked = deps.secrets.size > 0 ? deps.secrets.maskText(payload) : payload;
+  return createBodyGuard(deps);
+}
+
+/** Masks the secrets of one response body (string); the content type is read from the reply. */
+export type BodyGuard = (reply: FastifyReply, body: string) => string;
+
+/**
+ * SECURITY rule 6: whatever a handler, an error or an upstream echo put in a body, no configured
+ * secret value leaves in it (records, problems, flow details, API documents). Problem bodies are
+ * error reports (they end up in gateway and client logs): sensitive fields are redacted in them
+ * too, also inside messages built from data. Successful answers keep the output the caller asked for.
+ */
+export function createBodyGuard(deps: Pick<AppDeps, 'config' | 'secrets'>): BodyGuard {
+  const isSensitive = createSensitiveFieldMatcher(parseRedactFields(deps.config.REDACT_FIELDS));
+  return (reply, body) => {
+    const masked = deps.secrets.size > 0 ? deps.secrets.maskText(body) : body;
     const type = reply.getHeader('content-type');
     return typeof type === 'string' && type.startsWith('application/problem+json') ? redactSensitiveLogLine(masked, isSensitive) : masked;
-  });
+  };
 }

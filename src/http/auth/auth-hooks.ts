@@ -19,13 +19,14 @@ export interface AuthHooksOptions {
   executionFlow(executionId: string): Promise<string | undefined>;
 }
 
-type OnRequest = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+/** A callback-style onRequest hook (no promise per request): calls `done`, or answers and does not. */
+type OnRequest = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
 
 export interface AuthHooks {
-  /** Reads the key; never answers. Runs first so the rate limit can key on the caller. */
-  readonly authenticate: OnRequest;
-  /** Answers 401/403 for requests the matched route does not allow. */
-  readonly authorize: OnRequest;
+  /** Reads the key; never answers. Runs first so the rate limit can key on the caller. Undefined when auth is off. */
+  readonly authenticate: OnRequest | undefined;
+  /** Answers 401/403 for requests the matched route does not allow. Undefined when auth is off. */
+  readonly authorize: OnRequest | undefined;
   /** The caller behind a request, once `authenticate` ran (undefined: none, or auth is off). */
   principalOf(request: FastifyRequest): Principal | undefined;
 }
@@ -74,33 +75,38 @@ export function installAuthHooks(app: FastifyInstance, options: AuthHooksOptions
   });
 
   const requirementOf = (request: FastifyRequest): RouteRequirement => {
+    // routeOptions is a getter that builds a new object on every read: read it once.
+    const route = request.routeOptions;
     // No matched route: the 404 is shown only to a valid key, so routes cannot be probed anonymously.
-    if (request.routeOptions.url === undefined) return AUTHENTICATED;
-    const config = request.routeOptions.config as unknown as Record<symbol, RouteRequirement | undefined>;
+    if (route.url === undefined) return AUTHENTICATED;
+    const config = route.config as unknown as Record<symbol, RouteRequirement | undefined>;
     return config[REQUIREMENT] ?? { kind: 'scope', scope: 'admin' };
   };
 
-  const authenticate: OnRequest = async (request) => {
-    if (!mode.enabled) return undefined;
+  const authenticate: OnRequest = (request, _reply, done) => {
     authentications.set(request, verifier.authenticate(request.headers.authorization));
-    return undefined;
+    done();
   };
 
-  const authorize: OnRequest = async (request, reply) => {
-    if (!mode.enabled) return undefined;
+  const authorize: OnRequest = (request, reply, done) => {
     const requirement = requirementOf(request);
-    if (requirement.kind === 'public') return undefined;
+    if (requirement.kind === 'public') return done();
     const auth = authentications.get(request) ?? verifier.authenticate(request.headers.authorization);
-    if ('failure' in auth) return unauthenticated(request, reply, auth.failure);
+    if ('failure' in auth) return void unauthenticated(request, reply, auth.failure);
     const { principal } = auth;
-    const decision = await decide(principal, requirement, request, options);
-    if (decision.allowed) return undefined;
-    return forbidden(request, reply, principal, decision.needed);
+    const conclude = (decision: Decision): void => {
+      if (decision.allowed) done();
+      else forbidden(request, reply, principal, decision.needed);
+    };
+    // Only a route that names an execution has to look it up; every other decision is immediate.
+    const decision = decide(principal, requirement, request, options);
+    if (decision instanceof Promise) decision.then(conclude).catch(done);
+    else conclude(decision);
   };
 
   return {
-    authenticate,
-    authorize,
+    authenticate: mode.enabled ? authenticate : undefined,
+    authorize: mode.enabled ? authorize : undefined,
     principalOf: (request) => {
       const auth = authentications.get(request);
       return auth !== undefined && 'principal' in auth ? auth.principal : undefined;
@@ -108,12 +114,13 @@ export function installAuthHooks(app: FastifyInstance, options: AuthHooksOptions
   };
 }
 
-async function decide(
-  principal: Principal,
-  requirement: RouteRequirement,
-  request: FastifyRequest,
-  options: AuthHooksOptions,
-): Promise<{ allowed: boolean; needed: string }> {
+interface Decision {
+  readonly allowed: boolean;
+  readonly needed: string;
+}
+
+/** Whether `principal` meets `requirement`; a promise only when the flow of an execution must be looked up. */
+function decide(principal: Principal, requirement: RouteRequirement, request: FastifyRequest, options: AuthHooksOptions): Decision | Promise<Decision> {
   const { grants } = principal;
   switch (requirement.kind) {
     case 'public':
@@ -124,14 +131,12 @@ async function decide(
     case 'execute': {
       const target = requirement.target;
       const params = (request.params ?? {}) as Record<string, unknown>;
-      let flow: string | undefined;
-      if ('flow' in target) flow = target.flow;
-      else if ('param' in target) flow = typeof params[target.param] === 'string' ? (params[target.param] as string) : '';
-      else {
-        const id = params[target.executionParam];
-        flow = typeof id === 'string' ? await options.executionFlow(id).catch(() => undefined) : undefined;
-      }
-      return { allowed: mayExecute(grants, flow), needed: describeRequirement(requirement, flow) };
+      const executeDecision = (flow: string | undefined): Decision => ({ allowed: mayExecute(grants, flow), needed: describeRequirement(requirement, flow) });
+      if ('flow' in target) return executeDecision(target.flow);
+      if ('param' in target) return executeDecision(typeof params[target.param] === 'string' ? (params[target.param] as string) : '');
+      const id = params[target.executionParam];
+      if (typeof id !== 'string') return executeDecision(undefined);
+      return options.executionFlow(id).catch(() => undefined).then(executeDecision);
     }
   }
 }

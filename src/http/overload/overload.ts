@@ -7,7 +7,8 @@ import { PROBLEM_CONTENT_TYPE, problem, sendProblem, type Problem } from '../pro
 export const OVERLOAD_RETRY_AFTER_SECONDS = 2;
 export const INFLIGHT_RETRY_AFTER_SECONDS = 1;
 
-type OnRequest = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+/** A callback-style onRequest hook: calls `done`, or answers and does not. */
+type OnRequest = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
 
 /**
  * Event-loop-pressure shedding with @fastify/under-pressure: while the mean event-loop delay of
@@ -52,20 +53,23 @@ export async function createRateLimitHook(
   if (options.perMinute <= 0) return undefined;
   await app.register(rateLimit, { global: false, max: options.perMinute, timeWindow: 60_000, keyGenerator: options.keyFor });
   const check = app.createRateLimit();
-  return async (request, reply) => {
-    if (options.exempt(request)) return undefined;
-    const limit = await check(request);
-    if (limit.isAllowed) return undefined;
-    void reply.header('x-ratelimit-limit', String(limit.max));
-    void reply.header('x-ratelimit-remaining', String(limit.remaining));
-    void reply.header('x-ratelimit-reset', String(limit.ttlInSeconds));
-    if (!limit.isExceeded) return undefined;
-    const who = limit.key.startsWith('key:') ? `API key "${limit.key.slice(4)}"` : 'this client address';
-    return sendProblem(
-      reply,
-      problem('FLOWD_ERR_RATE_LIMITED', `rate limit of ${limit.max} requests per minute exceeded for ${who}; retry in ${limit.ttlInSeconds} s`, { instance: request.id }),
-      Math.max(1, limit.ttlInSeconds),
-    );
+  return (request, reply, done) => {
+    if (options.exempt(request)) return done();
+    check(request)
+      .then((limit) => {
+        if (limit.isAllowed) return done();
+        void reply.header('x-ratelimit-limit', String(limit.max));
+        void reply.header('x-ratelimit-remaining', String(limit.remaining));
+        void reply.header('x-ratelimit-reset', String(limit.ttlInSeconds));
+        if (!limit.isExceeded) return done();
+        const who = limit.key.startsWith('key:') ? `API key "${limit.key.slice(4)}"` : 'this client address';
+        sendProblem(
+          reply,
+          problem('FLOWD_ERR_RATE_LIMITED', `rate limit of ${limit.max} requests per minute exceeded for ${who}; retry in ${limit.ttlInSeconds} s`, { instance: request.id }),
+          Math.max(1, limit.ttlInSeconds),
+        );
+      })
+      .catch(done);
   };
 }
 

@@ -19,7 +19,7 @@ export async function executeFlow(deps: AppDeps, name: string, request: FastifyR
   // Checked and started in the same tick (no await in between), so a burst cannot overshoot the bound.
   const overloaded = inflightProblem(deps.engine.activeExecutions, deps.config.MAX_INFLIGHT_EXECUTIONS, request.id);
   if (overloaded !== undefined) return sendProblem(reply, overloaded, INFLIGHT_RETRY_AFTER_SECONDS);
-  const parsed = ExecuteBodySchema.safeParse(request.body);
+  const parsed = parseExecuteEnvelope(request.body);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path].join('.'), message: issue.message }));
     return sendProblem(reply, problem('FLOWD_ERR_REQUEST_INVALID', `invalid request body: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { instance: request.id, issues }));
@@ -50,6 +50,25 @@ export function sendRecord(reply: FastifyReply, record: ExecutionRecord, instanc
   const body = problemForRecord(record, instance);
   const retryAfter = record.error?.code === 'FLOWD_ERR_CIRCUIT_OPEN' || record.error?.code === 'FLOWD_ERR_BULKHEAD_FULL' ? record.error.retryAfterSeconds ?? 1 : undefined;
   return sendProblem(reply, { ...body, status: statusForRecord(record) }, retryAfter);
+}
+
+type Envelope = ReturnType<typeof ExecuteBodySchema.safeParse>;
+
+/**
+ * The envelope, checked by ExecuteBodySchema. A body that is exactly `{"input": …}` (the usual
+ * one) is valid whatever the input, so it is taken as is without running the schema; every other
+ * body goes through the schema, which words the issues.
+ */
+export function parseExecuteEnvelope(body: unknown): Envelope {
+  if (isPlainObject(body)) {
+    const keys = Object.keys(body);
+    if (keys.length === 1 && keys[0] === 'input') return { success: true, data: { input: body['input'] } };
+  }
+  return ExecuteBodySchema.safeParse(body);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
 function preferMinimal(request: FastifyRequest): boolean {
