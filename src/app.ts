@@ -77,9 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done(null, typeof payload === 'string' ? protectBody(reply, payload) : payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status_code: String(reply.statusCode) };
-    deps.metrics.httpRequestsTotal.inc(labels);
-    deps.metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+    deps.metrics.recordHttpRequest(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime);
     done();
   });
   registerErrorHandling(app);

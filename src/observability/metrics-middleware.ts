@@ -5,40 +5,42 @@ import { CIRCUIT_STATE_VALUES, type FlowdMetrics, type PhaseOutcome } from './me
 /**
  * The seed's monitoring points (a timer per execution, an active-flows gauge, a completions
  * counter) and the rest of flowd's metrics, written through the engine's middleware API.
- * Label values come only from loaded definitions and fixed enums.
+ * Label values come only from loaded definitions and fixed enums. Updates go through the
+ * memoised series (metrics.series): these hooks run several times per execution.
  */
 export function createMetricsMiddleware(metrics: FlowdMetrics): Middleware {
+  const { series } = metrics;
   return {
     name: 'metrics',
     onFlowStart(ctx) {
-      metrics.activeExecutions.labels(ctx.flow.name).inc();
+      series.activeExecutions.of(ctx.flow.name).inc();
     },
     onFlowEnd(ctx, record) {
       const flow = ctx.flow.name;
       const outcome = record.recovered ? 'recovered' : record.status;
-      metrics.executionsTotal.labels(flow, outcome).inc();
-      metrics.executionDuration.labels(flow, outcome).observe((record.durationMs ?? 0) / 1000);
-      metrics.activeExecutions.labels(flow).dec();
+      series.executionsTotal.of(flow, outcome).inc();
+      series.executionDuration.of(flow, outcome).observe((record.durationMs ?? 0) / 1000);
+      series.activeExecutions.of(flow).dec();
     },
     onPhaseEnd(ctx) {
       const { record } = ctx;
       const flow = ctx.execution.flow.name;
-      metrics.phaseDuration.labels(flow, record.id, phaseOutcome(record)).observe((record.durationMs ?? 0) / 1000);
-      if (record.attempts > 0) metrics.phaseAttemptsTotal.labels(flow, record.id).inc(record.attempts);
+      series.phaseDuration.of(flow, record.id, phaseOutcome(record)).observe((record.durationMs ?? 0) / 1000);
+      if (record.attempts > 0) series.phaseAttemptsTotal.of(flow, record.id).inc(record.attempts);
     },
     onRetry(event) {
-      metrics.phaseRetriesTotal.labels(event.execution.flow.name, event.phase.id).inc();
+      series.phaseRetriesTotal.of(event.execution.flow.name, event.phase.id).inc();
     },
     onCache(event) {
-      metrics.cacheRequestsTotal.labels(event.execution.flow.name, event.phase.id, event.hit ? 'hit' : 'miss').inc();
+      series.cacheRequestsTotal.of(event.execution.flow.name, event.phase.id, event.hit ? 'hit' : 'miss').inc();
     },
     onCompensation(event) {
       const outcome = event.compensation.status === 'succeeded' ? 'succeeded' : 'failed';
-      metrics.compensationsTotal.labels(event.execution.flow.name, event.compensation.phase, outcome).inc();
+      series.compensationsTotal.of(event.execution.flow.name, event.compensation.phase, outcome).inc();
     },
     onCircuitState(event) {
       const value = event.state === 'closed' ? CIRCUIT_STATE_VALUES.closed : event.state === 'half_open' ? CIRCUIT_STATE_VALUES.halfOpen : CIRCUIT_STATE_VALUES.open;
-      metrics.circuitState.labels(event.flow, event.component).set(value);
+      series.circuitState.of(event.flow, event.component).set(value);
     },
   };
 }

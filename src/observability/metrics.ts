@@ -1,5 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { TERMINAL_STATUS_LIST } from '../engine/record.js';
+import {
+  counterSeries,
+  gaugeSeries,
+  histogramSeries,
+  type CounterSeries,
+  type GaugeSeries,
+  type HistogramSeries,
+  type SeriesCache,
+} from './series-cache.js';
 
 /**
  * Every flowd metric name. Dashboards, alerts and the engine → metrics subscribers code
@@ -43,6 +52,15 @@ export const DURATION_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 
+/** Label names, declared once for both a metric and its series cache, which must agree on order. */
+const FLOW = ['flow'] as const;
+const FLOW_OUTCOME = ['flow', 'outcome'] as const;
+const FLOW_PHASE = ['flow', 'phase'] as const;
+const FLOW_PHASE_OUTCOME = ['flow', 'phase', 'outcome'] as const;
+const FLOW_PHASE_RESULT = ['flow', 'phase', 'result'] as const;
+const FLOW_COMPONENT = ['flow', 'component'] as const;
+const HTTP_REQUEST = ['method', 'route', 'status_code'] as const;
+
 export interface CreateMetricsOptions {
   /** Prefix for the default Node process metrics; flowd's own names above are fixed. */
   prefix?: string;
@@ -62,6 +80,25 @@ export interface FlowdMetrics {
   readonly httpRequestsTotal: Counter<'method' | 'route' | 'status_code'>;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly flowsLoaded: Gauge;
+  /** The same metrics for the hot path: label values in, a memoised series out. */
+  readonly series: FlowdSeries;
+  /** The API's per-request metrics (the onResponse hook), without building a label object per request. */
+  recordHttpRequest(method: string, route: string, statusCode: number, durationMs: number): void;
+}
+
+/** Series caches of the metrics updated per execution, phase or request; values in label-name order. */
+export interface FlowdSeries {
+  readonly executionsTotal: SeriesCache<CounterSeries, [flow: string, outcome: string]>;
+  readonly executionDuration: SeriesCache<HistogramSeries, [flow: string, outcome: string]>;
+  readonly activeExecutions: SeriesCache<GaugeSeries, [flow: string]>;
+  readonly phaseDuration: SeriesCache<HistogramSeries, [flow: string, phase: string, outcome: PhaseOutcome]>;
+  readonly phaseAttemptsTotal: SeriesCache<CounterSeries, [flow: string, phase: string]>;
+  readonly phaseRetriesTotal: SeriesCache<CounterSeries, [flow: string, phase: string]>;
+  readonly cacheRequestsTotal: SeriesCache<CounterSeries, [flow: string, phase: string, result: 'hit' | 'miss']>;
+  readonly circuitState: SeriesCache<GaugeSeries, [flow: string, component: string]>;
+  readonly compensationsTotal: SeriesCache<CounterSeries, [flow: string, phase: string, outcome: 'succeeded' | 'failed']>;
+  readonly httpRequestsTotal: SeriesCache<CounterSeries, [method: string, route: string, statusCode: number]>;
+  readonly httpRequestDuration: SeriesCache<HistogramSeries, [method: string, route: string, statusCode: number]>;
 }
 
 /**
@@ -74,74 +111,74 @@ export function createMetrics(options: CreateMetricsOptions = {}): FlowdMetrics 
   const registers = [registry];
   const buckets = [...DURATION_BUCKETS];
 
-  return {
+  const metrics = {
     registry,
     executionsTotal: new Counter({
       name: 'flowd_executions_total',
       help: 'Finished flow executions by final status',
-      labelNames: ['flow', 'outcome'],
+      labelNames: FLOW_OUTCOME,
       registers,
     }),
     executionDuration: new Histogram({
       name: 'flowd_execution_duration_seconds',
       help: 'Flow execution time from start to final status',
-      labelNames: ['flow', 'outcome'],
+      labelNames: FLOW_OUTCOME,
       buckets,
       registers,
     }),
     activeExecutions: new Gauge({
       name: 'flowd_active_executions',
       help: 'Flow executions currently running in this process',
-      labelNames: ['flow'],
+      labelNames: FLOW,
       registers,
     }),
     phaseDuration: new Histogram({
       name: 'flowd_phase_duration_seconds',
       help: 'Phase time including retries, by phase outcome',
-      labelNames: ['flow', 'phase', 'outcome'],
+      labelNames: FLOW_PHASE_OUTCOME,
       buckets,
       registers,
     }),
     phaseAttemptsTotal: new Counter({
       name: 'flowd_phase_attempts_total',
       help: 'Phase attempts, first tries and retries alike',
-      labelNames: ['flow', 'phase'],
+      labelNames: FLOW_PHASE,
       registers,
     }),
     phaseRetriesTotal: new Counter({
       name: 'flowd_phase_retries_total',
       help: 'Phase attempts that were retries',
-      labelNames: ['flow', 'phase'],
+      labelNames: FLOW_PHASE,
       registers,
     }),
     cacheRequestsTotal: new Counter({
       name: 'flowd_cache_requests_total',
       help: 'Phase cache lookups by result (hit or miss)',
-      labelNames: ['flow', 'phase', 'result'],
+      labelNames: FLOW_PHASE_RESULT,
       registers,
     }),
     circuitState: new Gauge({
       name: 'flowd_circuit_state',
       help: 'Circuit breaker state per component: 0 closed, 1 open, 2 half-open',
-      labelNames: ['flow', 'component'],
+      labelNames: FLOW_COMPONENT,
       registers,
     }),
     compensationsTotal: new Counter({
       name: 'flowd_compensations_total',
       help: 'Compensation runs by outcome (succeeded or failed)',
-      labelNames: ['flow', 'phase', 'outcome'],
+      labelNames: FLOW_PHASE_OUTCOME,
       registers,
     }),
     httpRequestsTotal: new Counter({
       name: 'flowd_http_requests_total',
       help: 'API requests by route template and status code',
-      labelNames: ['method', 'route', 'status_code'],
+      labelNames: HTTP_REQUEST,
       registers,
     }),
     httpRequestDuration: new Histogram({
       name: 'flowd_http_request_duration_seconds',
       help: 'API request time by route template and status code',
-      labelNames: ['method', 'route', 'status_code'],
+      labelNames: HTTP_REQUEST,
       buckets,
       registers,
     }),
@@ -150,5 +187,26 @@ export function createMetrics(options: CreateMetricsOptions = {}): FlowdMetrics 
       help: 'Flows currently loaded and compiled',
       registers,
     }),
+  };
+  const series: FlowdSeries = {
+    executionsTotal: counterSeries(metrics.executionsTotal, FLOW_OUTCOME),
+    executionDuration: histogramSeries(metrics.executionDuration, FLOW_OUTCOME),
+    activeExecutions: gaugeSeries(metrics.activeExecutions, FLOW),
+    phaseDuration: histogramSeries(metrics.phaseDuration, FLOW_PHASE_OUTCOME),
+    phaseAttemptsTotal: counterSeries(metrics.phaseAttemptsTotal, FLOW_PHASE),
+    phaseRetriesTotal: counterSeries(metrics.phaseRetriesTotal, FLOW_PHASE),
+    cacheRequestsTotal: counterSeries(metrics.cacheRequestsTotal, FLOW_PHASE_RESULT),
+    circuitState: gaugeSeries(metrics.circuitState, FLOW_COMPONENT),
+    compensationsTotal: counterSeries(metrics.compensationsTotal, FLOW_PHASE_OUTCOME),
+    httpRequestsTotal: counterSeries(metrics.httpRequestsTotal, HTTP_REQUEST),
+    httpRequestDuration: histogramSeries(metrics.httpRequestDuration, HTTP_REQUEST),
+  };
+  return {
+    ...metrics,
+    series,
+    recordHttpRequest(method, route, statusCode, durationMs) {
+      series.httpRequestsTotal.of(method, route, statusCode).inc();
+      series.httpRequestDuration.of(method, route, statusCode).observe(durationMs / 1000);
+    },
   };
 }
