@@ -11,6 +11,7 @@ import {
   type BulkheadPolicy,
   type CircuitBreakerPolicy,
   type IRetryBackoffContext,
+  type RetryPolicy,
 } from 'cockatiel';
 import {
   BulkheadRejectedError,
@@ -76,53 +77,84 @@ export interface RetryObserver {
   (event: { attempt: number; delayMs: number; error: FlowdError }): void;
 }
 
+/** What one run of a shared retry policy needs of its caller: its clock, random source, observer and start time. */
+interface RetryRun {
+  readonly startedAt: number;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly onRetry: RetryObserver | undefined;
+}
+
 /**
- * Runs `attempt` (called with its 1-based number) under the retry settings (cockatiel's retry with a delegate backoff that applies
- * the factor, the cap, jitter and `Retry-After`). Resolves or rejects with a FlowdError as soon as
- * `signal` aborts, even during a backoff delay.
+ * The failure of one attempt, tagged with its run. A retry policy is shared by every call of a
+ * phase, so its predicate, backoff and `onRetry` event learn the run's budget start, clock,
+ * random source and observer from the error they are handed.
  */
-export async function runWithRetry<T>(
+class FailedAttempt {
+  constructor(
+    readonly error: unknown,
+    readonly run: RetryRun,
+  ) {}
+}
+
+/** Built once per retry settings (a compiled phase's or compensation's), on first use. */
+const retryPolicies = new WeakMap<RetrySettings, RetryPolicy>();
+
+function retryPolicyFor(settings: RetrySettings): RetryPolicy {
+  let policy = retryPolicies.get(settings);
+  if (policy === undefined) {
+    policy = buildRetryPolicy(settings);
+    retryPolicies.set(settings, policy);
+  }
+  return policy;
+}
+
+/**
+ * cockatiel's retry with a delegate backoff that applies the factor, the cap, jitter,
+ * `Retry-After` and the budget. Holds no per-call state: that travels in each FailedAttempt.
+ */
+function buildRetryPolicy(settings: RetrySettings): RetryPolicy {
+  const withinBudget = (run: RetryRun): boolean => settings.budgetMs === undefined || run.now() - run.startedAt < settings.budgetMs;
+  const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>>((context) => {
+    const { error, run } = (context.result as unknown as { error: FailedAttempt }).error;
+    const exponential = Math.min(settings.maxDelayMs, settings.initialDelayMs * settings.backoffFactor ** (context.attempt - 1));
+    let delay = settings.jitter === 'full' ? Math.floor(run.random() * exponential) : exponential;
+    const retryAfter = retryAfterMs(error);
+    if (retryAfter !== undefined) delay = Math.max(delay, Math.min(retryAfter, settings.maxDelayMs));
+    if (settings.budgetMs !== undefined) delay = Math.max(0, Math.min(delay, settings.budgetMs - (run.now() - run.startedAt)));
+    return delay;
+  });
+  const policy = retry(
+    handleWhen((failure) => failure instanceof FailedAttempt && isRetryable(failure.error, settings.retryOn) && withinBudget(failure.run)),
+    { maxAttempts: settings.maxAttempts - 1, backoff },
+  ).dangerouslyUnref();
+  policy.onRetry((event) => {
+    if (!('error' in event)) return;
+    const { error, run } = event.error as unknown as FailedAttempt;
+    run.onRetry?.({ attempt: event.attempt, delayMs: event.delay, error: toFlowdError(error) });
+  });
+  return policy;
+}
+
+/**
+ * Runs `attempt` (called with its 1-based number) under the retry settings. Resolves or rejects
+ * with a FlowdError as soon as `signal` aborts, even during a backoff delay.
+ */
+export function runWithRetry<T>(
   settings: RetrySettings,
   attempt: (attemptNumber: number, signal: AbortSignal) => Promise<T>,
   options: { signal: AbortSignal; random: () => number; now: () => number; onRetry?: RetryObserver | undefined },
 ): Promise<T> {
-  const startedAt = options.now();
-  let attempts = 0;
-  const withinBudget = (): boolean => settings.budgetMs === undefined || options.now() - startedAt < settings.budgetMs;
-  const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>>((context) => {
-    const error = 'error' in context.result ? context.result.error : undefined;
-    const exponential = Math.min(settings.maxDelayMs, settings.initialDelayMs * settings.backoffFactor ** (context.attempt - 1));
-    let delay = settings.jitter === 'full' ? Math.floor(options.random() * exponential) : exponential;
-    const retryAfter = retryAfterMs(error);
-    if (retryAfter !== undefined) delay = Math.max(delay, Math.min(retryAfter, settings.maxDelayMs));
-    if (settings.budgetMs !== undefined) delay = Math.max(0, Math.min(delay, settings.budgetMs - (options.now() - startedAt)));
-    return delay;
-  });
-  const policy = retry(
-    handleWhen((error) => isRetryable(error, settings.retryOn) && withinBudget()),
-    { maxAttempts: settings.maxAttempts - 1, backoff },
-  ).dangerouslyUnref();
-  const listener = options.onRetry;
-  const subscription =
-    listener === undefined
-      ? undefined
-      : policy.onRetry((event) => {
-          if ('error' in event) listener({ attempt: event.attempt, delayMs: event.delay, error: toFlowdError(event.error) });
-        });
-  try {
-    return await raceAbort(
-      policy.execute(({ signal }) => {
-        attempts += 1;
-        if (signal.aborted) throw toFlowdError(signal.reason);
-        return attempt(attempts, signal);
-      }, options.signal),
-      options.signal,
-    );
-  } catch (error) {
-    throw toFlowdError(error);
-  } finally {
-    subscription?.dispose();
-  }
+  const run: RetryRun = { startedAt: options.now(), now: options.now, random: options.random, onRetry: options.onRetry };
+  const attempts = retryPolicyFor(settings).execute(async ({ attempt: retries, signal }) => {
+    try {
+      if (signal.aborted) throw toFlowdError(signal.reason);
+      return await attempt(retries + 1, signal);
+    } catch (error) {
+      throw new FailedAttempt(error, run);
+    }
+  }, options.signal);
+  return raceAbort(attempts, options.signal);
 }
 
 function retryAfterMs(error: unknown): number | undefined {
@@ -146,7 +178,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(toFlowdError(error));
+        // A failure that ends a retried run comes out of the shared policy still tagged with its run.
+        reject(toFlowdError(error instanceof FailedAttempt ? error.error : error));
       },
     );
   });
@@ -171,12 +204,24 @@ export function buildBulkhead(maxConcurrent: number, maxQueue: number): Bulkhead
   return bulkhead(maxConcurrent, maxQueue);
 }
 
-/** Runs one call through the component's breaker and bulkhead, translating their errors into flowd's. */
-export async function guardCall<T>(
-  component: { name: string; breaker: CircuitBreakerPolicy | undefined; bulkhead: BulkheadPolicy | undefined; breakerHalfOpenAfterMs: number },
-  call: (signal: AbortSignal) => Promise<T>,
-  signal: AbortSignal,
-): Promise<T> {
+interface GuardedComponent {
+  name: string;
+  breaker: CircuitBreakerPolicy | undefined;
+  bulkhead: BulkheadPolicy | undefined;
+  breakerHalfOpenAfterMs: number;
+}
+
+/**
+ * Runs one call through the component's breaker and bulkhead, translating their errors into
+ * flowd's. `call` must reject with FlowdErrors only: a component with neither policy is called
+ * directly, with nothing to translate.
+ */
+export function guardCall<T>(component: GuardedComponent, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+  if (component.breaker === undefined && component.bulkhead === undefined) return call(signal);
+  return guardWithPolicies(component, call, signal);
+}
+
+async function guardWithPolicies<T>(component: GuardedComponent, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
   const viaBulkhead = component.bulkhead === undefined ? call : (s: AbortSignal) => component.bulkhead!.execute(({ signal: inner }) => call(inner), s);
   try {
     if (component.breaker === undefined) return await viaBulkhead(signal);

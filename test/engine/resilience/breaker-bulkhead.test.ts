@@ -9,6 +9,8 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CircuitStateEvent, Middleware } from '../../../src/engine/middleware.js';
+import { buildBreaker, buildBulkhead, guardCall } from '../../../src/engine/policies.js';
+import { BulkheadRejectedError, CircuitOpenError, ComponentError } from '../../../src/errors.js';
 import { failTimes, ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
 import { callFlow, engineWith } from './helpers.js';
 
@@ -199,5 +201,43 @@ describe('bulkhead', () => {
 
     expect((await engine.execute('call', {})).error?.code).toBe('FLOWD_ERR_COMPONENT_FAILED');
     expect((await engine.execute('call', {})).status).toBe('succeeded');
+  });
+});
+
+describe('guardCall', () => {
+  const bare = { name: 'bare', breaker: undefined, bulkhead: undefined, breakerHalfOpenAfterMs: 10_000 };
+
+  it('calls a component with neither policy directly: the caller’s signal in, the call’s answer or error out unchanged', async () => {
+    const signal = new AbortController().signal;
+    const failure = new ComponentError('down', { kind: 'status', upstreamStatus: 503 });
+    const signals: AbortSignal[] = [];
+
+    const answer = await guardCall(bare, (s) => (signals.push(s), Promise.resolve('ok')), signal);
+    const error = await guardCall(bare, (s) => (signals.push(s), Promise.reject(failure)), signal).catch((e: unknown) => e);
+
+    expect(answer).toBe('ok');
+    expect(error).toBe(failure);
+    expect(signals).toEqual([signal, signal]);
+  });
+
+  it('translates an open circuit and a full bulkhead into flowd’s errors', async () => {
+    const breaker = buildBreaker({ consecutive_failures: 1, half_open_after_ms: 5000 });
+    const guarded = { ...bare, breaker };
+    const failure = new ComponentError('down', { kind: 'network' });
+    await guardCall(guarded, () => Promise.reject(failure), new AbortController().signal).catch(() => undefined);
+    const open = await guardCall(guarded, () => Promise.resolve('never'), new AbortController().signal).catch((e: unknown) => e);
+
+    const bulkhead = buildBulkhead(1, 0);
+    const full = { ...bare, bulkhead };
+    let release = (): void => {};
+    const running = guardCall(full, () => new Promise<void>((resolve) => (release = resolve)), new AbortController().signal);
+    const rejected = await guardCall(full, () => Promise.resolve(), new AbortController().signal).catch((e: unknown) => e);
+    release();
+    await running;
+
+    expect(open).toBeInstanceOf(CircuitOpenError);
+    expect((open as CircuitOpenError).code).toBe('FLOWD_ERR_CIRCUIT_OPEN');
+    expect(rejected).toBeInstanceOf(BulkheadRejectedError);
+    expect((rejected as BulkheadRejectedError).code).toBe('FLOWD_ERR_BULKHEAD_FULL');
   });
 });

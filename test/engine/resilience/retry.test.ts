@@ -257,6 +257,46 @@ describe('retry_policy settings', () => {
   });
 });
 
+describe('one retry policy for all the calls of a phase (built once, state per call)', () => {
+  it('parallel phases on the built-in policy each report their own retries and attempts', async () => {
+    upstream.script('GET /a', failTimes(1, { status: 503 }), ok({ a: 1 }));
+    upstream.script('GET /b', failTimes(2, { status: 503 }), ok({ b: 1 }));
+    const spy = retrySpy();
+    const engine = await engineWith(
+      [
+        {
+          name: 'fan',
+          components: { api: { adapter: 'http', base_url: upstream.url } },
+          phases: [
+            {
+              id: 'fan',
+              parallel: {
+                left: [{ id: 'a', component: 'api', request: { path: '/a' }, output: '{% result.body %}' }],
+                right: [{ id: 'b', component: 'api', request: { path: '/b' }, output: '{% result.body %}' }],
+              },
+            },
+          ],
+        },
+      ],
+      { middleware: [spy] },
+    );
+
+    const first = await engine.execute('fan', {});
+    upstream.reset();
+    upstream.script('GET /a', ok({ a: 2 }));
+    upstream.script('GET /b', failTimes(1, { status: 503 }), ok({ b: 2 }));
+    const second = await engine.execute('fan', {});
+
+    expect(first.status).toBe('succeeded');
+    expect([phase(first, 'a').attempts, phase(first, 'b').attempts]).toEqual([2, 3]);
+    expect([phase(second, 'a').attempts, phase(second, 'b').attempts]).toEqual([1, 2]);
+    const byPhase = (id: string) => spy.events.filter((e) => e.phase === id).map((e) => e.attempt);
+    expect(byPhase('a')).toEqual([1]);
+    expect(byPhase('b')).toEqual([1, 2, 1]);
+    expect(spy.events.every((e) => e.code === 'FLOWD_ERR_COMPONENT_FAILED')).toBe(true);
+  });
+});
+
 describe('Retry-After', () => {
   it('waits as long as Retry-After asks when that is under the cap', async () => {
     upstream.script('GET /thing', { status: 503, retryAfter: 1 }, ok({ done: true }));
@@ -446,6 +486,102 @@ describe('runWithRetry (the policy alone, fake timers)', () => {
       expect((error as FlowdError).code).toBe('FLOWD_ERR_FLOW_TIMEOUT');
       await vi.runAllTimersAsync();
       expect(attempts).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('runs of the same settings at once keep their own attempts, random source and observer', async () => {
+    vi.useFakeTimers();
+    try {
+      const shared = { ...settings, maxAttempts: 3, jitter: 'full' as const };
+      const down = (): Promise<never> => Promise.reject(new ComponentError('down', { kind: 'status', upstreamStatus: 503 }));
+      const seen = { a: [] as number[], b: [] as number[] };
+      const retries = { a: [] as [number, number][], b: [] as [number, number][] };
+      const a = runWithRetry(
+        shared,
+        (n) => {
+          seen.a.push(n);
+          return down();
+        },
+        { signal: new AbortController().signal, random: () => 0.5, now: () => Date.now(), onRetry: (e) => void retries.a.push([e.attempt, e.delayMs]) },
+      ).catch((error: unknown) => error);
+      const b = runWithRetry(
+        shared,
+        (n) => {
+          seen.b.push(n);
+          return n === 1 ? down() : Promise.resolve('ok');
+        },
+        { signal: new AbortController().signal, random: () => 1, now: () => Date.now(), onRetry: (e) => void retries.b.push([e.attempt, e.delayMs]) },
+      );
+      await vi.runAllTimersAsync();
+
+      expect(((await a) as FlowdError).code).toBe('FLOWD_ERR_COMPONENT_FAILED');
+      expect(await b).toBe('ok');
+      expect(seen).toEqual({ a: [1, 2, 3], b: [1, 2] });
+      expect(retries).toEqual({ a: [[1, 500], [2, 1000]], b: [[1, 1000]] });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('measures each run’s budget_ms from that run’s own start, on its own clock', async () => {
+    vi.useFakeTimers();
+    try {
+      const budgeted = { ...settings, maxAttempts: 10, initialDelayMs: 100, backoffFactor: 1, budgetMs: 1000 };
+      const down = new ComponentError('down', { kind: 'network' });
+      /** A run whose clock moves `costMs` per attempt; resolves with the number of attempts made. */
+      const runOn = (costMs: number): Promise<number> => {
+        let virtual = 5000;
+        let made = 0;
+        return runWithRetry(
+          budgeted,
+          () => {
+            made += 1;
+            virtual += costMs;
+            return Promise.reject(down);
+          },
+          { signal: new AbortController().signal, random: () => 1, now: () => virtual },
+        ).then(
+          () => made,
+          () => made,
+        );
+      };
+      const slow = runOn(600);
+      const fast = runOn(0);
+      await vi.runAllTimersAsync();
+      const again = runOn(600);
+      await vi.runAllTimersAsync();
+
+      // 600 ms in is within the budget, 1200 ms is not; a clock that stands still never spends it.
+      expect([await slow, await fast, await again]).toEqual([2, 10, 2]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('aborting one run stops that run only', async () => {
+    vi.useFakeTimers();
+    try {
+      const stopped = new AbortController();
+      let attemptsOfOther = 0;
+      const down = (): Promise<never> => Promise.reject(new ComponentError('down', { kind: 'network' }));
+      const first = runWithRetry(settings, down, { signal: stopped.signal, random: () => 1, now: () => Date.now() }).catch((error: unknown) => error);
+      const other = runWithRetry(
+        settings,
+        () => {
+          attemptsOfOther += 1;
+          return down();
+        },
+        { signal: new AbortController().signal, random: () => 1, now: () => Date.now() },
+      ).catch((error: unknown) => error);
+      await vi.advanceTimersByTimeAsync(10);
+      stopped.abort(new TimeoutError('flow', 'deadline'));
+
+      expect(((await first) as FlowdError).code).toBe('FLOWD_ERR_FLOW_TIMEOUT');
+      await vi.runAllTimersAsync();
+      expect(((await other) as FlowdError).code).toBe('FLOWD_ERR_COMPONENT_FAILED');
+      expect(attemptsOfOther).toBe(4);
     } finally {
       vi.useRealTimers();
     }
