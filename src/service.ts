@@ -69,7 +69,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     logger,
     secrets,
     state,
-    // The whole record, as the sanitizing observer does: error messages (record and phases) may embed upstream JSON.
+    // The whole stored record, not only its input: error messages (record and phases) and outputs may embed upstream JSON.
     storedRecord: (record) => redactSensitive(secrets.mask(record), isSensitive),
     redactInput: (input) => redactSensitive(input, isSensitive),
   });

@@ -46,7 +46,8 @@ export class ExecutionLogs {
 
   /**
    * The execution ended and its record is in `store` (undefined: nowhere, drop its lines). What is
-   * pending is written now; lines logged just after the end (middleware) follow for a short while.
+   * pending is written now; lines logged after the end (work still settling, e.g. a cancelled
+   * branch) follow for a short while.
    */
   async finish(executionId: string, store: ExecutionStore | undefined): Promise<void> {
     if (store === undefined) {
@@ -71,8 +72,8 @@ export class ExecutionLogs {
 
   async #flushStored(): Promise<void> {
     const now = Date.now();
-    // Most executions here ended with nothing left to write: no await for them.
-    for (const [executionId, store] of this.#stored) {
+    // A snapshot bounds the pass; most executions here ended with nothing left to write: no await for them.
+    for (const [executionId, store] of [...this.#stored]) {
       if ((this.#pending.get(executionId)?.length ?? 0) > 0) await this.#flush(executionId, store);
       const until = this.#lingerUntil.get(executionId);
       if (until !== undefined && until <= now) this.#forget(executionId);

@@ -430,7 +430,6 @@ export class Execution {
     const work = async (): Promise<unknown> => {
       try {
         const outcome = await this.#runKind(phase, scope, location, signal, record);
-        if (phaseContext !== undefined) chain.checkOutput(phaseContext, outcome.output);
         goto = outcome.goto;
         record.status = 'succeeded';
         return outcome.output;
@@ -444,12 +443,10 @@ export class Execution {
     let failure: PhaseFailure | undefined;
     try {
       output = phaseContext !== undefined && chain.hasAroundPhase ? await chain.aroundPhase(phaseContext, work) : await work();
+      // Checked as the phase hooks return it: what they replaced or added is bounded too.
+      if (phaseContext !== undefined) chain.checkOutput(phaseContext, output);
       record.status = 'succeeded';
       scope.phases[phase.id] = output;
-      if (phase.kind !== 'decision') {
-        const compensable = phase.kind === 'call' && phase.compensate !== undefined ? this.pending.find((entry) => entry.key === key) : undefined;
-        await this.observer?.onCheckpoint?.(this.record, key, output, compensable === undefined ? undefined : { request: compensable.request });
-      }
     } catch (thrown) {
       failure = fail(thrown);
     } finally {
@@ -457,6 +454,14 @@ export class Execution {
     }
     if (phaseContext !== undefined) chain.phaseEnded(phaseContext, failure === undefined ? output : undefined);
     if (failure !== undefined) throw failure;
+    if (phase.kind !== 'decision') {
+      const compensable = phase.kind === 'call' && phase.compensate !== undefined ? this.pending.find((entry) => entry.key === key) : undefined;
+      try {
+        await this.observer?.onCheckpoint?.(this.record, key, output, compensable === undefined ? undefined : { request: compensable.request });
+      } catch (thrown) {
+        throw fail(thrown);
+      }
+    }
     return goto === undefined ? { output } : { output, goto };
   }
 

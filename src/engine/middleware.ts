@@ -59,8 +59,8 @@ export interface Middleware {
   flow?(ctx: FlowContext, next: () => Promise<ExecutionRecord>): Promise<ExecutionRecord>;
   phase?(ctx: PhaseContext, next: () => Promise<unknown>): Promise<unknown>;
   /**
-   * Checks a phase's output as soon as the phase produced it, inside every `phase` hook: throw to
-   * fail the phase (compensation and recovery then apply). Synchronous.
+   * Checks a phase's output as the `phase` hooks return it (so what they replaced is checked):
+   * throw to fail the phase (compensation and recovery then apply). Synchronous.
    */
   checkOutput?(ctx: PhaseContext, output: unknown): void;
   /** An execution starts (before its first phase and before every `flow` hook). */
@@ -98,19 +98,23 @@ export function composeAround<C, R>(hooks: readonly Around<C, R>[]): (ctx: C, wo
   };
 }
 
-/** The context of one phase run; the phase's logger is made on first use (most phases never log). */
+/**
+ * The context of one phase run. Its logger is made on first use (most phases never log), as an
+ * own enumerable property so a middleware's copy of the context (`{ ...ctx }`) keeps it.
+ */
 export class LivePhaseContext implements PhaseContext {
-  #logger: FlowLogger | undefined;
+  declare readonly logger: FlowLogger;
 
   constructor(
     readonly execution: FlowContext,
     readonly phase: CompiledPhase,
     readonly record: PhaseRecord,
-  ) {}
-
-  get logger(): FlowLogger {
-    this.#logger ??= this.execution.logger.child({ phase: this.phase.id });
-    return this.#logger;
+  ) {
+    let logger: FlowLogger | undefined;
+    Object.defineProperty(this, 'logger', {
+      enumerable: true,
+      get: () => (logger ??= execution.logger.child({ phase: phase.id })),
+    });
   }
 }
 

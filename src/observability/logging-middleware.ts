@@ -1,4 +1,5 @@
 import type { Middleware } from '../engine/middleware.js';
+import { TERMINAL_STATUSES } from '../engine/record.js';
 
 /**
  * One line when an execution starts, one per phase, one when it ends: observers of the middleware
@@ -13,6 +14,7 @@ export function createLoggingMiddleware(): Middleware {
       ctx.logger.info(fields, 'execution started');
     },
     onFlowEnd(ctx, record) {
+      if (!TERMINAL_STATUSES.has(record.status)) return; // did not end here (see the metrics middleware)
       const fields: Record<string, unknown> = { status: record.status, durationMs: record.durationMs };
       if (record.error !== undefined) {
         fields['code'] = record.error.code;

@@ -1,5 +1,5 @@
 import type { Middleware } from '../engine/middleware.js';
-import type { PhaseRecord } from '../engine/record.js';
+import { TERMINAL_STATUSES, type PhaseRecord } from '../engine/record.js';
 import { CIRCUIT_STATE_VALUES, type FlowdMetrics, type PhaseOutcome } from './metrics.js';
 
 /**
@@ -17,10 +17,12 @@ export function createMetricsMiddleware(metrics: FlowdMetrics): Middleware {
     },
     onFlowEnd(ctx, record) {
       const flow = ctx.flow.name;
+      series.activeExecutions.of(flow).dec();
+      // Not ended here (a middleware threw before the body ran, or the lease went to another worker): not counted.
+      if (!TERMINAL_STATUSES.has(record.status)) return;
       const outcome = record.recovered ? 'recovered' : record.status;
       series.executionsTotal.of(flow, outcome).inc();
       series.executionDuration.of(flow, outcome).observe((record.durationMs ?? 0) / 1000);
-      series.activeExecutions.of(flow).dec();
     },
     onPhaseEnd(ctx) {
       const { record } = ctx;

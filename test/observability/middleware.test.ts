@@ -9,6 +9,8 @@ import type { FlowLogger } from '../../src/engine/logger.js';
 import type { Middleware } from '../../src/engine/middleware.js';
 import { LimitExceededError } from '../../src/errors.js';
 import { createEngine } from '../../src/library.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { createMetricsMiddleware } from '../../src/observability/metrics-middleware.js';
 import { startService, type TestService } from './support.js';
 
 const AUDITED_FLOW = {
@@ -274,18 +276,19 @@ describe('lifecycle observers and output checks (onFlowStart, onPhaseEnd, onFlow
     expect(outputs).toEqual({ first: 1, inner: 2, route: { branch: 'one', output: 2 }, last: undefined });
   });
 
-  it('checkOutput fails the phase with the error it throws, before any around hook sees the output', async () => {
+  it('checkOutput checks the output as the phase hooks return it, and fails the phase with the error it throws', async () => {
     const seenByAround: string[] = [];
     const check: Middleware = {
       name: 'check',
       checkOutput: (ctx, output) => {
-        if (ctx.phase.id === 'inner' && output === 2) throw new LimitExceededError('inner is too big');
+        if (ctx.phase.id === 'inner' && output === 20) throw new LimitExceededError('inner is too big');
       },
       async phase(ctx, next) {
         try {
           const output = await next();
           seenByAround.push(`${ctx.phase.id} ok`);
-          return output;
+          // A hook that replaces the output: the replacement is what gets checked.
+          return ctx.phase.id === 'inner' ? (output as number) * 10 : output;
         } catch (error) {
           seenByAround.push(`${ctx.phase.id} ${ctx.record.status} ${ctx.record.error?.code}`);
           throw error;
@@ -298,7 +301,22 @@ describe('lifecycle observers and output checks (onFlowStart, onPhaseEnd, onFlow
 
     expect(record.error).toMatchObject({ code: 'FLOWD_ERR_LIMIT_EXCEEDED', phase: 'inner', message: 'inner is too big' });
     expect(record.phases.map((p) => `${p.id} ${p.status}`)).toEqual(['first succeeded', 'route failed', 'inner failed']);
-    expect(seenByAround).toEqual(['first ok', 'inner failed FLOWD_ERR_LIMIT_EXCEEDED', 'route failed FLOWD_ERR_LIMIT_EXCEEDED']);
+    expect(seenByAround).toEqual(['first ok', 'inner ok', 'route failed FLOWD_ERR_LIMIT_EXCEEDED']);
+  });
+
+  it('an execution a flow middleware stopped before it ran is not counted as finished; the active gauge goes back down', async () => {
+    const metrics = createMetrics();
+    const refusing: Middleware = {
+      name: 'refusing',
+      flow: () => Promise.reject(new Error('not today')),
+    };
+    const engine = await createEngine({ flows: [LIFECYCLE_FLOW], middleware: [createMetricsMiddleware(metrics), refusing] });
+    await expect(engine.execute('lifecycle', { n: 1 })).rejects.toThrow('not today');
+    await engine.close();
+
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^flowd_active_executions\{flow="lifecycle"\} 0$/m);
+    expect(text).not.toMatch(/^flowd_executions_total\{/m);
   });
 
   it('an observer that throws (or rejects) is logged and ignored; the others still run', async () => {
