@@ -9,7 +9,7 @@ import type { CompiledComponent, CompiledFlow } from '../flows/compiled.js';
 import type { FlowDefinition } from '../flows/schema.js';
 import { buildEngine } from '../library.js';
 import { FlowTestResult, type ComponentCall } from './flow-test-result.js';
-import { unmockedNetworkError, type ActiveMock, type ComponentMock, type MockCall } from './mocks.js';
+import { unmockedNetworkError, type ActiveMock, type CallSite, type ComponentMock } from './mocks.js';
 
 export interface LoadFlowsOptions {
   /** A directory of flow files. */
@@ -168,7 +168,7 @@ function mockable(flow: string, component: CompiledComponent, scopeOf: () => Run
   return {
     async execute(request, ctx) {
       const scope = scopeOf();
-      const call: Omit<MockCall, 'count'> = {
+      const call: CallSite = {
         flow,
         component: component.name,
         phase: ctx.phase,

@@ -1,13 +1,8 @@
+import type { CallSite } from './mocks.js';
 import type { CompensationRecord, ErrorSummary, ExecutionRecord, ExecutionStatus, PhaseRecord } from '../engine/record.js';
 
 /** One call that reached a component (mocked or real) during a test run. */
-export interface ComponentCall {
-  readonly flow: string;
-  readonly component: string;
-  readonly phase: string;
-  readonly attempt: number;
-  readonly executionId: string;
-  readonly request: unknown;
+export interface ComponentCall extends CallSite {
   /** true when a mock answered; false when the real component did. */
   readonly mocked: boolean;
   /** The error code when the call failed. */

@@ -11,6 +11,7 @@ export {
   mockComponentLatency,
   type ComponentMock,
   type FailureOptions,
+  type CallSite,
   type MockCall,
   type MockHandler,
   type MockResponse,

@@ -14,8 +14,8 @@ export interface MockResponse {
   readonly latencyMs?: number;
 }
 
-/** What a mocked call sees. */
-export interface MockCall {
+/** Where a component call happened: the part every call record of the test kit shares. */
+export interface CallSite {
   readonly flow: string;
   readonly component: string;
   readonly phase: string;
@@ -23,6 +23,10 @@ export interface MockCall {
   readonly attempt: number;
   readonly executionId: string;
   readonly request: unknown;
+}
+
+/** What a mocked call sees. */
+export interface MockCall extends CallSite {
   /** How many calls this mock has answered before this one, in this run. */
   readonly count: number;
 }
