@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CountingUpstream, ServerProcess, TERMINAL, createTestDatabase, killAllServers, waitFor, writeFlows, type Backend, type Json, type TestDatabase } from './helpers.js';
+import { CountingUpstream, ServerProcess, TERMINAL, createTestDatabase, killAllServers, waitFor, workerEnv, writeFlows, type Backend, type Json, type TestDatabase } from './helpers.js';
 
 const EXECUTIONS = 6;
 const CONCURRENCY = 4;
@@ -46,14 +46,7 @@ describe.each(BACKENDS)('crash recovery on %s', (backend) => {
   });
 
   it('(a) resumes every accepted execution after kill -9, without running a completed phase twice', async () => {
-    const env = {
-      ...db.env,
-      FLOWS_DIR: flowsDir,
-      EGRESS_ALLOW: '127.0.0.1',
-      LEASE_MS: '1500',
-      WORKER_POLL_MS: '100',
-      WORKER_CONCURRENCY: String(CONCURRENCY),
-    };
+    const env = workerEnv(db, flowsDir, CONCURRENCY);
     const first = await ServerProcess.start(env);
     const ids: string[] = [];
     for (let n = 0; n < EXECUTIONS; n += 1) {

@@ -270,3 +270,18 @@ export async function killAllServers(): Promise<void> {
 }
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'compensated', 'compensation_failed', 'timed_out', 'cancelled']);
+
+/**
+ * The env of a worker replica in the crash and replica tests: the test database, the flows, the
+ * local upstream allowed, a short lease (1.5 s) and a fast poll so takeovers happen within a test.
+ */
+export function workerEnv(db: TestDatabase, flowsDir: string, concurrency: number): Record<string, string> {
+  return {
+    ...db.env,
+    FLOWS_DIR: flowsDir,
+    EGRESS_ALLOW: '127.0.0.1',
+    LEASE_MS: '1500',
+    WORKER_POLL_MS: '100',
+    WORKER_CONCURRENCY: String(concurrency),
+  };
+}

@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CountingUpstream, PG_URL, ServerProcess, TERMINAL, createTestDatabase, killAllServers, waitFor, writeFlows, type Json, type TestDatabase } from './helpers.js';
+import { CountingUpstream, PG_URL, ServerProcess, TERMINAL, createTestDatabase, killAllServers, waitFor, workerEnv, writeFlows, type Json, type TestDatabase } from './helpers.js';
 
 const PER_REPLICA = 3;
 const EXECUTIONS = 2 * PER_REPLICA;
@@ -46,15 +46,8 @@ describe('two replicas on postgres', () => {
   });
 
   it('(b) the surviving replica finishes the work of the one that was killed', async () => {
-    const env = {
-      ...db.env,
-      FLOWS_DIR: flowsDir,
-      EGRESS_ALLOW: '127.0.0.1',
-      LEASE_MS: '1500',
-      WORKER_POLL_MS: '100',
-      // Each replica can hold at most half the work, so both must take part.
-      WORKER_CONCURRENCY: String(PER_REPLICA),
-    };
+    // Each replica can hold at most half the work, so both must take part.
+    const env = workerEnv(db, flowsDir, PER_REPLICA);
     const [a, b] = await Promise.all([ServerProcess.start(env), ServerProcess.start(env)]);
     const ids: string[] = [];
     for (let n = 0; n < EXECUTIONS; n += 1) {
