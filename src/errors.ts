@@ -5,6 +5,8 @@
  * never on the message. Retired codes are never reused.
  */
 
+import { FAILURE_BRAND, failureOf, type FailureInfo, type RetryCategory } from './adapters/failures.js';
+
 export const ERROR_CODES = {
   FLOWD_ERR_CONFIG_INVALID: { status: 500, title: 'Configuration is invalid' },
   FLOWD_ERR_REQUEST_INVALID: { status: 400, title: 'The request is invalid' },
@@ -123,26 +125,67 @@ export class ComponentError extends FlowdError {
   readonly upstreamStatus: number | undefined;
   /** Seconds from a Retry-After header, when present. */
   readonly retryAfterSeconds: number | undefined;
-  readonly kind: 'status' | 'network' | 'protocol';
+  /** `adapter`: classified by the adapter itself (RetryableError / TerminalError). */
+  readonly kind: 'status' | 'network' | 'protocol' | 'adapter';
+  /** The classification the retry policy and the breaker read (see adapters/failures.ts). */
+  readonly [FAILURE_BRAND]: FailureInfo;
 
   constructor(
     message: string,
-    init: { kind: 'status' | 'network' | 'protocol'; upstreamStatus?: number; retryAfterSeconds?: number; body?: unknown },
+    init: {
+      kind: 'status' | 'network' | 'protocol' | 'adapter';
+      upstreamStatus?: number;
+      retryAfterSeconds?: number;
+      body?: unknown;
+      /** For kind `adapter`: the adapter's own classification. */
+      failure?: FailureInfo;
+    },
     options: FlowdErrorOptions = {},
   ) {
-    const status = init.upstreamStatus;
-    const transient =
-      init.kind === 'network' ||
-      (status !== undefined && (status === 408 || status === 429 || status >= 500));
+    const status = init.upstreamStatus ?? init.failure?.status;
+    const category: RetryCategory | undefined =
+      init.kind === 'adapter'
+        ? init.failure?.category
+        : init.kind === 'network'
+          ? 'network'
+          : status === 408
+            ? '408'
+            : status === 429
+              ? '429'
+              : status !== undefined && status >= 500
+                ? '5xx'
+                : undefined;
+    const transient = init.kind === 'adapter' ? init.failure?.retryable === true : category !== undefined;
+    const reason = init.failure?.reason;
     super('FLOWD_ERR_COMPONENT_FAILED', message, {
       retryable: transient,
       recoverable: transient,
       ...options,
-      details: { ...options.details, ...(status === undefined ? {} : { status }), ...(init.body === undefined ? {} : { body: init.body }) },
+      details: {
+        ...options.details,
+        ...(status === undefined ? {} : { status }),
+        ...(init.body === undefined ? {} : { body: init.body }),
+        ...(reason === undefined ? {} : { reason }),
+      },
     });
     this.kind = init.kind;
     this.upstreamStatus = status;
-    this.retryAfterSeconds = init.retryAfterSeconds;
+    const retryAfterMs = init.retryAfterSeconds === undefined ? init.failure?.retryAfterMs : init.retryAfterSeconds * 1000;
+    this.retryAfterSeconds = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
+    this[FAILURE_BRAND] = {
+      retryable: transient,
+      category: transient ? category : undefined,
+      retryAfterMs,
+      reason,
+      status,
+      detail: init.body ?? init.failure?.detail,
+    };
+  }
+
+  /** A failure an adapter classified itself (RetryableError, TerminalError or any branded error). */
+  static fromFailure(error: unknown, failure: FailureInfo): ComponentError {
+    const message = error instanceof Error ? error.message : String(error);
+    return new ComponentError(message, { kind: 'adapter', failure }, { cause: error });
   }
 }
 
@@ -259,6 +302,8 @@ export class CompensationError extends FlowdError {
 /** Wraps anything thrown into a FlowdError, keeping the original as cause. */
 export function toFlowdError(error: unknown): FlowdError {
   if (error instanceof FlowdError) return error;
+  const failure = failureOf(error);
+  if (failure !== undefined) return ComponentError.fromFailure(error, failure);
   const message = error instanceof Error ? error.message : String(error);
   return new FlowdError('FLOWD_ERR_INTERNAL', message, { cause: error });
 }

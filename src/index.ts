@@ -36,6 +36,7 @@ export type { PhaseCache } from './engine/phase-cache.js';
 export { createMemoryPhaseCache } from './engine/phase-cache.js';
 export type { FlowLogger } from './engine/logger.js';
 export type { ComponentAdapter, Component, AdapterContext, ComponentInit } from './adapters/types.js';
+export { RetryableError, TerminalError, FAILURE_BRAND, RETRY_CATEGORIES, failureOf, type FailureInfo, type FailureOptions, type RetryCategory } from './adapters/failures.js';
 export { AdapterRegistry, createAdapterRegistry } from './adapters/registry.js';
 export type { FlowDefinition, PhaseDefinition, RetryPolicyDefinition } from './flows/schema.js';
 export { FlowDefinitionSchema } from './flows/schema.js';

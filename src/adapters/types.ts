@@ -16,6 +16,13 @@ export interface AdapterContext {
   readonly idempotencyKey: string;
   /** W3C trace context of the execution, when the caller sent one. */
   readonly traceparent?: string | undefined;
+  /**
+   * Describes the request as actually sent, for the execution journal (an http method, URL and
+   * headers; a SQL statement and its parameters; a message's subject and headers). Without it the
+   * journal shows the evaluated request. Secrets and sensitive fields are masked by the journal;
+   * values are size-capped there too. Call it once per attempt, before or after sending.
+   */
+  readonly sent?: ((request: Record<string, unknown>) => void) | undefined;
 }
 
 /** A configured instance of an adapter: one per component in a flow file. */

@@ -12,6 +12,7 @@ const RETRY_ON_TEXT: Record<string, string> = {
   '408': '408',
   '429': '429',
   '5xx': '5xx',
+  transient: 'transient failures the adapter marks retryable',
 };
 
 export function retryText(retry: RetrySettings): string {

@@ -50,6 +50,7 @@ export async function evaluate(template: { evaluate(scope: object): unknown }, s
 
 export function summarize(error: FlowdError, phase?: string, attempts?: number): ErrorSummary {
   const status = error.details?.['status'];
+  const reason = error.details?.['reason'];
   const retryAfter = error instanceof CircuitOpenError ? error.retryAfterSeconds : error instanceof BulkheadRejectedError ? 1 : undefined;
   return {
     ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
@@ -58,6 +59,7 @@ export function summarize(error: FlowdError, phase?: string, attempts?: number):
     ...(phase === undefined ? {} : { phase }),
     ...(attempts === undefined ? {} : { attempts }),
     ...(typeof status === 'number' ? { status } : {}),
+    ...(typeof reason === 'string' ? { reason } : {}),
     recoverable: error.recoverable,
   };
 }

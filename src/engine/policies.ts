@@ -22,6 +22,7 @@ import {
   toFlowdError,
   type FlowdError,
 } from '../errors.js';
+import { RETRY_CATEGORIES, failureOf } from '../adapters/failures.js';
 import type { RetryOn, RetrySettings } from '../flows/compiled.js';
 import type { CircuitBreakerDefinition, RetryPolicyDefinition } from '../flows/schema.js';
 
@@ -32,7 +33,7 @@ export const DEFAULT_RETRY: RetrySettings = Object.freeze({
   backoffFactor: 2,
   maxDelayMs: 2000,
   jitter: 'full',
-  retryOn: new Set<RetryOn>(['network', 'timeout', '408', '429', '5xx']),
+  retryOn: new Set<RetryOn>(RETRY_CATEGORIES),
   budgetMs: undefined,
 });
 
@@ -57,20 +58,19 @@ export function resolveRetry(...layers: (RetryPolicyDefinition | undefined)[]): 
 /** Whether `error` is a failure the policy retries. Input, expression and egress errors never are. */
 export function isRetryable(error: unknown, retryOn: ReadonlySet<RetryOn>): boolean {
   if (error instanceof TimeoutError) return error.scope === 'attempt' && retryOn.has('timeout');
-  if (!(error instanceof ComponentError)) return false;
-  if (error.kind === 'network') return retryOn.has('network');
-  const status = error.upstreamStatus;
-  if (status === undefined) return false;
-  if (status === 408) return retryOn.has('408');
-  if (status === 429) return retryOn.has('429');
-  return status >= 500 && retryOn.has('5xx');
+  const failure = failureOf(error);
+  return failure?.category !== undefined && failure.retryable && retryOn.has(failure.category);
 }
 
-/** 4xx answers mean the upstream works: they never count against its circuit. */
+/**
+ * Whether a failure says the component is unhealthy. 4xx answers mean the upstream works (they
+ * never count against its circuit); an unreadable answer (protocol) does count.
+ */
 export function countsAsBreakerFailure(error: unknown): boolean {
   if (error instanceof TimeoutError) return error.scope === 'attempt';
-  if (!(error instanceof ComponentError)) return false;
-  return error.kind !== 'status' || (error.upstreamStatus ?? 500) >= 500 || error.upstreamStatus === 429;
+  if (error instanceof ComponentError && error.kind === 'protocol') return true;
+  const failure = failureOf(error);
+  return failure !== undefined && failure.retryable && failure.category !== '408';
 }
 
 export interface RetryObserver {
@@ -158,8 +158,7 @@ export function runWithRetry<T>(
 }
 
 function retryAfterMs(error: unknown): number | undefined {
-  if (error instanceof ComponentError && error.retryAfterSeconds !== undefined) return error.retryAfterSeconds * 1000;
-  return undefined;
+  return failureOf(error)?.retryAfterMs;
 }
 
 /** Rejects with the signal's reason as soon as it aborts, without waiting for `promise`. */

@@ -19,6 +19,8 @@ export interface ErrorSummary {
   attempts?: number | undefined;
   /** Upstream HTTP status, for component failures. */
   status?: number | undefined;
+  /** The adapter's own code for the failure (e.g. `SQL_UNIQUE_VIOLATION`), when it gave one. */
+  reason?: string | undefined;
   recoverable?: boolean | undefined;
   /** When retrying makes sense (open circuit, full bulkhead). */
   retryAfterSeconds?: number | undefined;

@@ -5,8 +5,8 @@ import type { CompiledExpression, CompiledTemplate } from '../expressions/index.
 import type { FlowDefinition, RetryPolicyDefinition } from './schema.js';
 
 /** Which failures a retry policy retries. */
-export const RETRY_ON = ['network', 'timeout', '408', '429', '5xx'] as const;
-export type RetryOn = (typeof RETRY_ON)[number];
+export { RETRY_CATEGORIES as RETRY_ON, type RetryCategory as RetryOn } from '../adapters/failures.js';
+import type { RetryCategory as RetryOn } from '../adapters/failures.js';
 
 export interface RetrySettings {
   readonly maxAttempts: number;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RETRY_CATEGORIES } from '../adapters/failures.js';
 
 /**
  * The flow-file schema: the one description of what a flow file may contain.
@@ -34,7 +35,7 @@ export const RetryPolicySchema = z.strictObject({
   backoff_factor: z.number().min(1).max(10).optional(),
   max_delay_ms: z.number().int().min(0).max(300_000).optional(),
   jitter: z.enum(['full', 'none']).optional(),
-  retry_on: z.array(z.enum(['network', 'timeout', '408', '429', '5xx'])).optional(),
+  retry_on: z.array(z.enum(RETRY_CATEGORIES)).optional(),
   budget_ms: positiveMs.optional(),
 });
 export type RetryPolicyDefinition = z.infer<typeof RetryPolicySchema>;

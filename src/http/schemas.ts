@@ -40,6 +40,7 @@ const ErrorSummarySchema: z.ZodType<unknown> = z.lazy(() =>
     phase: z.string().optional(),
     attempts: z.number().optional(),
     status: z.number().optional(),
+    reason: z.string().optional().describe("The adapter's own code for the failure, e.g. SQL_UNIQUE_VIOLATION."),
     recoverable: z.boolean().optional(),
     retryAfterSeconds: z.number().optional(),
     cause: ErrorSummarySchema.optional(),
