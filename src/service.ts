@@ -15,7 +15,7 @@ import { createLoggingMiddleware } from './observability/logging-middleware.js';
 import { createRootLogger } from './observability/logger.js';
 import { createSensitiveFieldMatcher, parseRedactFields, redactSensitive } from './observability/sensitive-fields.js';
 import { createOutputLimitsMiddleware } from './limits/output-limits.js';
-import { setExpressionLimits } from './expressions/index.js';
+import { setExpressionIsolation, setExpressionLimits, startExpressionWorkers } from './expressions/index.js';
 import { buildMetricsApp } from './observability/metrics-app.js';
 import { createMetricsMiddleware } from './observability/metrics-middleware.js';
 import { createMetrics, type FlowdMetrics } from './observability/metrics.js';
@@ -81,6 +81,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     isLevelEnabled: (level) => logger.isLevelEnabled(level),
   });
   setExpressionLimits({ timeoutMs: config.EXPRESSION_TIMEOUT_MS });
+  setExpressionIsolation({ workers: config.EXPRESSION_WORKERS });
+  startExpressionWorkers();
   // Phase outputs kept in-process for `POST /executions/{id}/retry` (flows with persistence failed/all).
   const checkpoints = new CheckpointRecorder({ maxExecutions: config.EXECUTIONS_MAX, defaultPersistence: config.PERSISTENCE });
   const closeDurable = async (): Promise<void> => {

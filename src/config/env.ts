@@ -48,6 +48,7 @@ export const EnvSchema = z.object({
   EGRESS_ALLOW: z.string().default(''),
   HTTP_CONNECTIONS_PER_ORIGIN: int(1, 10_000).default(64),
   EXPRESSION_TIMEOUT_MS: int(1, 60_000).default(50),
+  EXPRESSION_WORKERS: int(0, 64).default(2),
   CACHE_MAX_ENTRIES: int(1, 10_000_000).default(10_000),
   MAX_MAP_ITEMS: int(1, 1_000_000).default(10_000),
   ADAPTER_MODULES: z.string().default(''),
