@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { MAX_VALUE_NESTING } from '../limits/json-nesting.js';
 
 /**
  * `${secret:NAME}` inside a component's configuration is replaced at load by the environment
@@ -55,10 +56,15 @@ export class SecretStore {
   }
 }
 
+const TOO_DEEP = '[nested too deep]';
+
 /** Copy-on-write, like redactSensitive: only what holds a secret is copied; clean data is returned as is. */
 function maskDeep(value: unknown, maskText: (text: string) => string, depth = 0): unknown {
   if (typeof value === 'string') return maskText(value);
-  if (depth > 64 || typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  // Values flowd keeps are nested at most MAX_VALUE_NESTING deep; deeper parts are not walked, and
+  // not passed on unmasked either.
+  if (depth > MAX_VALUE_NESTING) return TOO_DEEP;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
