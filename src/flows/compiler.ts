@@ -6,7 +6,7 @@ import { compileChecked, compilePhaseList, type PhaseCompileContext } from './co
 import type { CompiledComponent, CompiledFlow, CompiledPhase } from './compiled.js';
 import { compileInputSchema } from './input-schema.js';
 import { COMPONENT_POLICY_KEYS, FlowDefinitionSchema, type ComponentDefinition, type FlowDefinition } from './schema.js';
-import { SecretStore, resolveSecrets, type SecretSource } from './secrets.js';
+import { MIN_SECRET_LENGTH, SecretStore, resolveSecrets, type SecretSource } from './secrets.js';
 
 export const DEFAULT_FLOW_TIMEOUT_MS = 30_000;
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
@@ -183,12 +183,15 @@ function compileComponent(
   for (const missing of resolved.missing) {
     report(path, `secret "${missing}" is not set (set the environment variable ${missing}, or ${missing}_FILE to a file holding it)`);
   }
+  for (const name of resolved.tooShort) {
+    report(path, `secret "${name}" is shorter than ${MIN_SECRET_LENGTH} characters: it could not be masked safely in logs and records (use a longer value)`);
+  }
   const parsed = (adapter.configSchema).safeParse(resolved.value);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) report(joinPath(path, formatPath(issue.path)), secrets.maskText(issue.message));
     return undefined;
   }
-  if (resolved.missing.length > 0) return undefined;
+  if (resolved.missing.length > 0 || resolved.tooShort.length > 0) return undefined;
   let instance;
   try {
     instance = adapter.create(parsed.data, { name, flow: flow.name });
