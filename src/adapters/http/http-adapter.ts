@@ -67,6 +67,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
     create(config, init) {
       const base = createTargetBase(config.base_url);
       const staticHeaders = assertSafeHeaders(config.headers ?? {});
+      const configuredHeaders = Object.keys(staticHeaders);
       const maxBytes = config.max_response_bytes ?? DEFAULT_MAX_RESPONSE_BYTES;
       const redirectOrigins = new Set((config.redirect_origins ?? []).map((origin) => new URL(origin).origin));
       return {
@@ -92,7 +93,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
             }
           }
           headers['accept'] ??= 'application/json';
-          const first: RedirectHop = { url, method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body };
+          const first: RedirectHop = { url, method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, configuredHeaders };
           return send(options, first, config, redirectOrigins, maxBytes, ctx, init.name);
         },
         describe: () => ({ target: base.origin }),
