@@ -14,6 +14,7 @@ import { flowDocRoutes } from './http/routes/flow-docs.js';
 import { flowOperations } from './http/routes/flow-operations.js';
 import { flowRoutes } from './http/routes/flows.js';
 import { healthRoutes } from './http/routes/health.js';
+import { createRouterErrorHandler, type OnRequestHook } from './http/router-errors.js';
 import { registerSecurity } from './http/security.js';
 import { UNMATCHED_ROUTE } from './observability/metrics.js';
 import { parseTraceparent } from './observability/trace-context.js';
@@ -58,7 +59,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     // 408 / 431 / malformed HTTP from Node's parser answered as problem+json too.
     clientErrorHandler: problemClientErrorHandler,
+    // 414 / malformed URL from the router: through the guards, then problem+json (router-errors.ts).
+    frameworkErrors: createRouterErrorHandler(() => unmatched.admit),
   });
+  // Filled in once the guards exist (registerSecurity needs the instance first).
+  const unmatched: { admit?: OnRequestHook | undefined } = {};
 
   // Only JSON is accepted: anything else (text/plain included) is a 415, never parsed unvalidated.
   app.removeAllContentTypeParsers();
@@ -68,7 +73,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // Before any route: shedding, authentication, rate limit, authorisation.
-  const protectBody = await registerSecurity(app, deps);
+  const security = await registerSecurity(app, deps);
+  const { protectBody } = security;
+  unmatched.admit = security.admitUnmatched;
 
   // The hooks every request passes are callback-style: an async hook costs a promise and a
   // microtask per request, and these never wait for anything.
