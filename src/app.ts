@@ -5,6 +5,7 @@ import sjson from 'secure-json-parse';
 import type { AppDeps } from './http/app-deps.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { problemClientErrorHandler } from './http/client-error.js';
+import { boundConnections } from './http/connection-deadlines.js';
 import { jsonShapeViolation, type JsonShapeLimits } from './http/json-body-limits.js';
 import { registerOpenApi } from './http/openapi.js';
 import { consoleRoutes } from './console/console-routes.js';
@@ -23,9 +24,6 @@ export type { AppDeps, AppState } from './http/app-deps.js';
 
 /** An incoming x-request-id is kept only if it is short and plain. */
 const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
-
-/** Time a client gets to send its request headers (slow-loris bound); never above REQUEST_TIMEOUT_MS. */
-const HEADERS_TIMEOUT_MS = 30_000;
 
 /** Builds the API app (never listens: the server or a test does). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -53,7 +51,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
     http: {
       maxHeaderSize: config.MAX_HEADER_BYTES,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS),
+      // Node's own checks are the backstop of boundConnections (below); Node wants headers ≤ request.
+      headersTimeout: Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS),
       // Node checks request timeouts on this interval (default 30 s): keep it well under the timeout.
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.REQUEST_TIMEOUT_MS / 4))),
     },
@@ -64,6 +63,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Filled in once the guards exist (registerSecurity needs the instance first).
   const unmatched: { admit?: OnRequestHook | undefined } = {};
+
+  // Idle and slow connections: deadlines that fire on time, and a connection cap.
+  boundConnections(app.server, {
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    maxConnections: config.MAX_CONNECTIONS,
+  });
 
   // Only JSON is accepted: anything else (text/plain included) is a 415, never parsed unvalidated.
   app.removeAllContentTypeParsers();

@@ -23,6 +23,8 @@ export const EnvSchema = z.object({
   BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   MAX_JSON_DEPTH: int(2, 1000).default(64),
   REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
+  HEADERS_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
+  MAX_CONNECTIONS: int(1, 1_000_000).default(1024),
   SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000).default(10_000),
   EXECUTIONS_MAX: int(1, 10_000_000).default(1000),
   // Durable executions (README, Durability). Tests that want no files set STORE=memory.
