@@ -56,7 +56,7 @@ export const EnvSchema = z.object({
   ADAPTER_MODULES: z.string().default(''),
   API_KEYS: z.string().default(''),
   AUTH_DISABLED: bool.default(false),
-  PUBLIC_PATHS: z.string().default('/health/live,/health/ready,/docs/*,/openapi.json'),
+  PUBLIC_PATHS: z.string().default('/health/live,/health/ready'),
   RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(600),
   MAX_INFLIGHT_EXECUTIONS: int(1, 1_000_000).default(1000),
   // Limits (README, Security): each violation is a specific problem+json, never a 500.
