@@ -1,6 +1,7 @@
 import { FlowdError, InputValidationError } from '../errors.js';
 import type { CompiledFlow } from '../flows/compiled.js';
-import { Execution } from './execution.js';
+import { DEFAULT_CAPTURE, type CaptureLimits, type Journal, type JournalSink } from './journal/journal.js';
+import { Execution } from './run/execution.js';
 import { newExecutionId } from './ids.js';
 import { silentLogger, type FlowLogger } from './logger.js';
 import { MiddlewareChain, type Middleware } from './middleware.js';
@@ -31,6 +32,10 @@ export interface FlowEngineOptions {
   readonly observer?: ExecutionObserver;
   readonly maxSubflowDepth?: number;
   readonly maxMapItems?: number;
+  /** What executions capture of their calls (a flow's `capture` key overrides the policy). Default: all, 64 KiB, 500 log lines. */
+  readonly capture?: Partial<CaptureLimits>;
+  /** Told of every journal entry of every execution (metrics, the process log). Must not throw. */
+  readonly journalSinks?: readonly JournalSink[];
   /**
    * Starts a dependent flow without waiting for it and returns its execution id.
    * Default: runs it in this process in the background.
@@ -43,6 +48,13 @@ export interface FlowEngineOptions {
   readonly findSucceeded?: FindSucceeded;
   /** Runs last in `close()`, e.g. to close a shared connection pool. */
   readonly onClose?: () => Promise<void>;
+}
+
+/** An execution that started: its id at once, its record when it ends, its journal as it goes. */
+export interface StartedExecution {
+  readonly executionId: string;
+  readonly done: Promise<ExecutionRecord>;
+  readonly journal: Journal;
 }
 
 export class FlowNotFoundError extends FlowdError {
@@ -77,6 +89,8 @@ export class FlowEngine {
       newId: options.newId ?? (() => newExecutionId(clock.now())),
       logger: options.logger ?? silentLogger,
       observer: options.observer,
+      capture: { ...DEFAULT_CAPTURE, ...options.capture },
+      sinks: options.journalSinks ?? [],
       maxSubflowDepth: options.maxSubflowDepth ?? DEFAULT_MAX_SUBFLOW_DEPTH,
       maxMapItems: options.maxMapItems ?? DEFAULT_MAX_MAP_ITEMS,
       runChild: (flow, input, childOptions) => this.#runChild(flow, input, childOptions),
@@ -95,7 +109,7 @@ export class FlowEngine {
    * Validates the input and starts the flow; returns its id at once and a promise of the record.
    * Throws FlowNotFoundError or InputValidationError synchronously, before anything runs.
    */
-  start(name: string, input: unknown, options: ChildExecuteOptions = {}): { executionId: string; done: Promise<ExecutionRecord> } {
+  start(name: string, input: unknown, options: ChildExecuteOptions = {}): StartedExecution {
     const flow = this.getFlow(name);
     if (flow === undefined) throw new FlowNotFoundError(name);
     const issues = flow.validateInput(input);
@@ -103,10 +117,10 @@ export class FlowEngine {
       throw new InputValidationError(`input does not match the schema of flow "${name}": ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
     }
     const execution = new Execution(this.#runtime, flow, input, options);
-    const id = execution.record.executionId;
+    const id = execution.executionId;
     this.#running.set(id, execution);
     const done = execution.run().finally(() => this.#running.delete(id));
-    return { executionId: id, done };
+    return { executionId: id, done, journal: execution.journal };
   }
 
   /**
@@ -146,9 +160,9 @@ export class FlowEngine {
     return this.#running.size;
   }
 
-  /** The live record of an execution running in this process. */
-  getRunning(executionId: string): ExecutionRecord | undefined {
-    return this.#running.get(executionId)?.record;
+  /** The journal of an execution running in this process. */
+  getRunning(executionId: string): Journal | undefined {
+    return this.#running.get(executionId)?.journal;
   }
 
   /** Waits for background work (triggered flows) to settle, then closes every component. */

@@ -1,4 +1,5 @@
 import type { CompiledFlow } from '../flows/compiled.js';
+import type { CaptureLimits, Journal, JournalSink } from './journal/journal.js';
 import type { FlowLogger } from './logger.js';
 import type { MiddlewareChain } from './middleware.js';
 import type { PhaseCache } from './phase-cache.js';
@@ -51,18 +52,21 @@ export interface ChildExecuteOptions extends ExecuteOptions {
   deadlineAt?: number | undefined;
   /** Recovery flows do not start another recovery. */
   noRecovery?: boolean | undefined;
+  /** Continue this journal (a resumed execution) instead of starting a new one. */
+  journal?: Journal | undefined;
 }
 
-/** Called as an execution progresses; the durable store checkpoints through it. */
+/** Called as an execution progresses; the durable layer persists its journal through it. */
 export interface ExecutionObserver {
-  onStart?(record: ExecutionRecord, flow: CompiledFlow): void | Promise<void>;
+  onStart?(journal: Journal, flow: CompiledFlow): void | Promise<void>;
   /**
    * A phase completed; `key` identifies it across resumes (id, map index, loop iteration).
-   * `detail.request` is the request a compensable call phase sent (needed to undo it after a resume).
+   * `compensable.request` is the request a compensable call phase sent (needed to undo it after a resume).
    * Throwing LeaseLostError stops the execution without compensation, recovery or triggers.
    */
-  onCheckpoint?(record: ExecutionRecord, key: string, output: unknown, detail?: { request?: unknown }): void | Promise<void>;
-  onFinish?(record: ExecutionRecord, flow: CompiledFlow): void | Promise<void>;
+  onCheckpoint?(journal: Journal, key: string, output: unknown, compensable?: { request: unknown }): void | Promise<void>;
+  /** The execution ended (its journal's last entry is `execution_finished`, or `triggered`). */
+  onFinish?(journal: Journal, flow: CompiledFlow): void | Promise<void>;
 }
 
 /** What an execution needs from the engine that owns it. */
@@ -74,6 +78,10 @@ export interface EngineRuntime {
   readonly newId: () => string;
   readonly logger: FlowLogger;
   readonly observer: ExecutionObserver | undefined;
+  /** What executions capture by default (a flow's `capture` overrides the policy). */
+  readonly capture: CaptureLimits;
+  /** Told of every journal entry (metrics, the process log). */
+  readonly sinks: readonly JournalSink[];
   readonly maxSubflowDepth: number;
   readonly maxMapItems: number;
   runChild(flow: string, input: unknown, options: ChildExecuteOptions): Promise<ExecutionRecord>;

@@ -152,6 +152,7 @@ function compileFlow(
     transactional: flow.transactional ?? false,
     recovery,
     persistence: flow.persistence,
+    capture: flow.capture,
     components,
     phases,
     output,
