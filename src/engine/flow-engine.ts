@@ -1,6 +1,7 @@
-import { FlowdError, InputValidationError } from '../errors.js';
+import { FlowNotFoundError, InputValidationError } from '../errors.js';
 import type { CompiledFlow } from '../flows/compiled.js';
-import { DEFAULT_CAPTURE, type CaptureLimits, type Journal, type JournalSink } from './journal/journal.js';
+import type { JournalEntry } from './journal/entries.js';
+import { captureFor, DEFAULT_CAPTURE, Journal, type CaptureLimits, type JournalSink } from './journal/journal.js';
 import { Execution } from './run/execution.js';
 import { newExecutionId } from './ids.js';
 import { silentLogger, type FlowLogger } from './logger.js';
@@ -16,6 +17,7 @@ import {
   type ExecuteOptions,
   type ExecutionObserver,
   type FindSucceeded,
+  type TriggerParent,
 } from './runtime.js';
 
 export const DEFAULT_MAX_SUBFLOW_DEPTH = 8;
@@ -40,7 +42,7 @@ export interface FlowEngineOptions {
    * Starts a dependent flow without waiting for it and returns its execution id.
    * Default: runs it in this process in the background.
    */
-  readonly startTriggered?: (flow: string, input: unknown, parentId: string) => Promise<string | undefined>;
+  readonly startTriggered?: (flow: string, input: unknown, parent: TriggerParent) => Promise<string | undefined>;
   /**
    * Finds a recent succeeded execution, for `depends_on` entries with `within_ms` (the execution
    * store provides it). Without it such a dependency fails with FLOWD_ERR_DEPENDENCY_NOT_MET.
@@ -57,11 +59,7 @@ export interface StartedExecution {
   readonly journal: Journal;
 }
 
-export class FlowNotFoundError extends FlowdError {
-  constructor(name: string) {
-    super('FLOWD_ERR_FLOW_NOT_FOUND', `no flow named "${name}" is loaded`);
-  }
-}
+export { FlowNotFoundError };
 
 /**
  * Runs compiled flows in-process. `execute` never throws for a flow that fails: the failure is
@@ -94,7 +92,7 @@ export class FlowEngine {
       maxSubflowDepth: options.maxSubflowDepth ?? DEFAULT_MAX_SUBFLOW_DEPTH,
       maxMapItems: options.maxMapItems ?? DEFAULT_MAX_MAP_ITEMS,
       runChild: (flow, input, childOptions) => this.#runChild(flow, input, childOptions),
-      startTriggered: options.startTriggered ?? ((flow, input, parentId) => this.#startInBackground(flow, input, parentId)),
+      startTriggered: options.startTriggered ?? ((flow, input, parent) => this.#startInBackground(flow, input, parent)),
       findSucceeded: options.findSucceeded,
     };
     this.#watchCircuits();
@@ -131,6 +129,21 @@ export class FlowEngine {
     const flow = this.getFlow(name);
     if (flow === undefined) throw new FlowNotFoundError(name);
     return new FlowTransaction(this.#runtime, flow, options);
+  }
+
+  /**
+   * A journal for an execution of `flow` that the caller writes first (the durable layer queues
+   * executions this way), or continues (`entries`: a stored journal resumed); `start` runs it
+   * with `options.journal`. Entries given here are not shown to the journal sinks again.
+   */
+  newJournal(flow: CompiledFlow, entries: readonly JournalEntry[] = []): Journal {
+    const runtime = this.#runtime;
+    return Journal.from(entries, () => runtime.clock.now(), captureFor(runtime.capture, flow.capture), runtime.sinks);
+  }
+
+  /** A new execution id (UUIDv7, from the engine's clock). */
+  newExecutionId(): string {
+    return this.#runtime.newId();
   }
 
   getFlow(name: string): CompiledFlow | undefined {
@@ -182,8 +195,8 @@ export class FlowEngine {
     return this.start(name, input, options).done;
   }
 
-  async #startInBackground(flow: string, input: unknown, parentId: string): Promise<string | undefined> {
-    const started = this.start(flow, input, { parentId });
+  async #startInBackground(flow: string, input: unknown, parent: TriggerParent): Promise<string | undefined> {
+    const started = this.start(flow, input, { parentId: parent.executionId, tenant: parent.tenant });
     const settled = started.done.catch((error: unknown) => this.#runtime.logger.error({ err: error, flow }, 'triggered flow failed'));
     this.#background.add(settled);
     void settled.finally(() => this.#background.delete(settled));

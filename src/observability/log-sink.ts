@@ -8,7 +8,6 @@ type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 /** The level an entry's line would have, without rendering it (most lines are skipped below LOG_LEVEL). */
 function levelOf(entry: JournalEntry): Level | undefined {
   switch (entry.type) {
-    case 'execution_started':
     case 'run_started':
     case 'triggered':
       return 'info';

@@ -14,7 +14,6 @@ export function createMetricsSink(metrics: FlowdMetrics): JournalSink {
   return {
     onEntry(journal: Journal, entry: JournalEntry) {
       switch (entry.type) {
-        case 'execution_started':
         case 'run_started':
           series.activeExecutions.of(flowOf(journal)).inc();
           break;

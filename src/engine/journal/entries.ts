@@ -38,6 +38,8 @@ export interface ExecutionStartedEntry extends EntryBase {
   readonly retryOf?: string | undefined;
   readonly correlationKey?: string | undefined;
   readonly traceId?: string | undefined;
+  /** Who it runs for (an API key's tenant). */
+  readonly tenant?: string | undefined;
 }
 
 /** A later run of the same execution began (resumed after a crash or a lost lease); `t` restarts here. */

@@ -23,13 +23,13 @@ export interface LineContent {
  */
 export function lineOf(entry: JournalEntry, entries: readonly JournalEntry[]): LineContent | undefined {
   switch (entry.type) {
-    case 'execution_started': {
-      const fields: Record<string, unknown> = { version: entry.version };
-      if (entry.parentId !== undefined) fields['parentId'] = entry.parentId;
+    case 'run_started': {
+      if (entry.run > 1) return { level: 'info', msg: 'execution resumed', fields: { run: entry.run } };
+      const started = entries[0] as ExecutionStartedEntry;
+      const fields: Record<string, unknown> = { version: started.version };
+      if (started.parentId !== undefined) fields['parentId'] = started.parentId;
       return { level: 'info', msg: 'execution started', fields };
     }
-    case 'run_started':
-      return { level: 'info', msg: 'execution resumed', fields: { run: entry.run } };
     case 'phase_ended': {
       const started = entries[entry.ref] as PhaseStartedEntry | undefined;
       const fields: Record<string, unknown> = {
@@ -94,6 +94,7 @@ export function lineOf(entry: JournalEntry, entries: readonly JournalEntry[]): L
       return { level: 'warn', msg: 'captures truncated', fields: { reason: entry.reason } };
     case 'log':
       return { level: entry.level, msg: entry.msg, fields: { ...entry.fields } };
+    case 'execution_started':
     case 'phase_started':
     case 'request_sent':
     case 'response_received':

@@ -40,6 +40,7 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
   const compensations = new Map<number, { record: CompensationRecord; t: number; phase: PhaseState | undefined; calls?: PhaseState['calls'] }>();
   let run = 1;
   let runT = started.t;
+  let runs = 0;
   let failedError: ErrorSummary | undefined;
   for (let seq = 1; seq < entries.length; seq++) {
     const entry = entries[seq]!;
@@ -47,6 +48,7 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
       case 'run_started':
         run = entry.run;
         runT = entry.t;
+        runs += 1;
         break;
       case 'phase_started': {
         const phase: PhaseRecord = { id: entry.phase, kind: entry.kind, status: 'running', attempts: 0, startedAt: isoTime(entry.at) };
@@ -133,6 +135,7 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
         break;
     }
   }
+  if (runs === 0 && record.status === 'running') record.status = 'queued';
   return record;
 }
 

@@ -22,7 +22,12 @@ export async function runCall(phase: CallPhase, ctx: KindContext): Promise<KindR
   const callSignal = phaseLimit?.signal ?? signal;
   const target: CallTarget = { ref: run.ref, idempotencyKey: `${execution.executionId}:${run.key}`, attempts: 0 };
   try {
-    const call = (): Promise<unknown> => callComponent(execution, phase, phase.component, phase.retry, phase.attemptTimeoutMs, request, callSignal, target);
+    const call = (): Promise<unknown> => {
+      // Write-ahead: a durable execution's journal is stored before a call with side effects.
+      const durable = phase.component.pure ? undefined : execution.beforeEffect();
+      const calling = (): Promise<unknown> => callComponent(execution, phase, phase.component, phase.retry, phase.attemptTimeoutMs, request, callSignal, target);
+      return durable === undefined ? calling() : durable.then(calling);
+    };
     let result: unknown;
     if (phase.cache !== undefined && execution.options.enableCaching !== false) {
       const keyValue = phase.cache.key === undefined ? request : await evaluate(phase.cache.key, scope);

@@ -26,6 +26,7 @@ export async function runCompensations(execution: ExecutionContext): Promise<Com
     const budget = withTimeout(never, budgetMs, entry.phase.id);
     try {
       const request = await evaluate(compensation.request, { ...entry.scope, request: entry.request, output: entry.output });
+      if (!compensation.component.pure) await execution.beforeEffect();
       await callComponent(execution, entry.phase, compensation.component, retry, compensation.timeoutMs, request, budget.signal, target);
       record.status = 'succeeded';
     } catch (error) {

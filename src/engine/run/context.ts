@@ -32,6 +32,11 @@ export interface ExecutionContext {
   readonly pending: PendingCompensation[];
   /** Options for a sub-flow or prerequisite started by this execution. */
   childOptions(signal: AbortSignal): ChildExecuteOptions;
+  /**
+   * Called before a call with side effects: resolves once the journal so far is durable (when the
+   * execution is durable), or undefined when there is nothing to wait for.
+   */
+  beforeEffect(): Promise<void> | undefined;
 }
 
 /** The facts of one phase run as it goes; written to the journal as `phase_ended` when it ends. */

@@ -40,7 +40,7 @@ async function recentDependency(execution: ExecutionContext, scope: Scope, depen
     throw new PhaseFailure(new ExpressionError(`${where}.correlation_key must produce a string or number`), where, 0);
   }
   const key = keyValue === undefined ? undefined : typeof keyValue === 'string' ? keyValue : JSON.stringify(keyValue);
-  const found = await execution.runtime.findSucceeded?.(flow, key, withinMs);
+  const found = await execution.runtime.findSucceeded?.(flow, key, withinMs, execution.options.tenant);
   if (found === undefined) {
     const forKey = key === undefined ? '' : ` for correlation key "${key}"`;
     throw new PhaseFailure(

@@ -1,12 +1,14 @@
 import { CancelledError, FlowdError, LeaseLostError, TimeoutError, toFlowdError } from '../../errors.js';
 import type { CompiledFlow } from '../../flows/compiled.js';
 import { isoTime } from '../iso-time.js';
+import type { NewEntry } from '../journal/entries.js';
 import { captureFor, Journal } from '../journal/journal.js';
 import { JournalLogger } from '../journal/journal-logger.js';
+import { checkpointsOf } from '../journal/checkpoints.js';
 import { recordView } from '../journal/record-view.js';
 import type { FlowLogger } from '../logger.js';
 import type { FlowContext } from '../middleware.js';
-import type { ErrorSummary, ExecutionRecord, TerminalStatus } from '../record.js';
+import type { CompensationRecord, ErrorSummary, ExecutionRecord, TerminalStatus } from '../record.js';
 import type { ChildExecuteOptions, EngineRuntime, ExecutionObserver } from '../runtime.js';
 import { runCompensations } from './compensation.js';
 import type { ExecutionContext, PendingCompensation } from './context.js';
@@ -33,6 +35,8 @@ export class Execution implements ExecutionContext {
   readonly #scope: Scope;
   /** The body ran to its end (not abandoned on a lost lease): the observer's onFinish is due. */
   #ended = false;
+  /** The run's last entry is written (`execution_finished` or `run_abandoned`). */
+  #closed = false;
   /** Removes the listener on the caller's signal (long-lived: a parent execution's, a lease's). */
   #detachCaller: (() => void) | undefined;
   #view: { length: number; record: ExecutionRecord } | undefined;
@@ -44,27 +48,13 @@ export class Execution implements ExecutionContext {
     readonly options: ChildExecuteOptions,
   ) {
     const now = runtime.clock.now();
-    const executionId = options.executionId ?? runtime.newId();
+    const executionId = options.journal?.length ? options.journal.executionId : (options.executionId ?? runtime.newId());
     this.executionId = executionId;
     this.journal = options.journal ?? new Journal(() => runtime.clock.now(), captureFor(runtime.capture, flow.capture), runtime.sinks);
-    const traceId = options.traceparent === undefined ? undefined : /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(options.traceparent)?.[1];
-    if (options.journal === undefined) {
-      this.journal.append({
-        type: 'execution_started',
-        executionId,
-        flow: flow.name,
-        version: flow.version,
-        hash: flow.hash,
-        input,
-        ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
-        ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
-        ...(options.retryOf === undefined ? {} : { retryOf: options.retryOf }),
-        ...(options.correlationKey === undefined ? {} : { correlationKey: options.correlationKey }),
-        ...(traceId === undefined ? {} : { traceId }),
-      });
-    } else {
-      this.journal.append({ type: 'run_started', run: countRuns(this.journal) + 1 });
-    }
+    if (this.journal.length === 0) this.journal.append(startedEntry(flow, executionId, input, options));
+    // Every run of the execution (its first, and each resume) starts with its own entry.
+    this.journal.append({ type: 'run_started', run: countRuns(this.journal) + 1 });
+    const traceId = this.journal.started.traceId;
     const bindings: Record<string, unknown> = { executionId, flow: flow.name };
     if (options.requestId !== undefined) bindings['reqId'] = options.requestId;
     if (traceId !== undefined) bindings['traceId'] = traceId;
@@ -84,7 +74,7 @@ export class Execution implements ExecutionContext {
     const ownTimeout = Math.min(flow.timeoutMs, options.timeoutMs ?? Infinity);
     this.deadlineAt = Math.min(now + ownTimeout, options.deadlineAt ?? Infinity);
     const remaining = Math.max(0, this.deadlineAt - now);
-    this.runner = new PhaseRunner(this, this.#checkpointHook());
+    this.runner = new PhaseRunner(this, restoreFrom(options));
     this.#timer = setTimeout(() => {
       const phase = this.runner.runningPhase;
       this.#controller.abort(
@@ -141,6 +131,7 @@ export class Execution implements ExecutionContext {
       traceparent: this.options.traceparent,
       enableCaching: this.options.enableCaching,
       parallelExecution: this.options.parallelExecution,
+      tenant: this.options.tenant,
     };
   }
 
@@ -154,6 +145,10 @@ export class Execution implements ExecutionContext {
           await this.#runBody();
           return this.record;
         });
+      } catch (error) {
+        // A flow middleware (or an observer) stopped the run before it ended: the journal says so.
+        if (!this.#closed) this.#abandon(`stopped before it ended: ${toFlowdError(error).message}`);
+        throw error;
       } finally {
         chain.flowEnded(this.context, this.record);
         // After the middleware, so what is stored includes what they added.
@@ -165,8 +160,14 @@ export class Execution implements ExecutionContext {
     }
   }
 
+  #abandon(reason: string): void {
+    this.#closed = true;
+    this.journal.append({ type: 'run_abandoned', reason });
+  }
+
   /** Ends the execution: its final entry. */
   finish(status: TerminalStatus, outcome: { output?: unknown; error?: ErrorSummary | undefined }): void {
+    this.#closed = true;
     this.journal.append({
       type: 'execution_finished',
       status,
@@ -185,13 +186,17 @@ export class Execution implements ExecutionContext {
     const error = summarize(cause, failure?.phase ?? this.runner.runningPhase, failure?.attempts);
     this.journal.append({ type: 'execution_failed', error });
     let status: TerminalStatus = cause.code === 'FLOWD_ERR_FLOW_TIMEOUT' ? 'timed_out' : cause.code === 'FLOWD_ERR_CANCELLED' ? 'cancelled' : 'failed';
+    let finalError = error;
     if (this.flow.transactional && this.pending.length > 0) {
       const undone = await runCompensations(this);
-      status = undone.every((c) => c.status === 'succeeded') ? 'compensated' : 'compensation_failed';
+      const failed = undone.filter((compensation) => compensation.status !== 'succeeded');
+      status = failed.length === 0 ? 'compensated' : 'compensation_failed';
+      if (failed.length > 0) finalError = compensationFailure(failed, undone.length, error);
     }
+    // A recovery flow handles the forward failure (it gets that error, whatever the compensations did).
     const recovery = await recover(this, cause, error, scope);
-    if (recovery?.recovered === true) this.finish(status, { output: recovery.output, error: recovery.error });
-    else this.finish(status, { error: recovery?.error ?? error });
+    if (recovery?.recovered === true) this.finish(status, { output: recovery.output, error: finalError });
+    else this.finish(status, { error: recovery === undefined || recovery.error === error ? finalError : recovery.error });
   }
 
   async #runBody(): Promise<void> {
@@ -204,7 +209,7 @@ export class Execution implements ExecutionContext {
     } catch (thrown) {
       // Another worker owns the execution now: stop where we are and leave the rest to it.
       if (leaseLost(thrown)) {
-        this.journal.append({ type: 'run_abandoned', reason: 'the lease on this execution was lost to another worker' });
+        this.#abandon('the lease on this execution was lost to another worker');
         return;
       }
       await this.fail(thrown, scope);
@@ -221,7 +226,7 @@ export class Execution implements ExecutionContext {
       if (trigger.on === 'failed' && succeeded) continue;
       try {
         const input = trigger.input === undefined ? record.output : await evaluateOrFail(trigger.input, { ...scope, output: record.output }, `triggers.${trigger.flow}`);
-        const id = await this.runtime.startTriggered(trigger.flow, input, this.executionId);
+        const id = await this.runtime.startTriggered(trigger.flow, input, { executionId: this.executionId, tenant: this.options.tenant });
         if (id !== undefined) this.journal.append({ type: 'triggered', flow: trigger.flow, executionId: id });
       } catch (error) {
         this.logger.error({ err: error, trigger: trigger.flow }, 'trigger failed to start');
@@ -229,17 +234,62 @@ export class Execution implements ExecutionContext {
     }
   }
 
-  #checkpointHook(): ((key: string, output: unknown, compensable: { request: unknown } | undefined) => void | Promise<void>) | undefined {
-    const observer = this.observer;
-    if (observer?.onCheckpoint === undefined) return undefined;
-    return (key, output, compensable) => observer.onCheckpoint!(this.journal, key, output, compensable);
+  beforeEffect(): Promise<void> | undefined {
+    const hook = this.observer?.beforeEffect;
+    if (hook === undefined) return undefined;
+    const result = hook.call(this.observer, this.journal);
+    return result instanceof Promise ? result : undefined;
   }
 }
 
+/** What to restore: given checkpoints (a retry), or those of the journal a resumed run continues. */
+function restoreFrom(options: ChildExecuteOptions): { checkpoints?: ReadonlyMap<string, unknown>; compensationRequests?: ReadonlyMap<string, unknown> } {
+  if (options.checkpoints !== undefined) return { checkpoints: options.checkpoints, compensationRequests: options.compensationRequests };
+  return options.journal === undefined ? {} : checkpointsOf(options.journal.entries);
+}
+
+/**
+ * The error of an execution whose undo failed: it names the compensation that failed (the first,
+ * newest-first), with the forward failure as its cause. 502 FLOWD_ERR_COMPENSATION_FAILED: some
+ * effects of this execution are still in place and need a person.
+ */
+function compensationFailure(failed: readonly CompensationRecord[], total: number, forward: ErrorSummary): ErrorSummary {
+  const first = failed[0]!;
+  const which = first.index === undefined ? `"${first.phase}"` : `"${first.phase}" (item ${first.index})`;
+  const others = failed.length > 1 ? ` and ${failed.length - 1} more` : '';
+  return {
+    code: 'FLOWD_ERR_COMPENSATION_FAILED',
+    message: `the compensation of phase ${which}${others} failed (${total - failed.length} of ${total} undone): ${first.error?.message ?? 'no error recorded'}`,
+    phase: first.phase,
+    attempts: first.attempts,
+    recoverable: false,
+    cause: forward,
+  };
+}
+
 function countRuns(journal: Journal): number {
-  let runs = 1;
+  let runs = 0;
   for (const entry of journal.entries) if (entry.type === 'run_started') runs = entry.run;
   return runs;
+}
+
+/** An execution's first entry (also written by the durable layer for executions it queues). */
+export function startedEntry(flow: CompiledFlow, executionId: string, input: unknown, options: ChildExecuteOptions): NewEntry {
+  const traceId = options.traceparent === undefined ? undefined : /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(options.traceparent)?.[1];
+  return {
+    type: 'execution_started',
+    executionId,
+    flow: flow.name,
+    version: flow.version,
+    hash: flow.hash,
+    input,
+    ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
+    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+    ...(options.retryOf === undefined ? {} : { retryOf: options.retryOf }),
+    ...(options.correlationKey === undefined ? {} : { correlationKey: options.correlationKey }),
+    ...(traceId === undefined ? {} : { traceId }),
+    ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
+  };
 }
 
 function leaseLost(thrown: unknown): boolean {

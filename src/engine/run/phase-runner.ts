@@ -7,18 +7,22 @@ import type { ErrorSummary, PhaseRecord, PhaseStatus } from '../record.js';
 import type { ExecutionContext, KindContext, KindResult, PhaseRun } from './context.js';
 import { checkpointKey, PhaseFailure, summarize, type Location, type Scope } from './scope.js';
 
-/** What the durable layer (or any observer) does when a phase completed: write its checkpoint. */
-export type CheckpointHook = (key: string, output: unknown, compensable: { request: unknown } | undefined) => void | Promise<void>;
-
 /** Runs phase lists and single phases of one execution, writing each phase run to the journal. */
 export class PhaseRunner {
   /** Which phase was running last (named when the deadline passes). */
   runningPhase: string | undefined;
 
+  /** Outputs of phases completed in an earlier run (resume) or reused by a retry, by checkpoint key. */
+  readonly #checkpoints: ReadonlyMap<string, unknown> | undefined;
+  readonly #compensationRequests: ReadonlyMap<string, unknown> | undefined;
+
   constructor(
     readonly execution: ExecutionContext,
-    readonly checkpoint: CheckpointHook | undefined,
-  ) {}
+    restore: { checkpoints?: ReadonlyMap<string, unknown> | undefined; compensationRequests?: ReadonlyMap<string, unknown> | undefined },
+  ) {
+    this.#checkpoints = restore.checkpoints;
+    this.#compensationRequests = restore.compensationRequests;
+  }
 
   readonly runList = async (phases: readonly CompiledPhase[], scope: Scope, location: Location, signal: AbortSignal): Promise<unknown> => {
     let last: unknown;
@@ -62,7 +66,7 @@ export class PhaseRunner {
       ...(location.iteration === undefined ? {} : { iteration: location.iteration }),
       ...(phase.kind === 'call' ? { component: phase.component.name } : {}),
     });
-    const restored = phase.kind === 'decision' ? undefined : execution.options.checkpoints?.get(key);
+    const restored = phase.kind === 'decision' ? undefined : this.#checkpoints?.get(key);
     if (restored !== undefined) return this.#restore(phase, scope, location, key, ref, restored);
     this.runningPhase = phase.id;
     const state = new PhaseState(ref, key, journal.now());
@@ -97,13 +101,6 @@ export class PhaseRunner {
     journal.append(state.ended(failure === undefined && phase.kind !== 'decision' ? { output } : undefined));
     if (phaseContext !== undefined) chain.phaseEnded(phaseContext, failure === undefined ? output : undefined);
     if (failure !== undefined) throw failure;
-    if (phase.kind !== 'decision' && this.checkpoint !== undefined) {
-      try {
-        await this.checkpoint(key, output, state.compensable);
-      } catch (thrown) {
-        throw thrown instanceof PhaseFailure ? thrown : new PhaseFailure(toFlowdError(thrown), phase.id, state.attempts);
-      }
-    }
     return goto === undefined ? { output } : { output, goto };
   }
 
@@ -112,7 +109,7 @@ export class PhaseRunner {
     const execution = this.execution;
     scope.phases[phase.id] = output;
     let compensable: { request: unknown } | undefined;
-    const requests = execution.options.compensationRequests;
+    const requests = this.#compensationRequests;
     if (phase.kind === 'call' && phase.compensate !== undefined && execution.flow.transactional && requests?.has(key) === true) {
       const request = requests.get(key);
       compensable = { request };

@@ -27,7 +27,14 @@ export async function recover(execution: ExecutionContext, failure: FlowdError, 
     child = await execution.runtime.runChild(
       recovery.flow,
       { error, input: scope.input, phases: { ...scope.phases } },
-      { parentId: execution.executionId, depth: (options.depth ?? 0) + 1, noRecovery: true, requestId: options.requestId, traceparent: options.traceparent },
+      {
+        parentId: execution.executionId,
+        depth: (options.depth ?? 0) + 1,
+        noRecovery: true,
+        requestId: options.requestId,
+        traceparent: options.traceparent,
+        tenant: options.tenant,
+      },
     );
   } catch (thrown) {
     // The recovery flow could not start (its input schema refused what it was given): the

@@ -1,3 +1,4 @@
+import { setPrincipal } from './caller.js';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problem, sendProblem } from '../problem.js';
 import { isPublicRoute, type AuthMode } from './auth-mode.js';
@@ -84,7 +85,9 @@ export function installAuthHooks(app: FastifyInstance, options: AuthHooksOptions
   };
 
   const authenticate: OnRequest = (request, _reply, done) => {
-    authentications.set(request, verifier.authenticate(request.headers.authorization));
+    const authentication = verifier.authenticate(request.headers.authorization);
+    authentications.set(request, authentication);
+    if ('principal' in authentication) setPrincipal(request, authentication.principal);
     done();
   };
 

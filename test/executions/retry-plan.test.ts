@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRecord, PhaseRecord } from '../../src/engine/record.js';
 import type { CompiledFlow } from '../../src/flows/compiled.js';
 import { buildEngine, type BuiltEngine } from '../../src/library.js';
-import { planRetry } from '../../src/retry/plan-retry.js';
+import { planRetry } from '../../src/executions/retry-plan.js';
 
 const FLOW = {
   name: 'plan',
