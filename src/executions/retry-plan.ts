@@ -1,4 +1,4 @@
-import { walkPhases } from '../flows/compiler.js';
+import { walkPhases } from '../flows/phase-tree.js';
 import type { CompiledFlow, CompiledPhase } from '../flows/compiled.js';
 import type { Checkpoints } from '../engine/journal/checkpoints.js';
 import { checkpointKey } from '../engine/run/scope.js';

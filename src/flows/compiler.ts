@@ -1,3 +1,4 @@
+import { walkPhases } from './phase-tree.js';
 import { createHash } from 'node:crypto';
 import type { AdapterRegistry } from '../adapters/registry.js';
 import { ConfigurationError, type ConfigurationIssue } from '../errors.js';
@@ -255,15 +256,6 @@ function checkFlowReferences(
 
 function edgePath(edges: Map<string, { target: string; path: string }[]>, from: string, to: string): string {
   return edges.get(from)?.find((edge) => edge.target === to)?.path ?? '';
-}
-
-export function walkPhases(phases: readonly CompiledPhase[], visit: (phase: CompiledPhase) => void): void {
-  for (const phase of phases) {
-    visit(phase);
-    if (phase.kind === 'decision') phase.branches.forEach((branch) => walkPhases(branch.phases, visit));
-    else if (phase.kind === 'parallel') phase.branches.forEach((branch) => walkPhases(branch.phases, visit));
-    else if (phase.kind === 'map') walkPhases(phase.phases, visit);
-  }
 }
 
 /** `['phases', 2, 'component']` → `phases[2].component`. */
