@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { FlowdError } from '../../errors.js';
 import { EXECUTION_STATUSES, TERMINAL_STATUSES } from '../../engine/record.js';
 import type { AppDeps } from '../app-deps.js';
-import { ExecutionIdParams, ExecutionRecordSchema, problemResponses } from '../schemas.js';
+import { ExecutionRecordSchema } from '../record-schemas.js';
+import { ExecutionIdParams, problemResponses } from '../schemas.js';
 
 const LogEntrySchema = z.looseObject({ time: z.string(), level: z.string(), msg: z.string() });
 

@@ -4,10 +4,10 @@ import { FlowNotFoundError } from '../../engine/flow-engine.js';
 import type { CompiledFlow } from '../../flows/compiled.js';
 import { flowDiagram } from '../../flows/diagram.js';
 import type { AppDeps } from '../app-deps.js';
+import { ExecutionRecordSchema } from '../record-schemas.js';
 import {
   AcceptedSchema,
   ExecuteBodySchema,
-  ExecutionRecordSchema,
   FlowDetailSchema,
   FlowNameParams,
   FlowSummarySchema,
