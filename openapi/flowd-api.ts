@@ -339,6 +339,15 @@ export interface paths {
                     };
                 };
                 /** @description A problem (RFC 9457) */
+                406: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -562,6 +571,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": ({
+                            time: string;
+                            level: string;
+                            msg: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[] | string;
+                        "application/x-ndjson": ({
                             time: string;
                             level: string;
                             msg: string;

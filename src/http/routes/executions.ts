@@ -47,6 +47,7 @@ export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       schema: {
         tags: ['executions'],
         summary: "An execution's structured log entries (JSON array, or NDJSON with Accept: application/x-ndjson)",
+        produces: ['application/json', 'application/x-ndjson'],
         params: ExecutionIdParams,
         response: { 200: z.union([z.array(LogEntrySchema), z.string()]), ...problemResponses(400, 404) },
       },
