@@ -116,6 +116,25 @@ describe('flowd installed from a packed tarball into a fresh project, offline', 
     expect(stdout).toMatch(/# fail 0\n/);
   });
 
+  it('flowd and flowd/testing resolve with their types for a TypeScript project (the exports map)', async () => {
+    await writeFile(
+      path.join(project, 'typed.ts'),
+      [
+        "import { loadFlows, type FlowTestKit } from 'flowd/testing';",
+        "import { FlowExecutionError, type ExecutionRecord } from 'flowd';",
+        "const kit: FlowTestKit = await loadFlows({ flowsDir: 'flows' });",
+        "const record: ExecutionRecord = (await kit.run('greeting', { name: 'Ada' })).record;",
+        'const status: string = record.status;',
+        'export { status, FlowExecutionError };',
+        '// @ts-expect-error the test kit has no such export',
+        "export { nothing } from 'flowd/testing';",
+      ].join('\n'),
+    );
+    const tsc = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--lib', 'es2023,dom', 'typed.ts'];
+    await run(process.execPath, [tsc, ...args], { cwd: project, timeout: 60_000 });
+  });
+
   it('flowd serve serves the project’s flows over HTTP', async () => {
     const port = await freePort();
     const server = spawn(path.join(project, 'node_modules', '.bin', 'flowd'), ['serve', '--port', String(port)], {
