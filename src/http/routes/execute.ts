@@ -3,6 +3,7 @@ import { FlowdError } from '../../errors.js';
 import type { ExecutionRecord } from '../../engine/record.js';
 import type { AppDeps } from '../app-deps.js';
 import { problem, problemForRecord, sendProblem, statusForRecord } from '../problem.js';
+import { envelopeProblem } from '../envelope-issues.js';
 import { ExecuteBodySchema } from '../schemas.js';
 import { INFLIGHT_RETRY_AFTER_SECONDS, inflightProblem } from '../overload/overload.js';
 import { parseTraceparent } from '../../observability/trace-context.js';
@@ -21,8 +22,8 @@ export async function executeFlow(deps: AppDeps, name: string, request: FastifyR
   if (overloaded !== undefined) return sendProblem(reply, overloaded, INFLIGHT_RETRY_AFTER_SECONDS);
   const parsed = parseExecuteEnvelope(request.body);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path].join('.'), message: issue.message }));
-    return sendProblem(reply, problem('FLOWD_ERR_REQUEST_INVALID', `invalid request body: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { instance: request.id, issues }));
+    const { detail, issues } = envelopeProblem(request.body, parsed.error.issues);
+    return sendProblem(reply, problem('FLOWD_ERR_REQUEST_INVALID', detail, { instance: request.id, issues }));
   }
   const { input, options = {} } = parsed.data;
   const traceparent = request.headers['traceparent'];

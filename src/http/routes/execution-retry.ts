@@ -7,7 +7,8 @@ import { planRetry, type CheckpointSource, type StoredCheckpoints } from '../../
 import type { AppDeps } from '../app-deps.js';
 import { INFLIGHT_RETRY_AFTER_SECONDS, inflightProblem } from '../overload/overload.js';
 import { problem, sendProblem } from '../problem.js';
-import { ExecutionIdParams, ExecutionRecordSchema, problemResponses } from '../schemas.js';
+import { ExecutionRecordSchema } from '../record-schemas.js';
+import { ExecutionIdParams, problemResponses } from '../schemas.js';
 import { sendRecord } from './execute.js';
 
 /** Executions a retry can start from: they ended without success and nothing is left half-undone. */
