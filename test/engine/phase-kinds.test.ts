@@ -242,7 +242,7 @@ describe('input validation', () => {
     });
     await expect(engine.execute('typed', { qty: 0 })).rejects.toMatchObject({
       code: 'FLOWD_ERR_INPUT_INVALID',
-      issues: expect.arrayContaining([{ path: 'input.id', message: 'is required' }, { path: 'input.qty', message: 'must be >= 1' }]),
+      issues: expect.arrayContaining([{ path: 'input.id', message: 'is required' }, { path: 'input.qty', message: 'must be at least 1' }]),
     });
   });
 

@@ -9,6 +9,7 @@ import type { AppDeps } from '../app-deps.js';
 import { callerOf } from '../auth/caller.js';
 import { parsePrefer, preferenceApplied, type Preferences } from '../prefer.js';
 import { problem, problemForRecord, sendProblem, statusForRecord } from '../problem.js';
+import { envelopeProblem } from '../envelope-issues.js';
 import { ExecuteBodySchema } from '../schemas.js';
 
 /**
@@ -29,8 +30,8 @@ export async function executeFlow(deps: AppDeps, name: string, request: FastifyR
   }
   const parsed = parseExecuteEnvelope(request.body);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path].join('.'), message: issue.message }));
-    return sendProblem(reply, problem('FLOWD_ERR_REQUEST_INVALID', `invalid request body: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { instance: request.id, issues }));
+    const { detail, issues } = envelopeProblem(request.body, parsed.error.issues);
+    return sendProblem(reply, problem('FLOWD_ERR_REQUEST_INVALID', detail, { instance: request.id, issues }));
   }
   const { input, options = {} } = parsed.data;
   const prefer = hasAsyncHeaders(request) ? parsePrefer(request.headers['prefer']) : preferMinimalOnly(request);

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app-deps.js';
 import { callerOf } from '../auth/caller.js';
 import { problem, sendProblem } from '../problem.js';
-import { ExecutionIdParams, ExecutionRecordSchema, problemResponses } from '../schemas.js';
+import { ExecutionRecordSchema } from '../record-schemas.js';
+import { ExecutionIdParams, problemResponses } from '../schemas.js';
 import { sendJournal } from './execute.js';
 
 /**

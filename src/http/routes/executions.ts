@@ -5,7 +5,8 @@ import { EXECUTION_STATUSES } from '../../engine/record.js';
 import { cancelExecution } from '../../executions/execution-cancel.js';
 import { callerOf } from '../auth/caller.js';
 import type { AppDeps } from '../app-deps.js';
-import { ExecutionIdParams, ExecutionRecordSchema, problemResponses } from '../schemas.js';
+import { ExecutionRecordSchema } from '../record-schemas.js';
+import { ExecutionIdParams, problemResponses } from '../schemas.js';
 
 const LogEntrySchema = z.looseObject({ time: z.string(), level: z.string(), msg: z.string() });
 
@@ -63,6 +64,7 @@ export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       schema: {
         tags: ['executions'],
         summary: "An execution's structured log entries (JSON array, or NDJSON with Accept: application/x-ndjson)",
+        produces: ['application/json', 'application/x-ndjson'],
         params: ExecutionIdParams,
         response: { 200: z.union([z.array(LogEntrySchema), z.string()]), ...problemResponses(400, 404) },
       },
