@@ -119,7 +119,8 @@ export function batchParameters(ops: readonly WriteOp[]): unknown[][] {
   const creates: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], [], [], []];
   const rows: unknown[][] = [[], [], [], [], []];
   const push = (columns: unknown[][], values: readonly unknown[]): void => values.forEach((value, i) => columns[i]!.push(value));
-  for (const op of ops) {
+  // Keys inserted in one order by every replica: two batches racing two keys wait, never deadlock.
+  for (const op of [...ops].sort(byKey)) {
     switch (op.kind) {
       case 'append':
         push(fenced, [op.lease.executionId, op.lease.epoch, op.leaseMs, null, null, null, false]);
@@ -145,4 +146,10 @@ export function batchParameters(ops: readonly WriteOp[]): unknown[][] {
     for (const row of opRows(op)) push(rows, [executionId, row.seq, row.type, row.data, row.state]);
   }
   return [...fenced, ...saves, ...creates, ...rows];
+}
+
+function byKey(a: WriteOp, b: WriteOp): number {
+  const keyA = a.kind === 'create' ? (a.execution.idempotency?.key ?? '') : '';
+  const keyB = b.kind === 'create' ? (b.execution.idempotency?.key ?? '') : '';
+  return keyA < keyB ? -1 : keyA > keyB ? 1 : 0;
 }
