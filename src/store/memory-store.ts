@@ -88,7 +88,8 @@ export class MemoryExecutionStore implements ExecutionStore {
   async append(lease: Lease, rows: readonly JournalRow[], leaseMs: number): Promise<void> {
     const stored = this.#held(lease, 'append');
     addRows(stored, rows, false);
-    stored.leaseExpiresAt = this.#clock() + leaseMs;
+    const now = this.#clock();
+    if ((stored.leaseExpiresAt ?? 0) < now + leaseMs / 2) stored.leaseExpiresAt = now + leaseMs;
   }
 
   async finish(lease: Lease, rows: readonly JournalRow[], summary: FinishedSummary, options: { clearState?: boolean } = {}): Promise<void> {

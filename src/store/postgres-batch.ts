@@ -25,6 +25,8 @@ export interface BatchAnswer {
  * batches or a batch and a heartbeat never deadlock), saves that never overwrite, creates with
  * their idempotency keys, then the journal rows of exactly the executions that passed. An op
  * that does not pass writes nothing and leaves the others alone; the answer names who passed.
+ * An append only locks its summary row (no new row version, no index entry) unless less than
+ * half of its lease is left: then it renews the lease.
  */
 export const BATCH_STATEMENT = `
 WITH clock AS (SELECT ${NOW} AS now),
@@ -33,11 +35,11 @@ fenced_in AS (
     AS t(id, epoch, lease_ms, status, error_code, recovered, clear)
 ),
 held AS (
-  SELECT e.id FROM flowd_executions e JOIN fenced_in f ON f.id = e.id
+  SELECT e.id, e.lease_expires_at FROM flowd_executions e JOIN fenced_in f ON f.id = e.id
   WHERE e.lease_epoch = f.epoch AND e.status = 'running'
-  ORDER BY e.id FOR UPDATE OF e
+  ORDER BY e.id FOR NO KEY UPDATE OF e
 ),
-fenced AS (
+changed AS (
   UPDATE flowd_executions e SET
     status = coalesce(f.status, e.status),
     lease_expires_at = CASE WHEN f.status IS NULL THEN clock.now + f.lease_ms END,
@@ -46,9 +48,9 @@ fenced AS (
     error_code = CASE WHEN f.status IS NULL THEN e.error_code ELSE f.error_code END,
     recovered = CASE WHEN f.status IS NULL THEN e.recovered ELSE f.recovered END
   FROM fenced_in f, held, clock
-  WHERE e.id = f.id AND held.id = f.id
-  RETURNING e.id, f.clear
+  WHERE e.id = f.id AND held.id = f.id AND (f.status IS NOT NULL OR held.lease_expires_at < clock.now + f.lease_ms / 2)
 ),
+fenced AS (SELECT f.id, f.clear FROM held JOIN fenced_in f ON f.id = held.id),
 saves_in AS (
   SELECT * FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
     $17::boolean[], $18::bigint[])

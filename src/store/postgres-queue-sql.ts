@@ -54,7 +54,7 @@ export const HEARTBEAT_STATEMENT = `
 WITH locked AS (
   SELECT e.id FROM flowd_executions e JOIN unnest($1::text[], $2::int[]) AS held(id, epoch) ON held.id = e.id
   WHERE e.lease_epoch = held.epoch AND e.lease_owner = $3 AND e.status = 'running'
-  ORDER BY e.id FOR UPDATE OF e
+  ORDER BY e.id FOR NO KEY UPDATE OF e
 )
 UPDATE flowd_executions e SET lease_expires_at = ${NOW} + $4::bigint
 FROM locked WHERE e.id = locked.id

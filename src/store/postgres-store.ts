@@ -209,7 +209,7 @@ export class PostgresExecutionStore implements ExecutionStore {
     await this.pool.query(
       `UPDATE flowd_executions e SET lease_expires_at = 0
        FROM (SELECT e.id FROM flowd_executions e JOIN unnest($1::text[], $2::int[]) AS held(id, epoch) ON held.id = e.id
-             WHERE e.lease_epoch = held.epoch AND e.status = 'running' ORDER BY e.id FOR UPDATE OF e) AS locked
+             WHERE e.lease_epoch = held.epoch AND e.status = 'running' ORDER BY e.id FOR NO KEY UPDATE OF e) AS locked
        WHERE e.id = locked.id`,
       [leases.map((lease) => lease.executionId), leases.map((lease) => lease.epoch)],
     );

@@ -136,8 +136,10 @@ export class SqliteExecutionStore implements ExecutionStore {
 
   async append(lease: Lease, rows: readonly JournalRow[], leaseMs: number): Promise<void> {
     await this.#writes.write(() => {
-      const held = this.#sql(`UPDATE flowd_executions SET lease_expires_at = ${NOW} + ? WHERE id = ? AND lease_epoch = ? AND status = 'running'`)
-        .run(leaseMs, lease.executionId, lease.epoch);
+      const held = this.#sql(
+        `UPDATE flowd_executions SET lease_expires_at = CASE WHEN lease_expires_at < ${NOW} + @leaseMs / 2 THEN ${NOW} + @leaseMs ELSE lease_expires_at END
+         WHERE id = @id AND lease_epoch = @epoch AND status = 'running'`,
+      ).run({ leaseMs, id: lease.executionId, epoch: lease.epoch });
       if (held.changes === 0) throw lostLease('append', lease);
       this.#insertRows(lease.executionId, rows, false);
     }, weigh(rows));

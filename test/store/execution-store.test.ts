@@ -267,6 +267,17 @@ describe.each(BACKENDS)('%s execution store', (backend) => {
       expect(await store.claim({ owner: 'y', flows: [{ name: flow, hash: 'h1' }], limit: 1, leaseMs: 60_000 })).toEqual([]);
     });
 
+    it('renews the lease on append once less than half of it is left', async () => {
+      const flow = unique('renew');
+      const lease = await running(store, { flow, leaseMs: 1000 });
+      await letTimePass(store, 550);
+      await store.append(lease, [row(1, 'log')], 1000);
+      // The lease taken at create has expired by now; the renewed one has not.
+      await letTimePass(store, 500);
+      expect(await store.claim({ owner: 'x', flows: [{ name: flow, hash: 'h1' }], limit: 1, leaseMs: 60_000 })).toEqual([]);
+      expect(await store.heartbeat('owner-a', [lease], 60_000)).toEqual({ lost: [], cancelRequested: [] });
+    });
+
     it('cancels a queued execution at once with its last rows, and counts the queue per tenant', async () => {
       const flow = unique('cancel');
       const tenant = unique('tenant');
