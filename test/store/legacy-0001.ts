@@ -185,3 +185,15 @@ export async function fillPostgres(client: pg.ClientBase, now: number): Promise<
     await client.query(`INSERT INTO flowd_idempotency_keys (key, fingerprint, execution_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`, [k.key, k.fingerprint, k.executionId, now, now + 3_600_000]);
   }
 }
+
+/** `count` more queued 0.1.0 executions of flow `bulk` (ids `bulk-00001`…), to cross the conversion's page size. */
+export function bulkInsertSql(count: number, database: 'sqlite' | 'postgres'): string {
+  const series = database === 'sqlite' ? `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count}) SELECT i FROM n` : `SELECT i FROM generate_series(1, ${count}) AS i`;
+  const id = database === 'sqlite' ? `'bulk-' || substr('0000' || i, -5)` : `'bulk-' || lpad(i::text, 5, '0')`;
+  const resumable = database === 'sqlite' ? '1' : 'true';
+  const cancel = database === 'sqlite' ? '0' : 'false';
+  return `INSERT INTO flowd_executions (${EXECUTION_COLUMNS})
+    SELECT ${id}, 'bulk', '1', 'h1', 'queued', ${resumable}, '{"v":{"i":1}}', '{}',
+      '{"flow":"bulk","version":"1","status":"queued","startedAt":"2025-01-01T00:00:00.000Z","phases":[]}',
+      NULL, NULL, NULL, ${T0}, NULL, NULL, 0, NULL, 0, ${cancel} FROM (${series}) AS s`;
+}

@@ -14,7 +14,7 @@ import { migratePostgres, migrateSqlite } from '../../src/store/migrations/runne
 import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
 import { SqliteExecutionStore } from '../../src/store/sqlite-store.js';
 import { PG_URL, dropSchema } from '../durable/helpers.js';
-import { COMPENSATED_RECORD, ENDED_RECORD, IDS, fillPostgres, fillSqlite } from './legacy-0001.js';
+import { bulkInsertSql, COMPENSATED_RECORD, ENDED_RECORD, IDS, fillPostgres, fillSqlite } from './legacy-0001.js';
 import { newExecution, savedExecution, typesOf } from './store-fixtures.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -104,13 +104,14 @@ describe('migrations', () => {
 
 describe.each(['sqlite', 'postgres'] as const)('%s: upgrading a flowd 0.1.0 database', (backend) => {
   /** A 0.1.0 database with its executions, then opened by this build (which migrates it). */
-  async function upgraded(): Promise<{ store: ExecutionStore; tables: () => Promise<string[]> }> {
+  async function upgraded(bulk = 0): Promise<{ store: ExecutionStore; tables: () => Promise<string[]> }> {
     const now = Date.now();
     if (backend === 'sqlite') {
       const path = join(await tempDir(), 'flowd.db');
       const old = new Database(path);
       migrateSqlite(old, 1);
       fillSqlite(old, now);
+      if (bulk > 0) old.exec(bulkInsertSql(bulk, 'sqlite'));
       old.close();
       const store = SqliteExecutionStore.open({ path });
       cleanups.push(() => store.close());
@@ -122,6 +123,7 @@ describe.each(['sqlite', 'postgres'] as const)('%s: upgrading a flowd 0.1.0 data
     const client = await pgClient(schema);
     await migratePostgres(client, schema, 1);
     await fillPostgres(client, now);
+    if (bulk > 0) await client.query(bulkInsertSql(bulk, 'postgres'));
     const store = await PostgresExecutionStore.open({ connectionString: PG_URL, schema });
     cleanups.push(() => store.close());
     const tables = async (): Promise<string[]> =>
@@ -198,5 +200,14 @@ describe.each(['sqlite', 'postgres'] as const)('%s: upgrading a flowd 0.1.0 data
     expect(await replay('u:local:local:x')).toEqual({ created: false, executionId: IDS.compensated, fingerprint: 'fp-x' });
     expect(await replay('t:parent:flow:fp')).toEqual({ created: false, executionId: IDS.queued, fingerprint: 'fp-t' });
     expect((await replay('u:abc')).created).toBe(true);
+  });
+
+  it('converts a database larger than one page of the conversion', async () => {
+    const { store } = await upgraded(450);
+    expect(await store.countQueued('local')).toBe(451);
+    const bulk = await store.list({ flow: 'bulk', limit: 1000 });
+    expect(bulk.items).toHaveLength(450);
+    const last = await store.get('bulk-00450', { withState: true });
+    expect(decodeRows(last!.rows)).toMatchObject([{ type: 'execution_started', executionId: 'bulk-00450', input: { i: 1 } }]);
   });
 });

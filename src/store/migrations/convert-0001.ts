@@ -9,6 +9,7 @@ import { LEGACY_TENANT, convertLegacyExecution, referencedExecutions, type Legac
  * bounded however large the database is. Runs inside the migration's transaction.
  */
 const PAGE = 200;
+const ROWS_PER_STATEMENT = 2000;
 
 /** An execution row of schema 0001, as both databases return it. */
 interface OldRow {
@@ -171,11 +172,14 @@ export async function convertPostgres(client: pg.ClientBase): Promise<void> {
       insertSummaries,
       SUMMARY_COLUMNS.map((column) => page.executions.map((summary) => summary[column])),
     );
-    const rows = page.rows;
-    await client.query(
-      `INSERT INTO flowd_journal (execution_id, seq, type, data, state) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[])`,
-      [rows.map((row) => row.executionId), rows.map((row) => row.seq), rows.map((row) => row.type), rows.map((row) => row.data), rows.map((row) => row.state)],
-    );
+    // Statements of bounded size: a page may hold up to 500 log lines per execution (0.1.0's cap).
+    for (let start = 0; start < page.rows.length; start += ROWS_PER_STATEMENT) {
+      const rows = page.rows.slice(start, start + ROWS_PER_STATEMENT);
+      await client.query(
+        `INSERT INTO flowd_journal (execution_id, seq, type, data, state) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[])`,
+        [rows.map((row) => row.executionId), rows.map((row) => row.seq), rows.map((row) => row.type), rows.map((row) => row.data), rows.map((row) => row.state)],
+      );
+    }
     after = olds[olds.length - 1]!.id;
   }
 }
