@@ -238,7 +238,8 @@ export class MemoryExecutionStore implements ExecutionStore {
     let keys = 0;
     let expired = 0;
     for (const [key, value] of this.#keys) {
-      if (gone.has(value.executionId)) {
+      // Keys of executions purged now, or evicted over the bound before.
+      if (!this.#executions.has(value.executionId)) {
         this.#keys.delete(key);
         keys += 1;
       } else if (value.expiresAt <= now && expired < batchSize) {
