@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { lostLease, type CreateResult } from './execution-store.js';
 import { BATCH_STATEMENT, batchParameters, opExecutionId, opRows, type BatchAnswer, type WriteOp } from './postgres-batch.js';
-import { GROUP_COMMIT_DEFAULTS, rowsSize, takeBatch, type GroupCommitOptions, type Weighed } from './summary-row.js';
+import { GROUP_COMMIT_DEFAULTS, rowsSize, takeBatch, type GroupCommitOptions, type Weighed } from './group-commit-bounds.js';
 
 interface Queued extends Weighed {
   readonly op: WriteOp;

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { GROUP_COMMIT_DEFAULTS, takeBatch, type GroupCommitOptions, type Weighed } from './summary-row.js';
+import { GROUP_COMMIT_DEFAULTS, takeBatch, type GroupCommitOptions, type Weighed } from './group-commit-bounds.js';
 
 interface Job extends Weighed {
   readonly run: () => unknown;

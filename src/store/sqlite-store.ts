@@ -25,7 +25,8 @@ import {
 } from './execution-store.js';
 import { migrateSqlite } from './migrations/runner.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
-import { SUMMARY_COLUMNS, rowsSize, toOptions, toRow, toSummary, type GroupCommitOptions, type SummaryRow } from './summary-row.js';
+import { rowsSize, type GroupCommitOptions } from './group-commit-bounds.js';
+import { SUMMARY_COLUMNS, toOptions, toRow, toSummary, type SummaryRow } from './summary-row.js';
 
 /** The database clock in ms. SQLite's clock is the host's: the database is embedded. */
 const NOW = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;

@@ -9,7 +9,7 @@ import { newExecutionId } from '../../src/engine/ids.js';
 import type { ExecutionStore, Lease } from '../../src/store/execution-store.js';
 import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
 import { createTestDatabase, type Backend, type TestDatabase } from '../durable/helpers.js';
-import { finishedRow, letTimePass, newExecution, row, running, savedExecution, startedRow, typesOf } from './store-fixtures.js';
+import { finishedRow, leftovers, letTimePass, newExecution, row, running, savedExecution, startedRow, typesOf } from './store-fixtures.js';
 
 const BACKENDS: Backend[] = ['memory', 'sqlite', 'postgres'];
 
@@ -400,17 +400,3 @@ describe.each(BACKENDS)('%s execution store', (backend) => {
     });
   });
 });
-
-/** Journal rows and keys the SQL stores still hold for these executions. */
-async function leftovers(store: ExecutionStore, ids: readonly string[]): Promise<{ rows: number; keys: number }> {
-  if (store instanceof PostgresExecutionStore) {
-    const rows = await store.pool.query<{ n: string }>(`SELECT count(*) AS n FROM flowd_journal WHERE execution_id = ANY($1::text[])`, [ids]);
-    const keys = await store.pool.query<{ n: string }>(`SELECT count(*) AS n FROM flowd_idempotency_keys WHERE execution_id = ANY($1::text[])`, [ids]);
-    return { rows: Number(rows.rows[0]!.n), keys: Number(keys.rows[0]!.n) };
-  }
-  const sqlite = store as unknown as { db: { prepare(sql: string): { get(...args: unknown[]): unknown } } };
-  const list = JSON.stringify(ids);
-  const count = (table: string): number =>
-    (sqlite.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE execution_id IN (SELECT value FROM json_each(?))`).get(list) as { n: number }).n;
-  return { rows: count('flowd_journal'), keys: count('flowd_idempotency_keys') };
-}

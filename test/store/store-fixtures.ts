@@ -1,6 +1,7 @@
 /** Builders of executions and journal rows for the store tests (the store treats rows as opaque JSON). */
 import { newExecutionId } from '../../src/engine/ids.js';
 import type { ExecutionStore, JournalRow, Lease, NewExecution, SavedExecution } from '../../src/store/execution-store.js';
+import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
 import { waitFor } from '../durable/helpers.js';
 
 let lastIdMs = Date.now();
@@ -68,4 +69,18 @@ export async function letTimePass(store: ExecutionStore, ms: number): Promise<vo
 
 export function typesOf(rows: readonly JournalRow[]): string[] {
   return rows.map((stored) => stored.type);
+}
+
+/** Journal rows and keys the SQL stores still hold for these executions. */
+export async function leftovers(store: ExecutionStore, ids: readonly string[]): Promise<{ rows: number; keys: number }> {
+  if (store instanceof PostgresExecutionStore) {
+    const rows = await store.pool.query<{ n: string }>(`SELECT count(*) AS n FROM flowd_journal WHERE execution_id = ANY($1::text[])`, [ids]);
+    const keys = await store.pool.query<{ n: string }>(`SELECT count(*) AS n FROM flowd_idempotency_keys WHERE execution_id = ANY($1::text[])`, [ids]);
+    return { rows: Number(rows.rows[0]!.n), keys: Number(keys.rows[0]!.n) };
+  }
+  const sqlite = store as unknown as { db: { prepare(sql: string): { get(...args: unknown[]): unknown } } };
+  const list = JSON.stringify(ids);
+  const count = (table: string): number =>
+    (sqlite.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE execution_id IN (SELECT value FROM json_each(?))`).get(list) as { n: number }).n;
+  return { rows: count('flowd_journal'), keys: count('flowd_idempotency_keys') };
 }

@@ -1,6 +1,6 @@
 import { convertPostgres, convertSqlite } from './convert-0001.js';
 import { LEGACY_TENANT } from './journal-from-0001.js';
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /** The indexes of 0001's execution table, dropped with it (their names are taken again). */
 const OLD_INDEXES = ['queued', 'leases', 'flow', 'status', 'finished', 'correlation', 'parent'].map((name) => `DROP INDEX flowd_executions_${name}`);
