@@ -31,8 +31,9 @@ export interface ExecutionStore {
    * Appends journal rows of a leased execution, fenced: refused with LeaseLostError (nothing
    * written) when the lease is not held at this epoch any more. Renews the lease when less than
    * half of `leaseMs` is left (the heartbeat renews it anyway; a renewal rewrites the summary row,
-   * which PostgreSQL pays for). Rows whose `seq` is already stored are ignored (a retried write). The durable layer awaits each write of
-   * an execution before the next; the stores commit writes of different executions together.
+   * which PostgreSQL pays for). Rows whose `seq` is already stored are ignored (a retried write).
+   * The durable layer awaits each write of an execution before the next; the stores commit
+   * writes of different executions together.
    */
   append(lease: Lease, rows: readonly JournalRow[], leaseMs: number): Promise<void>;
   /**
