@@ -1,4 +1,5 @@
 import type { ExecutionStatus } from '../engine/record.js';
+import { LeaseLostError } from '../errors.js';
 
 /**
  * Where executions live: each execution's journal (append-only rows), a summary row for lists,
@@ -28,8 +29,11 @@ export interface ExecutionStore {
   create(execution: NewExecution): Promise<CreateResult>;
   /**
    * Appends journal rows of a leased execution, fenced: refused with LeaseLostError (nothing
-   * written) when the lease is not held at this epoch any more. Renews the lease. Rows whose
-   * `seq` is already stored are ignored (a retried write).
+   * written) when the lease is not held at this epoch any more. Renews the lease when less than
+   * half of `leaseMs` is left (the heartbeat renews it anyway; a renewal rewrites the summary row,
+   * which PostgreSQL pays for). Rows whose `seq` is already stored are ignored (a retried write).
+   * The durable layer awaits each write of an execution before the next; the stores commit
+   * writes of different executions together.
    */
   append(lease: Lease, rows: readonly JournalRow[], leaseMs: number): Promise<void>;
   /**
@@ -40,13 +44,14 @@ export interface ExecutionStore {
   finish(lease: Lease, rows: readonly JournalRow[], summary: FinishedSummary, options?: { clearState?: boolean }): Promise<void>;
   /**
    * Stores an execution that ran without a lease (a sync execution the persistence policy keeps,
-   * a sub-flow): its summary row and all its rows at once. Never overwrites a leased execution.
+   * a sub-flow): its summary row and all its rows at once. Writes nothing when the execution is
+   * stored already (a leased one is never overwritten; a retried save changes nothing).
    */
   save(execution: SavedExecution): Promise<void>;
 
   /** The summary and every journal row of an execution; undefined when unknown or purged. */
   get(executionId: string, options?: { withState?: boolean }): Promise<StoredExecution | undefined>;
-  /** Summaries, newest first (ids are UUIDv7), filtered; keyset-paginated with an opaque cursor. */
+  /** Summaries, newest first (ids are UUIDv7), filtered; keyset-paginated (see ExecutionQuery.cursor). */
   list(query: ExecutionQuery): Promise<ExecutionPage>;
 
   /**
@@ -69,13 +74,14 @@ export interface ExecutionStore {
 
   /**
    * The newest execution of `flow` that succeeded within `withinMs` (with this correlation key when
-   * given, of this tenant), and its `execution_finished` row (state included: the output).
+   * given, any key or none otherwise; of this tenant), and its `execution_finished` row with its
+   * state (the raw output) when kept; after a `clearState` finish the output is the one shown in `data`.
    */
   findSucceeded(query: SucceededQuery): Promise<{ readonly executionId: string; readonly finished: JournalRow } | undefined>;
   /**
    * Deletes up to `batchSize` ended executions finished more than `olderThanMs` ago (with their
    * rows and idempotency keys) and up to `batchSize` expired idempotency keys; returns how many
-   * executions and keys went.
+   * executions and keys went (0: nothing left to purge now).
    */
   purge(olderThanMs: number, batchSize: number): Promise<number>;
   /** Claimable executions pinned to a definition not in `flows` (for the mismatch report). */
@@ -164,6 +170,8 @@ export interface FinishedSummary {
 
 export interface SavedExecution {
   readonly executionId: string;
+  /** When it started (its `execution_started` entry's `at`, ms since the epoch); default: the store's clock. */
+  readonly startedAt?: number | undefined;
   readonly flow: string;
   readonly version: string;
   readonly flowHash: string;
@@ -187,7 +195,10 @@ export interface ExecutionQuery {
   /** Only this tenant's executions; undefined = every tenant's (operators). */
   readonly tenant?: string | undefined;
   readonly limit: number;
-  /** Opaque cursor from a previous page. */
+  /**
+   * A previous page's `nextCursor`: its last item's execution id. Items come strictly after it
+   * (smaller ids), so a page merged with executions kept elsewhere can be continued by id.
+   */
   readonly cursor?: string | undefined;
 }
 
@@ -248,4 +259,9 @@ export const TERMINAL = ['succeeded', 'failed', 'compensated', 'compensation_fai
 
 export function flowKeyString(flow: string, hash: string): string {
   return `${flow}@${hash}`;
+}
+
+/** The error of a write refused because the lease is not held at its epoch any more. */
+export function lostLease(write: string, lease: Lease): LeaseLostError {
+  return new LeaseLostError(`${write} refused: execution ${lease.executionId} is no longer held at epoch ${lease.epoch}`);
 }
