@@ -74,13 +74,13 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   // Every value that leaves the process (answers, stored rows, log lines, callbacks): secrets masked, sensitive fields redacted.
   const clean = createCleaner(secrets, createSensitiveFieldMatcher(parseRedactFields(config.REDACT_FIELDS)));
   const settings = durableSettings(config);
-  let engine: FlowEngine | undefined;
-  const writer = createDurableWriter({ store, settings, logger, clean, onCancelRequested: (id) => engine?.cancel(id, 'cancelled through the API') });
+  const late: { engine?: FlowEngine } = {};
+  const writer = createDurableWriter({ store, settings, logger, clean, onCancelRequested: (id) => late.engine?.cancel(id, 'cancelled through the API') });
   const recent = new RecentExecutions(config.EXECUTIONS_MAX);
   const policy = new PersistencePolicy(config.PERSISTENCE);
   let wake = (): void => {};
   const links = executionLinks({
-    engine: () => engine!,
+    engine: () => late.engine!,
     store,
     recent,
     leaseMs: settings.leaseMs,
@@ -119,7 +119,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     await store.close();
     throw error;
   }
-  engine = built.engine;
+  const engine = built.engine;
+  late.engine = engine;
   const flows = built.flows;
   const durable = startDurable({ writer, engine, flows, settings, paused: () => state.shuttingDown });
   wake = () => durable.queue.wake();

@@ -81,8 +81,10 @@ export class DurableRun implements ExecutionObserver {
           tenant: this.#init.tenant,
           parentId: journal.started.parentId,
           correlationKey: journal.started.correlationKey,
+          startedAt: journal.started.at,
           summary,
-          rows: encodeEntries(journal.entries, 0, writer.clean),
+          // Nothing resumes a succeeded execution and nothing retries it: its raw values are not kept.
+          rows: encodeEntries(journal.entries, 0, writer.clean, record.status !== 'succeeded'),
         });
       } else {
         // Nothing resumes a succeeded execution and nothing retries it: its raw values go.

@@ -13,8 +13,8 @@ const STATE_FIELDS: Readonly<Partial<Record<JournalEntry['type'], readonly strin
   execution_finished: ['output'],
 };
 
-export function encodeEntry(entry: JournalEntry, seq: number, clean: (value: unknown) => unknown): JournalRow {
-  const fields = STATE_FIELDS[entry.type];
+export function encodeEntry(entry: JournalEntry, seq: number, clean: (value: unknown) => unknown, withState = true): JournalRow {
+  const fields = withState ? STATE_FIELDS[entry.type] : undefined;
   if (fields === undefined) return { seq, type: entry.type, data: JSON.stringify(clean(entry)), state: null };
   let state: Record<string, unknown> | undefined;
   for (const field of fields) {
@@ -23,10 +23,10 @@ export function encodeEntry(entry: JournalEntry, seq: number, clean: (value: unk
   return { seq, type: entry.type, data: JSON.stringify(clean(entry)), state: state === undefined ? null : JSON.stringify(state) };
 }
 
-/** Encodes `entries[from…]`. */
-export function encodeEntries(entries: readonly JournalEntry[], from: number, clean: (value: unknown) => unknown): JournalRow[] {
+/** Encodes `entries[from…]`; without their raw values when nothing will resume or retry from them. */
+export function encodeEntries(entries: readonly JournalEntry[], from: number, clean: (value: unknown) => unknown, withState = true): JournalRow[] {
   const rows: JournalRow[] = [];
-  for (let seq = from; seq < entries.length; seq++) rows.push(encodeEntry(entries[seq]!, seq, clean));
+  for (let seq = from; seq < entries.length; seq++) rows.push(encodeEntry(entries[seq]!, seq, clean, withState));
   return rows;
 }
 

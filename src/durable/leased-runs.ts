@@ -84,6 +84,9 @@ export class LeasedRuns {
   async failStored(stored: Journal, lease: Lease, error: FlowdError): Promise<ExecutionRecord> {
     const journal = Journal.from(stored.entries, () => Date.now());
     const summary = { code: error.code, message: error.message, recoverable: false };
+    // This claim is a run of its own, that ends at once.
+    const runs = journal.entries.filter((entry) => entry.type === 'run_started').length;
+    journal.append({ type: 'run_started', run: runs + 1 });
     journal.append({ type: 'execution_failed', error: summary });
     journal.append({ type: 'execution_finished', status: 'failed', error: summary });
     const record = recordView(journal.entries, { clean: this.#writer.clean });

@@ -62,12 +62,13 @@ export function endOfRunObserver(options: {
           tenant: journal.started.tenant ?? LOCAL_TENANT,
           parentId: journal.started.parentId,
           correlationKey: journal.started.correlationKey,
+          startedAt: journal.started.at,
           summary: {
             status: ended?.status ?? 'failed',
             errorCode: ended?.error?.code,
             recovered: journal.entries.some((entry) => entry.type === 'recovery_ended' && entry.succeeded),
           },
-          rows: encodeEntries(journal.entries, 0, clean),
+          rows: encodeEntries(journal.entries, 0, clean, ended?.status !== 'succeeded'),
         });
       } catch (error) {
         logger.error({ err: error, executionId: journal.executionId }, 'could not store the execution');

@@ -48,6 +48,8 @@ export interface PhaseRecord {
   fallback?: boolean | undefined;
   /** Taken from a checkpoint when a crashed execution resumed: not run again. */
   restored?: boolean | undefined;
+  /** The run it was in stopped before it ended (a crash, a lost lease); a later run ran it again. */
+  interrupted?: boolean | undefined;
   /** The execution a sub-flow phase started. */
   childExecutionId?: string | undefined;
   error?: ErrorSummary | undefined;

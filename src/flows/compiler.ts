@@ -3,7 +3,7 @@ import type { AdapterRegistry } from '../adapters/registry.js';
 import { ConfigurationError, type ConfigurationIssue } from '../errors.js';
 import { DEFAULT_CALL_TIMEOUT_MS, compileComponent, type ComponentCompileContext } from './compile-component.js';
 import { collectPhaseIds, compileChecked, compilePhaseList, type PhaseCompileContext } from './compile-phases.js';
-import type { CompiledComponent, CompiledFlow, CompiledPhase } from './compiled.js';
+import type { CompiledComponent, CompiledFlow } from './compiled.js';
 import { checkFlowReferences, type FlowReference, type FlowReferences } from './flow-references.js';
 import { compileInputSchema } from './input-schema.js';
 import type { Reporter } from './parse-fields.js';

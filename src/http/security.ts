@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from './app-deps.js';
-import { LOCAL_CALLER } from '../executions/caller.js';
 import { installAuthHooks, publicPathList, resolveAuthMode } from './auth/index.js';
 import { createRateLimitHook, registerLoadShedding } from './overload/overload.js';
 import { createSensitiveFieldMatcher, parseRedactFields, redactSensitiveLogLine } from '../observability/sensitive-fields.js';
@@ -40,8 +39,8 @@ export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Pro
     publicPaths: publicPathList(config.PUBLIC_PATHS),
     logger: app.log,
     flows: new Set(deps.flows.keys()),
-    executionFlow: async (id) => {
-      const first = (await deps.reads.find(id, LOCAL_CALLER))?.entries[0];
+    executionFlow: async (id, principal) => {
+      const first = (await deps.reads.find(id, { tenant: principal.tenant, allTenants: principal.grants.allTenants }))?.entries[0];
       return first?.type === 'execution_started' ? first.flow : undefined;
     },
   });

@@ -1,5 +1,4 @@
 import type { Middleware } from '../engine/middleware.js';
-import type { ExecutionRecord } from '../engine/record.js';
 import { LimitExceededError } from '../errors.js';
 import { jsonSizeUpTo } from './json-size.js';
 

@@ -60,7 +60,7 @@ export class JournalLogger implements FlowLogger {
 
   #write(level: LogLevel, obj: object, msg: string | undefined): void {
     const target = this.#target;
-    if (target.isLevelEnabled?.(level) ?? true) (target[level as 'info'] as FlowLogger['info']).call(target, obj, msg);
+    if (target.isLevelEnabled?.(level) ?? true) target[level as 'info'].call(target, obj, msg);
     if (!CAPTURED.has(level)) return;
     const fields: Record<string, unknown> = {};
     for (const key of Object.keys(this.#bindings)) fields[key] = this.#bindings[key];

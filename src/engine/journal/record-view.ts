@@ -46,6 +46,8 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
     const entry = entries[seq]!;
     switch (entry.type) {
       case 'run_started':
+        // Phases an earlier run started and never ended were cut short (crash, lost lease).
+        if (runs > 0) for (const state of phases.values()) if (state.record.status === 'running') interrupt(state.record);
         run = entry.run;
         runT = entry.t;
         runs += 1;
@@ -119,7 +121,8 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
       case 'execution_finished':
         record.status = entry.status;
         record.finishedAt = isoTime(entry.at);
-        record.durationMs = round(entry.t - runT);
+        // A queued execution cancelled before it ran has no run to measure.
+        if (runs > 0) record.durationMs = round(entry.t - runT);
         if ('output' in entry) record.output = options.rawOutput === true ? entry.output : clean(entry.output);
         if (entry.error !== undefined) record.error = cleanError(entry.error, clean);
         break;
@@ -159,6 +162,11 @@ function baseRecord(started: ExecutionStartedEntry, clean: (value: unknown) => u
   if (started.retryOf !== undefined) record.retryOf = started.retryOf;
   if (started.correlationKey !== undefined) record.correlationKey = started.correlationKey;
   return record;
+}
+
+function interrupt(phase: PhaseRecord): void {
+  phase.status = 'cancelled';
+  phase.interrupted = true;
 }
 
 function endPhase(state: PhaseState, entry: Extract<JournalEntry, { type: 'phase_ended' }>, run: number, clean: (value: unknown) => unknown): void {
@@ -235,6 +243,7 @@ function identity(value: unknown): unknown {
   return value;
 }
 
+/** Durations are measured between entries of one run (one process); never negative. */
 function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+  return Math.max(0, Math.round(ms * 1000) / 1000);
 }

@@ -59,18 +59,9 @@ export class Execution implements ExecutionContext {
     if (options.requestId !== undefined) bindings['reqId'] = options.requestId;
     if (traceId !== undefined) bindings['traceId'] = traceId;
     this.logger = new JournalLogger(this.journal, () => runtime.logger.child(bindings));
-    const self = this;
-    this.context = {
-      executionId,
-      flow,
-      input,
-      get record() {
-        return self.record;
-      },
-      logger: this.logger,
-      requestId: options.requestId,
-      parentId: options.parentId,
-    };
+    const context = { executionId, flow, input, logger: this.logger, requestId: options.requestId, parentId: options.parentId };
+    // The record is a view: read when a middleware reads it.
+    this.context = Object.defineProperty(context, 'record', { enumerable: true, get: () => this.record }) as FlowContext;
     const ownTimeout = Math.min(flow.timeoutMs, options.timeoutMs ?? Infinity);
     this.deadlineAt = Math.min(now + ownTimeout, options.deadlineAt ?? Infinity);
     const remaining = Math.max(0, this.deadlineAt - now);
@@ -235,9 +226,9 @@ export class Execution implements ExecutionContext {
   }
 
   beforeEffect(): Promise<void> | undefined {
-    const hook = this.observer?.beforeEffect;
-    if (hook === undefined) return undefined;
-    const result = hook.call(this.observer, this.journal);
+    const observer = this.observer;
+    if (observer?.beforeEffect === undefined) return undefined;
+    const result = observer.beforeEffect(this.journal);
     return result instanceof Promise ? result : undefined;
   }
 }

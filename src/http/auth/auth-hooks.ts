@@ -17,7 +17,8 @@ export interface AuthHooksOptions {
   /** Flow names loaded, to warn about keys that list unknown flows. */
   readonly flows: ReadonlySet<string>;
   /** The flow of an execution (running or stored), for `flows:execute:<flow>` on cancel. */
-  executionFlow(executionId: string): Promise<string | undefined>;
+  /** The flow of an execution the principal may see (undefined for unknown and foreign ids alike). */
+  executionFlow(executionId: string, principal: Principal): Promise<string | undefined>;
 }
 
 /** A callback-style onRequest hook (no promise per request): calls `done`, or answers and does not. */
@@ -137,9 +138,12 @@ function decide(principal: Principal, requirement: RouteRequirement, request: Fa
       const executeDecision = (flow: string | undefined): Decision => ({ allowed: mayExecute(grants, flow), needed: describeRequirement(requirement, flow) });
       if ('flow' in target) return executeDecision(target.flow);
       if ('param' in target) return executeDecision(typeof params[target.param] === 'string' ? (params[target.param] as string) : '');
+      // Acting on an execution (cancel, retry) also needs to be allowed to read it.
+      if (!hasScope(grants, 'executions:read')) return { allowed: false, needed: `${describeRequirement(requirement)}, executions:read` };
       const id = params[target.executionParam];
       if (typeof id !== 'string') return executeDecision(undefined);
-      return options.executionFlow(id).catch(() => undefined).then(executeDecision);
+      // An unknown or foreign id resolves to no flow: the route itself answers 404, never a 403 that would confirm it exists.
+      return options.executionFlow(id, principal).catch(() => undefined).then(executeDecision);
     }
   }
 }

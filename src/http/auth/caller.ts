@@ -16,5 +16,5 @@ export function setPrincipal(request: FastifyRequest, principal: Principal): voi
 export function callerOf(request: FastifyRequest): Caller {
   const principal = (request as unknown as Record<symbol, Principal | undefined>)[PRINCIPAL];
   if (principal === undefined) return LOCAL_CALLER;
-  return { tenant: principal.name, allTenants: principal.grants.admin };
+  return { tenant: principal.tenant, allTenants: principal.grants.allTenants };
 }

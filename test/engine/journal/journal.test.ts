@@ -90,7 +90,7 @@ describe('what an execution appends', () => {
 
   it('the log view says what happened, compensations included', async () => {
     const journal = await run();
-    const lines = logView(journal.entries).map((line) => `${line.level} ${line.msg}${line['phase'] === undefined ? '' : ` ${String(line['phase'])}`}`);
+    const lines = logView(journal.entries).map((line) => `${line.level} ${line.msg}${typeof line['phase'] === 'string' ? ` ${line['phase']}` : ''}`);
     expect(lines).toEqual([
       'info execution started',
       'info phase finished total',
