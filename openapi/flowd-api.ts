@@ -443,7 +443,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recent executions, newest first */
+        /**
+         * Recent executions, newest first
+         * @description The caller's executions: those in the store, and those this process ran without storing them (`stored: false`, persistence none). Paginated by `nextCursor`.
+         */
         get: {
             parameters: {
                 query?: {
@@ -465,7 +468,21 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["ExecutionRecord"][];
+                            items: {
+                                executionId: string;
+                                flow: string;
+                                version: string;
+                                /** @enum {string} */
+                                status: "queued" | "running" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+                                startedAt: string;
+                                finishedAt?: string;
+                                parentId?: string;
+                                correlationKey?: string;
+                                errorCode?: string;
+                                recovered?: boolean;
+                                /** @description false: kept in the memory of the process that ran it only (persistence none); lost on restart */
+                                stored: boolean;
+                            }[];
                             nextCursor?: string;
                         };
                     };
@@ -496,7 +513,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One execution with its phase-by-phase timeline */
+        /** One execution with its phase-by-phase timeline, each phase with its output and captured calls */
         get: {
             parameters: {
                 query?: never;
@@ -753,7 +770,7 @@ export interface paths {
         put?: never;
         /**
          * Re-run a failed execution from the phase that failed, reusing the outputs of the phases completed before it
-         * @description Needs the checkpoints of the original run: the flow (or PERSISTENCE) must keep them (`persistence: failed` or `all`). Phases that were compensated run again. Refused (409) for executions that succeeded, are still running, or whose compensation failed.
+         * @description Works for executions this process still holds in memory and for stored ones whose values were kept (executions that did not succeed). Phases that were compensated run again. Refused (409) for executions that succeeded, are still running, or whose compensation failed.
          */
         post: {
             parameters: {
@@ -1022,6 +1039,27 @@ export interface components {
             retryAfterSeconds?: number;
             cause?: components["schemas"]["ErrorSummary"];
         };
+        /** @description One attempt of a call, as the execution journal captured it (detail views). */
+        CallRecord: {
+            /** @example 1 */
+            attempt: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T20:33:19.609Z
+             */
+            startedAt: string;
+            /** @example 41.2 */
+            durationMs?: number;
+            /** @description What was sent, as the adapter described it (method, URL, headers, body …); secrets masked. */
+            request?: unknown;
+            /** @description What came back (the adapter's result: status, headers, body …); size-capped. */
+            response?: unknown;
+            error?: components["schemas"]["ErrorSummary"];
+            /** @description What the upstream said when the attempt failed (an error body). */
+            detail?: unknown;
+            /** @description The retry policy retried this attempt after this many ms. */
+            retryInMs?: number;
+        };
         /** @description One phase run: an entry of the execution timeline. */
         PhaseRecord: {
             /** @example charge */
@@ -1053,8 +1091,14 @@ export interface components {
             cached?: boolean;
             fallback?: boolean;
             restored?: boolean;
+            /** @description The run it was in stopped before it ended (a crash, a lost lease); a later run ran it again. */
+            interrupted?: boolean;
             childExecutionId?: string;
             error?: components["schemas"]["ErrorSummary"];
+            /** @description Detail views: the phase's output, sanitised and size-capped. */
+            output?: unknown;
+            /** @description Detail views: each attempt with its request and response, as captured. */
+            calls?: components["schemas"]["CallRecord"][];
         };
         /** @description One undo action of a transactional flow. */
         CompensationRecord: {
@@ -1067,6 +1111,8 @@ export interface components {
             /** @example 41.2 */
             durationMs?: number;
             error?: components["schemas"]["ErrorSummary"];
+            /** @description Detail views: the compensation's attempts. */
+            calls?: components["schemas"]["CallRecord"][];
         };
         /** @description The execution record: the one shape returned, stored and served. */
         ExecutionRecord: {
@@ -1104,6 +1150,8 @@ export interface components {
             requestId?: string;
             retryOf?: string;
             correlationKey?: string;
+            /** @description Detail views: the execution's capture budget ran out; some requests, responses or log lines are missing. */
+            capturesTruncated?: boolean;
         };
         /** @description One problem with the request, at a path inside it. */
         Issue: {

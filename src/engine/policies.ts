@@ -133,7 +133,7 @@ function buildRetryPolicy(settings: RetrySettings): RetryPolicy {
   const policy = retry(
     handleWhen((failure) => failure instanceof FailedAttempt && isRetryable(failure.error, settings.retryOn) && withinBudget(failure.run)),
     { maxAttempts: settings.maxAttempts - 1, backoff },
-  ).dangerouslyUnref();
+  );
   policy.onRetry((event) => {
     if (!('error' in event)) return;
     const { error, run } = event.error as unknown as FailedAttempt;

@@ -3,13 +3,14 @@ import type { AdapterRegistry } from '../adapters/registry.js';
 import { ConfigurationError, type ConfigurationIssue } from '../errors.js';
 import { DEFAULT_CALL_TIMEOUT_MS, compileComponent, type ComponentCompileContext } from './compile-component.js';
 import { collectPhaseIds, compileChecked, compilePhaseList, type PhaseCompileContext } from './compile-phases.js';
-import type { CompiledComponent, CompiledFlow, CompiledPhase } from './compiled.js';
+import type { CompiledComponent, CompiledFlow } from './compiled.js';
 import { checkFlowReferences, type FlowReference, type FlowReferences } from './flow-references.js';
 import { compileInputSchema } from './input-schema.js';
 import type { Reporter } from './parse-fields.js';
 import { parseFlowDefinition, type ParsedFlow } from './parse-flow.js';
 import type { FlowDefinition } from './schema.js';
 import { SecretStore, type SecretSource } from './secrets.js';
+export { walkPhases } from './phase-tree.js';
 import { didYouMean, listNames } from './suggest.js';
 
 export { DEFAULT_BULKHEAD_QUEUE, DEFAULT_CALL_TIMEOUT_MS } from './compile-component.js';
@@ -145,6 +146,7 @@ function compileFlow(
       transactional: flow.transactional ?? false,
       recovery,
       persistence: flow.persistence,
+      capture: flow.capture,
       components,
       phases,
       output,
@@ -187,15 +189,6 @@ function phaseCompileContext(
       return undefined;
     },
   };
-}
-
-export function walkPhases(phases: readonly CompiledPhase[], visit: (phase: CompiledPhase) => void): void {
-  for (const phase of phases) {
-    visit(phase);
-    if (phase.kind === 'decision') phase.branches.forEach((branch) => walkPhases(branch.phases, visit));
-    else if (phase.kind === 'parallel') phase.branches.forEach((branch) => walkPhases(branch.phases, visit));
-    else if (phase.kind === 'map') walkPhases(phase.phases, visit);
-  }
 }
 
 /** `['phases', 2, 'component']` → `phases[2].component`. */

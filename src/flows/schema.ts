@@ -286,6 +286,9 @@ export const TriggerSchema = z.strictObject({
 
 export const PersistenceSchema = z.enum(['none', 'failed', 'all']);
 
+/** What executions capture of their calls (requests and responses): see CAPTURE. */
+export const CaptureSchema = z.enum(['none', 'errors', 'all']);
+
 export const FlowDefinitionSchema = z.strictObject({
   name: flowName,
   version: z.union([z.number().int().min(0), z.string().min(1).max(64)]).optional(),
@@ -296,6 +299,7 @@ export const FlowDefinitionSchema = z.strictObject({
   transactional: z.boolean().optional(),
   recovery_flow: RecoverySchema.optional(),
   persistence: PersistenceSchema.optional(),
+  capture: CaptureSchema.optional(),
   defaults: z
     .strictObject({
       timeout_ms: positiveMs.optional(),

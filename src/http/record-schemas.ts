@@ -12,6 +12,7 @@ export const COMPONENT_IDS = {
   errorSummary: 'ErrorSummary',
   phaseRecord: 'PhaseRecord',
   compensationRecord: 'CompensationRecord',
+  callRecord: 'CallRecord',
   executionRecord: 'ExecutionRecord',
   issue: 'Issue',
   problem: 'Problem',
@@ -55,6 +56,19 @@ export const ErrorSummarySchema: z.ZodType<ErrorSummary> = z
   })
   .register(z.globalRegistry, { id: COMPONENT_IDS.errorSummary, description: 'Why an execution, a phase or a compensation failed.' });
 
+export const CallRecordSchema = z
+  .object({
+    attempt: attempts,
+    startedAt: timestamp,
+    durationMs: durationMs.optional(),
+    request: z.unknown().optional().describe('What was sent, as the adapter described it (method, URL, headers, body …); secrets masked.'),
+    response: z.unknown().optional().describe("What came back (the adapter's result: status, headers, body …); size-capped."),
+    error: ErrorSummarySchema.optional(),
+    detail: z.unknown().optional().describe('What the upstream said when the attempt failed (an error body).'),
+    retryInMs: z.number().min(0).optional().describe('The retry policy retried this attempt after this many ms.'),
+  })
+  .register(z.globalRegistry, { id: COMPONENT_IDS.callRecord, description: 'One attempt of a call, as the execution journal captured it (detail views).' });
+
 export const PhaseRecordSchema = z
   .object({
     id: z.string().meta({ examples: ['charge'] }),
@@ -71,8 +85,11 @@ export const PhaseRecordSchema = z
     cached: z.boolean().optional(),
     fallback: z.boolean().optional(),
     restored: z.boolean().optional(),
+    interrupted: z.boolean().optional().describe('The run it was in stopped before it ended (a crash, a lost lease); a later run ran it again.'),
     childExecutionId: z.string().optional(),
     error: ErrorSummarySchema.optional(),
+    output: z.unknown().optional().describe("Detail views: the phase's output, sanitised and size-capped."),
+    calls: z.array(CallRecordSchema).optional().describe('Detail views: each attempt with its request and response, as captured.'),
   })
   .register(z.globalRegistry, { id: COMPONENT_IDS.phaseRecord, description: 'One phase run: an entry of the execution timeline.' });
 
@@ -84,6 +101,7 @@ export const CompensationRecordSchema = z
     attempts,
     durationMs: durationMs.optional(),
     error: ErrorSummarySchema.optional(),
+    calls: z.array(CallRecordSchema).optional().describe("Detail views: the compensation's attempts."),
   })
   .register(z.globalRegistry, { id: COMPONENT_IDS.compensationRecord, description: 'One undo action of a transactional flow.' });
 
@@ -110,6 +128,7 @@ export const ExecutionRecordSchema = z
     requestId: z.string().optional(),
     retryOf: z.string().optional(),
     correlationKey: z.string().optional(),
+    capturesTruncated: z.boolean().optional().describe("Detail views: the execution's capture budget ran out; some requests, responses or log lines are missing."),
   })
   .register(z.globalRegistry, { id: COMPONENT_IDS.executionRecord, description: 'The execution record: the one shape returned, stored and served.' });
 

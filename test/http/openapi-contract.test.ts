@@ -37,7 +37,7 @@ describe('the OpenAPI document is a valid, compact contract', () => {
     expect(Object.keys(schemas)).toEqual(expect.arrayContaining(['ExecutionRecord', 'PhaseRecord', 'ErrorSummary', 'Problem', 'ErrorCode']));
     // One definition of the record: its properties appear once, every response points at it.
     expect(text.match(/"fallbackExecuted":\{/g)).toHaveLength(1);
-    expect(text.match(/"\$ref":"#\/components\/schemas\/ExecutionRecord"/g)?.length).toBeGreaterThan(10);
+    expect(text.match(/"\$ref":"#\/components\/schemas\/ExecutionRecord"/g)?.length).toBeGreaterThan(5);
     expect(/schema0|seed/i.exec(text)?.[0]).toBeUndefined();
     expect(text.length).toBeLessThan(100_000);
   });
