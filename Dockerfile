@@ -13,15 +13,19 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 
+# --ignore-scripts: the package's `prepare` (the build, for installs from git or a tarball) would
+# run before the sources are copied; the build runs explicitly below. No native module is needed
+# to compile TypeScript.
 FROM toolchain AS build
-RUN --mount=type=cache,target=/root/.npm npm ci
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# Production dependencies only, compiled against the same base image as the runtime.
+# Production dependencies only, compiled against the same base image as the runtime. Scripts are
+# skipped for the same reason as above, then better-sqlite3's own install (its native build) runs.
 FROM toolchain AS deps
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts && npm rebuild better-sqlite3
 
 FROM base AS runtime
 ENV HOST=0.0.0.0 \
@@ -32,7 +36,8 @@ ENV HOST=0.0.0.0 \
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-# Baked-in flows; mount a volume at /app/flows to replace them.
+# Baked-in flows (the examples); mount a directory at /app/flows to serve your own
+# (docs/own-project.md: docker run -v "$PWD/flows:/app/flows:ro" …).
 COPY flows ./flows
 COPY scripts ./scripts
 # The data dir must exist and belong to the non-root user before VOLUME, so a fresh

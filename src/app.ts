@@ -7,6 +7,7 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { problemClientErrorHandler } from './http/client-error.js';
 import { boundConnections } from './http/connection-deadlines.js';
 import { jsonShapeViolation, type JsonShapeLimits } from './http/json-body-limits.js';
+import { registerNegotiation } from './http/negotiation.js';
 import { registerOpenApi } from './http/openapi.js';
 import { consoleRoutes } from './console/console-routes.js';
 import { executionRetryRoutes } from './http/routes/execution-retry.js';
@@ -78,10 +79,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     parseJsonBody(body as string, shapeLimits, done);
   });
 
-  // Before any route: shedding, authentication, rate limit, authorisation.
+  // Before any route: host check, shedding, authentication, rate limit, authorisation; then 405/406.
   const security = await registerSecurity(app, deps);
   const { protectBody } = security;
   unmatched.admit = security.admitUnmatched;
+  const negotiation = registerNegotiation(app);
 
   // The hooks every request passes are callback-style: an async hook costs a promise and a
   // microtask per request, and these never wait for anything.
@@ -93,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.metrics.recordHttpRequest(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime);
     done();
   });
-  registerErrorHandling(app);
+  registerErrorHandling(app, negotiation);
   await registerOpenApi(app, deps.flows);
 
   await app.register(async (zodApp) => {

@@ -301,6 +301,12 @@ export class CompensationError extends FlowdError {
   }
 }
 
+export class FlowNotFoundError extends FlowdError {
+  constructor(name: string, loaded?: readonly string[]) {
+    super('FLOWD_ERR_FLOW_NOT_FOUND', `no flow named "${name}" is loaded${loaded === undefined ? '' : ` (loaded: ${loaded.join(', ') || 'none'})`}`);
+  }
+}
+
 /** Wraps anything thrown into a FlowdError, keeping the original as cause. */
 export function toFlowdError(error: unknown): FlowdError {
   if (error instanceof FlowdError) return error;

@@ -4,28 +4,33 @@ import { buildApp } from './app.js';
 import { parseAllowList } from './adapters/http/egress/index.js';
 import type { ComponentAdapter } from './adapters/types.js';
 import type { EnvConfig } from './config/env.js';
+import type { FlowEngine } from './engine/flow-engine.js';
 import type { Middleware } from './engine/middleware.js';
-import type { ExecutionObserver } from './engine/runtime.js';
 import { createMemoryPhaseCache } from './engine/phase-cache.js';
 import { SecretStore } from './flows/secrets.js';
 import { buildEngine, type BuiltEngine } from './library.js';
-import { CheckpointRecorder } from './retry/checkpoint-recorder.js';
-import { CapturingLogger } from './observability/execution-log.js';
-import { createLoggingMiddleware } from './observability/logging-middleware.js';
+import { createCleaner } from './observability/cleaner.js';
+import { createLogSink } from './observability/log-sink.js';
 import { createRootLogger } from './observability/logger.js';
-import { createSensitiveFieldMatcher, parseRedactFields, redactSensitive } from './observability/sensitive-fields.js';
+import { createCircuitMetricsMiddleware, createMetricsSink } from './observability/metrics-sink.js';
+import { createSensitiveFieldMatcher, parseRedactFields } from './observability/sensitive-fields.js';
 import { createOutputLimitsMiddleware } from './limits/output-limits.js';
 import { setExpressionIsolation, setExpressionLimits, startExpressionWorkers } from './expressions/index.js';
 import { buildMetricsApp } from './observability/metrics-app.js';
-import { createMetricsMiddleware } from './observability/metrics-middleware.js';
 import { createMetrics, type FlowdMetrics } from './observability/metrics.js';
 import type { AppState } from './http/app-deps.js';
 import type { ExecutionStore } from './store/execution-store.js';
 import { createStore } from './store/create-store.js';
-import { Durable, durableSettings } from './durable/durable.js';
+import { createDurableWriter, startDurable, type DurableParts } from './durable/durable-parts.js';
+import { executionLinks } from './durable/execution-links.js';
+import { endOfRunObserver, PersistencePolicy } from './durable/persistence-policy.js';
+import { durableSettings } from './durable/settings.js';
+import { ExecutionReads } from './executions/execution-reads.js';
+import { ExecutionService } from './executions/execution-service.js';
+import { RecentExecutions } from './executions/recent.js';
 
 export interface ServiceOptions {
-  /** Extra middleware (after the built-in logging and metrics). */
+  /** Extra middleware (after the built-in ones). */
   middleware?: readonly Middleware[];
   /** Custom adapters, in addition to those named in ADAPTER_MODULES. */
   adapters?: readonly ComponentAdapter<never>[];
@@ -41,8 +46,12 @@ export interface Service {
   readonly metricsApp: FastifyInstance;
   readonly built: BuiltEngine;
   readonly store: ExecutionStore;
-  /** Durable executions: async queue, leases, idempotency, persistence policy, retention. */
-  readonly durable: Durable;
+  /** How executions run (in memory, durably, queued) and the in-flight bound. */
+  readonly executions: ExecutionService;
+  /** Records, logs and lists of executions, wherever they are. */
+  readonly reads: ExecutionReads;
+  /** Leases, leased runs, the work queue, retention. */
+  readonly durable: DurableParts;
   readonly metrics: FlowdMetrics;
   readonly logger: Logger;
   readonly state: AppState;
@@ -62,33 +71,26 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   // STORE: memory | sqlite (DATA_DIR, the default) | postgres (DATABASE_URL); migrated on open.
   const store: ExecutionStore = await createStore(config, { onPoolError: (error) => logger.error({ err: error }, 'database connection error') });
   const state: AppState = { ready: false, shuttingDown: false };
-  const isSensitive = createSensitiveFieldMatcher(parseRedactFields(config.REDACT_FIELDS));
-  const durable = new Durable({
+  // Every value that leaves the process (answers, stored rows, log lines, callbacks): secrets masked, sensitive fields redacted.
+  const clean = createCleaner(secrets, createSensitiveFieldMatcher(parseRedactFields(config.REDACT_FIELDS)));
+  const settings = durableSettings(config);
+  const late: { engine?: FlowEngine } = {};
+  const writer = createDurableWriter({ store, settings, logger, clean, onCancelRequested: (id) => late.engine?.cancel(id, 'cancelled through the API') });
+  const recent = new RecentExecutions(config.EXECUTIONS_MAX);
+  const policy = new PersistencePolicy(config.PERSISTENCE);
+  let wake = (): void => {};
+  const links = executionLinks({
+    engine: () => late.engine!,
     store,
-    settings: durableSettings(config),
-    logger,
-    secrets,
-    state,
-    // The whole stored record, not only its input: error messages (record and phases) and outputs may embed upstream JSON.
-    storedRecord: (record) => redactSensitive(secrets.mask(record), isSensitive),
-    redactInput: (input) => redactSensitive(input, isSensitive),
-  });
-  // Stored and served records: sensitive input fields redacted, secret values masked (durable's
-  // storedRecord/redactInput); the persistence policy (PERSISTENCE / flow `persistence`) decides
-  // where a non-durable record goes.
-  const observer: ExecutionObserver = durable.observer;
-  const executionLogger = new CapturingLogger(logger, (executionId, entry) => durable.logs.capture(executionId, redactSensitive(entry, isSensitive)), secrets, {
-    isLevelEnabled: (level) => logger.isLevelEnabled(level),
+    recent,
+    leaseMs: settings.leaseMs,
+    idempotencyTtlMs: settings.idempotencyTtlMs,
+    clean,
+    wake: () => wake(),
   });
   setExpressionLimits({ timeoutMs: config.EXPRESSION_TIMEOUT_MS });
   setExpressionIsolation({ workers: config.EXPRESSION_WORKERS });
   startExpressionWorkers();
-  // Phase outputs kept in-process for `POST /executions/{id}/retry` (flows with persistence failed/all).
-  const checkpoints = new CheckpointRecorder({ maxExecutions: config.EXECUTIONS_MAX, defaultPersistence: config.PERSISTENCE });
-  const closeDurable = async (): Promise<void> => {
-    await durable.close();
-    await store.close();
-  };
   let built: BuiltEngine;
   try {
     const customAdapters = [...(await loadAdapterModules(config.ADAPTER_MODULES)), ...(options.adapters ?? [])];
@@ -99,28 +101,48 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
       httpConnectionsPerOrigin: config.HTTP_CONNECTIONS_PER_ORIGIN,
       env: options.env ?? process.env,
       secrets,
-      logger: executionLogger,
+      logger,
+      journalSinks: [createMetricsSink(metrics), createLogSink(logger)],
       middleware: [
-        createLoggingMiddleware(),
-        createMetricsMiddleware(metrics),
-        checkpoints.middleware(),
+        createCircuitMetricsMiddleware(metrics),
         createOutputLimitsMiddleware({ maxPhaseOutputBytes: config.MAX_PHASE_OUTPUT_BYTES, maxRecordBytes: config.MAX_RECORD_BYTES }),
         ...(options.middleware ?? []),
       ],
       cache: createMemoryPhaseCache({ maxEntries: config.CACHE_MAX_ENTRIES }),
-      observer,
-      startTriggered: durable.startTriggered,
-      findSucceeded: durable.findSucceeded,
+      observer: endOfRunObserver({ policy, store, recent, clean, logger }),
+      startTriggered: (flow, input, parent) => links.startTriggered(flow, input, parent),
+      findSucceeded: links.findSucceeded,
       maxMapItems: config.MAX_MAP_ITEMS,
       maxSubflowDepth: config.MAX_SUBFLOW_DEPTH,
     });
   } catch (error) {
-    await closeDurable();
+    writer.leases.close();
+    await writer.callbacks.close();
+    await store.close();
     throw error;
   }
-  durable.attach(built.engine, built.flows);
-  metrics.flowsLoaded.set(built.flows.size);
-  const app = await buildApp({ config, engine: built.engine, flows: built.flows, store, durable, metrics, secrets, logger, state, checkpoints });
+  const engine = built.engine;
+  late.engine = engine;
+  const flows = built.flows;
+  const durable = startDurable({ writer, engine, flows, settings, paused: () => state.shuttingDown });
+  wake = () => durable.queue.wake();
+  const reads = new ExecutionReads({ running: (id) => built.engine.getRunning(id), recent, store, clean });
+  const executions = new ExecutionService({
+    engine,
+    flows,
+    store,
+    reads,
+    policy,
+    runs: durable.runs,
+    queue: durable.queue,
+    owner: durable.owner,
+    leaseMs: settings.leaseMs,
+    idempotencyTtlMs: settings.idempotencyTtlMs,
+    maxInflight: config.MAX_INFLIGHT_EXECUTIONS,
+    clean,
+  });
+  metrics.flowsLoaded.set(flows.size);
+  const app = await buildApp({ config, engine, flows, store, metrics, secrets, logger, state, executions, reads, durable, clean });
   const metricsApp = buildMetricsApp(metrics);
   return {
     config,
@@ -128,6 +150,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     metricsApp,
     built,
     store,
+    executions,
+    reads,
     durable,
     metrics,
     logger,

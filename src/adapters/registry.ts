@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../errors.js';
 import type { ComponentAdapter } from './types.js';
 
 export class AdapterRegistry {
@@ -9,10 +10,10 @@ export class AdapterRegistry {
 
   register<Config>(adapter: ComponentAdapter<Config>): this {
     if (!/^[a-z][a-z0-9_-]{0,63}$/.test(adapter.kind)) {
-      throw new TypeError(`adapter kind "${adapter.kind}" must match ^[a-z][a-z0-9_-]{0,63}$`);
+      throw new ConfigurationError([{ file: 'adapters', path: String(adapter.kind), message: `adapter kind "${adapter.kind}" must match ^[a-z][a-z0-9_-]{0,63}$` }]);
     }
     if (this.#adapters.has(adapter.kind)) {
-      throw new TypeError(`an adapter of kind "${adapter.kind}" is already registered`);
+      throw new ConfigurationError([{ file: 'adapters', path: adapter.kind, message: `an adapter of kind "${adapter.kind}" is already registered (a custom adapter cannot replace a built-in one or another custom one)` }]);
     }
     this.#adapters.set(adapter.kind, adapter);
     return this;

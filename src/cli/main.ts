@@ -40,15 +40,35 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Which options each command accepts (anything else is a usage error). */
-const ACCEPTS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
-  validate: ['flows', 'secrets'],
-  run: ['flows', 'input', 'example', 'timeout-ms'],
-  doc: ['flows', 'out', 'all', 'check', 'date'],
-  diagram: ['flows'],
-  openapi: ['flows', 'out', 'check'],
-  serve: ['flows', 'port', 'host'],
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** One CLI command: the options it takes, how many positional arguments, and what it does. */
+interface Command {
+  readonly options: readonly (keyof typeof OPTIONS)[];
+  readonly positionals: 0 | 1;
+  run(io: CliIo, argument: string | undefined, values: Values): Promise<number>;
+}
+
+/** Every command; a new one (e.g. `dev`) is one more entry here and a line in USAGE. */
+const COMMANDS: Record<string, Command> = {
+  validate: { options: ['flows', 'secrets'], positionals: 1, run: (io, dir, v) => validateCommand(io, dir ?? v.flows, { secrets: v.secrets === true }) },
+  run: {
+    options: ['flows', 'input', 'example', 'timeout-ms'],
+    positionals: 1,
+    run: (io, flow, v) => runCommand(io, flow, { flows: v.flows, input: v.input, example: v.example, timeoutMs: v['timeout-ms'] }),
+  },
+  doc: {
+    options: ['flows', 'out', 'all', 'check', 'date'],
+    positionals: 1,
+    run: (io, flow, v) => docCommand(io, flow, { flows: v.flows, out: v.out, all: v.all, check: v.check, date: v.date }),
+  },
+  diagram: { options: ['flows'], positionals: 1, run: (io, flow, v) => diagramCommand(io, flow, { flows: v.flows }) },
+  openapi: { options: ['flows', 'out', 'check'], positionals: 0, run: (io, _none, v) => openapiCommand(io, { flows: v.flows, out: v.out, check: v.check }) },
+  serve: { options: ['flows', 'port', 'host'], positionals: 0, run: (io, _none, v) => serveCommand(io, { flows: v.flows, host: v.host, port: v.port }) },
 };
+
+/** Commands that keep running (a server) instead of ending with their exit code. */
+const LONG_RUNNING = new Set(['serve']);
 
 /** Runs one CLI invocation; returns the exit code (never calls process.exit). */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -60,33 +80,18 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help === true || command === undefined || command === 'help') {
-    (command === undefined && values.help !== true ? io.stderr : io.stdout)(USAGE);
-    return command === undefined && values.help !== true ? EXIT.usage : EXIT.ok;
+  const [name, ...rest] = positionals;
+  if (values.help === true || name === undefined || name === 'help') {
+    (name === undefined && values.help !== true ? io.stderr : io.stdout)(USAGE);
+    return name === undefined && values.help !== true ? EXIT.usage : EXIT.ok;
   }
   try {
-    const accepted = ACCEPTS[command];
-    if (accepted === undefined) throw new UsageError(`unknown command "${command}"`);
-    const unexpected = Object.keys(values).filter((name) => !accepted.includes(name as keyof typeof OPTIONS) && name !== 'help');
-    if (unexpected.length > 0) throw new UsageError(`${command} does not take ${unexpected.map((name) => `--${name}`).join(', ')}`);
-    const maxPositionals = command === 'openapi' || command === 'serve' ? 0 : 1;
-    if (rest.length > maxPositionals) throw new UsageError(`${command} takes ${maxPositionals === 0 ? 'no arguments' : 'one argument'}, got: ${rest.join(' ')}`);
-    const [argument] = rest;
-    switch (command) {
-      case 'validate':
-        return await validateCommand(io, argument ?? values.flows, { secrets: values.secrets === true });
-      case 'run':
-        return await runCommand(io, argument, { flows: values.flows, input: values.input, example: values.example, timeoutMs: values['timeout-ms'] });
-      case 'doc':
-        return await docCommand(io, argument, { flows: values.flows, out: values.out, all: values.all, check: values.check, date: values.date });
-      case 'diagram':
-        return await diagramCommand(io, argument, { flows: values.flows });
-      case 'openapi':
-        return await openapiCommand(io, { flows: values.flows, out: values.out, check: values.check });
-      default:
-        return await serveCommand(io, { flows: values.flows, host: values.host, port: values.port });
-    }
+    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (command === undefined) throw new UsageError(`unknown command "${name}"`);
+    const unexpected = Object.keys(values).filter((option) => !command.options.includes(option as keyof typeof OPTIONS) && option !== 'help');
+    if (unexpected.length > 0) throw new UsageError(`${name} does not take ${unexpected.map((option) => `--${option}`).join(', ')}`);
+    if (rest.length > command.positionals) throw new UsageError(`${name} takes ${command.positionals === 0 ? 'no arguments' : 'one argument'}, got: ${rest.join(' ')}`);
+    return await command.run(io, rest[0], values);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`flowd: ${error.message}\n(flowd --help lists the commands)\n`);
@@ -109,6 +114,6 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   const argv = process.argv.slice(2);
   const code = await runCli(argv);
-  // `serve` keeps running until a signal; every other command ends with its exit code.
-  if (argv.find((arg) => !arg.startsWith('-')) !== 'serve' || code !== EXIT.ok) process.exitCode = code;
+  // A long-running command keeps the process alive until a signal; every other command ends with its exit code.
+  if (!LONG_RUNNING.has(argv.find((arg) => !arg.startsWith('-')) ?? '') || code !== EXIT.ok) process.exitCode = code;
 }

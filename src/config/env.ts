@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.js';
 import { authProblems } from '../http/auth/auth-mode.js';
+import { plainZodIssues } from '../flows/zod-words.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
@@ -76,8 +77,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
+    // In plain words, like flow-file problems: `BODY_LIMIT_BYTES: must be at least 1024 (found the number 100)`.
     throw new ConfigurationError(
-      parsed.error.issues.map((issue) => ({
+      plainZodIssues(parsed.error.issues, present, EnvSchema).map((issue) => ({
         file: 'environment',
         path: issue.path.join('.'),
         message: issue.message,

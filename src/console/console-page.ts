@@ -5,6 +5,7 @@ export const CONSOLE_PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>flowd console</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <link rel="stylesheet" href="/console/assets/console.css">
 <script src="/console/assets/mermaid.min.js" defer></script>
 <script src="/console/assets/console.js" defer></script>
@@ -41,6 +42,8 @@ h1 { font-size: 1.5rem; margin: .5rem 0; } h2 { font-size: 1.2rem; margin: 1.5re
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; }
 .card h3 { margin: 0 0 .3rem; font-size: 1.05rem; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
+table.logs { table-layout: fixed; } table.logs th:nth-child(1) { width: 13rem; } table.logs th:nth-child(2) { width: 4.5rem; } table.logs th:nth-child(3) { width: 14rem; }
+td, dd { overflow-wrap: anywhere; } table.logs td code { white-space: pre-wrap; }
 th, td { text-align: left; border-bottom: 1px solid var(--line); padding: .35rem .5rem; vertical-align: top; }
 th { background: #f3f4f6; font-weight: 600; }
 code, pre, textarea { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
@@ -66,4 +69,8 @@ button.secondary { background: #fff; color: var(--accent); }
 .facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .6rem 1rem; }
 .facts dt { color: var(--muted); } .facts dd { margin: 0; }
 .legend span { margin-right: .8rem; }
+`;
+
+/** The console's icon (served at /favicon.ico, so browsers asking for it by habit get it too). */
+export const CONSOLE_ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#111827"/><circle cx="9" cy="16" r="4" fill="#60a5fa"/><circle cx="23" cy="9" r="4" fill="#34d399"/><circle cx="23" cy="23" r="4" fill="#fbbf24"/><path d="M12.5 14.5 19.5 10.5M12.5 17.5 19.5 21.5" stroke="#e5e7eb" stroke-width="2"/></svg>
 `;

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { CONSOLE_PAGE, CONSOLE_STYLE } from './console-page.js';
+import { CONSOLE_ICON, CONSOLE_PAGE, CONSOLE_STYLE } from './console-page.js';
 import { CONSOLE_SCRIPT } from './console-script.js';
 
 /**
@@ -52,6 +52,9 @@ export function consoleRoutes(): FastifyPluginAsync {
     );
     app.get('/console/assets/console.css', { config: PUBLIC, schema: hidden }, async (_request, reply) =>
       secure(reply, 'text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_STYLE),
+    );
+    app.get('/favicon.ico', { config: PUBLIC, schema: hidden }, async (_request, reply) =>
+      secure(reply, 'image/svg+xml').header('cache-control', 'public, max-age=86400').send(CONSOLE_ICON),
     );
     app.get('/console/assets/mermaid.min.js', { config: PUBLIC, schema: hidden }, async (_request, reply) => {
       const info = await stat(MERMAID_FILE);

@@ -1,4 +1,4 @@
-import { walkPhases } from '../flows/compiler.js';
+import { walkPhases } from '../flows/phase-tree.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import { code, expressionText, fence, mermaidId, mermaidLabel } from './markdown.js';
 import { definitionAt } from './phase-walk.js';

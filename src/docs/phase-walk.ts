@@ -1,4 +1,5 @@
 import type { CallPhase, CompiledComponent, CompiledFlow, CompiledPhase } from '../flows/compiled.js';
+import { childLists } from '../flows/phase-tree.js';
 
 /** One phase of a flow in document order, with its number (`3.2`) and where it sits. */
 export interface PhaseEntry {
@@ -32,9 +33,7 @@ export function listPhases(flow: CompiledFlow): PhaseEntry[] {
         visitChildren(child, childNumber, depth + 1);
       }
     };
-    if (phase.kind === 'decision') for (const branch of phase.branches) nested(branch.phases, `branch "${branch.label}" of decision ${phase.id}`);
-    else if (phase.kind === 'parallel') for (const branch of phase.branches) nested(branch.phases, `branch "${branch.name}" of parallel block ${phase.id}`);
-    else if (phase.kind === 'map') nested(phase.phases, `inside map ${phase.id}, once per item`);
+    for (const list of childLists(phase)) nested(list.phases, list.placement);
   };
   visit(flow.phases, '', 0, () => undefined);
   return out;

@@ -1,4 +1,4 @@
-import { walkPhases } from '../flows/compiler.js';
+import { childLists, walkPhases } from '../flows/phase-tree.js';
 import type { CallPhase, CompiledFlow } from '../flows/compiled.js';
 import type { ExecutionStatus } from '../engine/record.js';
 import { isExternal, listPhases } from './phase-walk.js';
@@ -91,7 +91,7 @@ function attemptsOf(phase: CallPhase): { attempts?: { phase: string; count: numb
 function phasesUnderDecisions(flow: CompiledFlow): Set<string> {
   const ids = new Set<string>();
   walkPhases(flow.phases, (phase) => {
-    if (phase.kind === 'decision') for (const branch of phase.branches) walkPhases(branch.phases, (inner) => ids.add(inner.id));
+    if (phase.kind === 'decision') for (const list of childLists(phase)) walkPhases(list.phases, (inner) => ids.add(inner.id));
   });
   return ids;
 }

@@ -19,9 +19,12 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
   return value;
 }
 
-/** The stored key: callers' keys and flowd's own (triggers) live in separate namespaces. */
-export function callerKey(key: string): string {
-  return `u:${key}`;
+/**
+ * The stored key: callers' keys are scoped by tenant (the same key from two tenants names two
+ * requests), and flowd's own (triggers) live in a separate namespace.
+ */
+export function callerKey(tenant: string, key: string): string {
+  return `u:${tenant}:${key}`;
 }
 
 export function triggerKey(parentId: string, flow: string, fingerprint: string): string {

@@ -43,11 +43,9 @@ export class LeaseKeeper {
     this.#timer.unref();
   }
 
-  /** Starts renewing `lease`; the returned signal aborts when it is lost. */
-  hold(lease: Lease): AbortSignal {
-    const controller = new AbortController();
+  /** Starts renewing `lease`; `controller` is aborted (with LeaseLostError) when it is lost. */
+  hold(lease: Lease, controller: AbortController): void {
     this.#held.set(lease.executionId, { lease, controller, renewedAt: performance.now() });
-    return controller.signal;
   }
 
   drop(executionId: string): void {

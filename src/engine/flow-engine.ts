@@ -1,6 +1,8 @@
-import { FlowdError, InputValidationError } from '../errors.js';
+import { FlowNotFoundError, InputValidationError } from '../errors.js';
 import type { CompiledFlow } from '../flows/compiled.js';
-import { Execution } from './execution.js';
+import type { JournalEntry } from './journal/entries.js';
+import { captureFor, DEFAULT_CAPTURE, Journal, type CaptureLimits, type JournalSink } from './journal/journal.js';
+import { Execution } from './run/execution.js';
 import { newExecutionId } from './ids.js';
 import { silentLogger, type FlowLogger } from './logger.js';
 import { MiddlewareChain, type Middleware } from './middleware.js';
@@ -15,6 +17,7 @@ import {
   type ExecuteOptions,
   type ExecutionObserver,
   type FindSucceeded,
+  type TriggerParent,
 } from './runtime.js';
 
 export const DEFAULT_MAX_SUBFLOW_DEPTH = 8;
@@ -31,11 +34,15 @@ export interface FlowEngineOptions {
   readonly observer?: ExecutionObserver;
   readonly maxSubflowDepth?: number;
   readonly maxMapItems?: number;
+  /** What executions capture of their calls (a flow's `capture` key overrides the policy). Default: all, 64 KiB, 500 log lines. */
+  readonly capture?: Partial<CaptureLimits>;
+  /** Told of every journal entry of every execution (metrics, the process log). Must not throw. */
+  readonly journalSinks?: readonly JournalSink[];
   /**
    * Starts a dependent flow without waiting for it and returns its execution id.
    * Default: runs it in this process in the background.
    */
-  readonly startTriggered?: (flow: string, input: unknown, parentId: string) => Promise<string | undefined>;
+  readonly startTriggered?: (flow: string, input: unknown, parent: TriggerParent) => Promise<string | undefined>;
   /**
    * Finds a recent succeeded execution, for `depends_on` entries with `within_ms` (the execution
    * store provides it). Without it such a dependency fails with FLOWD_ERR_DEPENDENCY_NOT_MET.
@@ -45,11 +52,14 @@ export interface FlowEngineOptions {
   readonly onClose?: () => Promise<void>;
 }
 
-export class FlowNotFoundError extends FlowdError {
-  constructor(name: string) {
-    super('FLOWD_ERR_FLOW_NOT_FOUND', `no flow named "${name}" is loaded`);
-  }
+/** An execution that started: its id at once, its record when it ends, its journal as it goes. */
+export interface StartedExecution {
+  readonly executionId: string;
+  readonly done: Promise<ExecutionRecord>;
+  readonly journal: Journal;
 }
+
+export { FlowNotFoundError };
 
 /**
  * Runs compiled flows in-process. `execute` never throws for a flow that fails: the failure is
@@ -77,10 +87,12 @@ export class FlowEngine {
       newId: options.newId ?? (() => newExecutionId(clock.now())),
       logger: options.logger ?? silentLogger,
       observer: options.observer,
+      capture: { ...DEFAULT_CAPTURE, ...options.capture },
+      sinks: options.journalSinks ?? [],
       maxSubflowDepth: options.maxSubflowDepth ?? DEFAULT_MAX_SUBFLOW_DEPTH,
       maxMapItems: options.maxMapItems ?? DEFAULT_MAX_MAP_ITEMS,
       runChild: (flow, input, childOptions) => this.#runChild(flow, input, childOptions),
-      startTriggered: options.startTriggered ?? ((flow, input, parentId) => this.#startInBackground(flow, input, parentId)),
+      startTriggered: options.startTriggered ?? ((flow, input, parent) => this.#startInBackground(flow, input, parent)),
       findSucceeded: options.findSucceeded,
     };
     this.#watchCircuits();
@@ -95,7 +107,7 @@ export class FlowEngine {
    * Validates the input and starts the flow; returns its id at once and a promise of the record.
    * Throws FlowNotFoundError or InputValidationError synchronously, before anything runs.
    */
-  start(name: string, input: unknown, options: ChildExecuteOptions = {}): { executionId: string; done: Promise<ExecutionRecord> } {
+  start(name: string, input: unknown, options: ChildExecuteOptions = {}): StartedExecution {
     const flow = this.getFlow(name);
     if (flow === undefined) throw new FlowNotFoundError(name);
     const issues = flow.validateInput(input);
@@ -103,10 +115,10 @@ export class FlowEngine {
       throw new InputValidationError(`input does not match the schema of flow "${name}": ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
     }
     const execution = new Execution(this.#runtime, flow, input, options);
-    const id = execution.record.executionId;
+    const id = execution.executionId;
     this.#running.set(id, execution);
     const done = execution.run().finally(() => this.#running.delete(id));
-    return { executionId: id, done };
+    return { executionId: id, done, journal: execution.journal };
   }
 
   /**
@@ -117,6 +129,21 @@ export class FlowEngine {
     const flow = this.getFlow(name);
     if (flow === undefined) throw new FlowNotFoundError(name);
     return new FlowTransaction(this.#runtime, flow, options);
+  }
+
+  /**
+   * A journal for an execution of `flow` that the caller writes first (the durable layer queues
+   * executions this way), or continues (`entries`: a stored journal resumed); `start` runs it
+   * with `options.journal`. Entries given here are not shown to the journal sinks again.
+   */
+  newJournal(flow: CompiledFlow, entries: readonly JournalEntry[] = []): Journal {
+    const runtime = this.#runtime;
+    return Journal.from(entries, () => runtime.clock.now(), captureFor(runtime.capture, flow.capture), runtime.sinks);
+  }
+
+  /** A new execution id (UUIDv7, from the engine's clock). */
+  newExecutionId(): string {
+    return this.#runtime.newId();
   }
 
   getFlow(name: string): CompiledFlow | undefined {
@@ -146,9 +173,9 @@ export class FlowEngine {
     return this.#running.size;
   }
 
-  /** The live record of an execution running in this process. */
-  getRunning(executionId: string): ExecutionRecord | undefined {
-    return this.#running.get(executionId)?.record;
+  /** The journal of an execution running in this process. */
+  getRunning(executionId: string): Journal | undefined {
+    return this.#running.get(executionId)?.journal;
   }
 
   /** Waits for background work (triggered flows) to settle, then closes every component. */
@@ -168,8 +195,8 @@ export class FlowEngine {
     return this.start(name, input, options).done;
   }
 
-  async #startInBackground(flow: string, input: unknown, parentId: string): Promise<string | undefined> {
-    const started = this.start(flow, input, { parentId });
+  async #startInBackground(flow: string, input: unknown, parent: TriggerParent): Promise<string | undefined> {
+    const started = this.start(flow, input, { parentId: parent.executionId, tenant: parent.tenant });
     const settled = started.done.catch((error: unknown) => this.#runtime.logger.error({ err: error, flow }, 'triggered flow failed'));
     this.#background.add(settled);
     void settled.finally(() => this.#background.delete(settled));

@@ -6,6 +6,8 @@ export interface FlowLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /** Whether a line at this level would be written (pino's); assumed true when absent. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 const noop = (): void => {};

@@ -99,22 +99,25 @@ export function composeAround<C, R>(hooks: readonly Around<C, R>[]): (ctx: C, wo
 }
 
 /**
- * The context of one phase run. Its logger is made on first use (most phases never log), as an
- * own enumerable property so a middleware's copy of the context (`{ ...ctx }`) keeps it.
+ * The context of one phase run. Its logger is made on first use (most phases never log), and its
+ * record is built when read (from the phase run's facts: final once the phase settled); both are
+ * own enumerable properties, so a middleware's copy of the context (`{ ...ctx }`) keeps them.
  */
 export class LivePhaseContext implements PhaseContext {
   declare readonly logger: FlowLogger;
+  declare readonly record: PhaseRecord;
 
   constructor(
     readonly execution: FlowContext,
     readonly phase: CompiledPhase,
-    readonly record: PhaseRecord,
+    recordOf: () => PhaseRecord,
   ) {
     let logger: FlowLogger | undefined;
     Object.defineProperty(this, 'logger', {
       enumerable: true,
       get: () => (logger ??= execution.logger.child({ phase: phase.id })),
     });
+    Object.defineProperty(this, 'record', { enumerable: true, get: recordOf });
   }
 }
 

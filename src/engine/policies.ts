@@ -83,6 +83,12 @@ interface RetryRun {
   readonly now: () => number;
   readonly random: () => number;
   readonly onRetry: RetryObserver | undefined;
+  /**
+   * Keeps the process alive during this run's backoff. cockatiel's own delay timer is unref'd (it
+   * is not cancelled when a run is aborted, and must not hold a closing process), so without this
+   * a CLI run or a `node --test` file would exit in the middle of a retry.
+   */
+  hold?: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
@@ -127,10 +133,11 @@ function buildRetryPolicy(settings: RetrySettings): RetryPolicy {
   const policy = retry(
     handleWhen((failure) => failure instanceof FailedAttempt && isRetryable(failure.error, settings.retryOn) && withinBudget(failure.run)),
     { maxAttempts: settings.maxAttempts - 1, backoff },
-  ).dangerouslyUnref();
+  );
   policy.onRetry((event) => {
     if (!('error' in event)) return;
     const { error, run } = event.error as unknown as FailedAttempt;
+    run.hold = setTimeout(keepAlive, event.delay + 1);
     run.onRetry?.({ attempt: event.attempt, delayMs: event.delay, error: toFlowdError(error) });
   });
   return policy;
@@ -154,8 +161,13 @@ export function runWithRetry<T>(
       throw new FailedAttempt(error, run);
     }
   }, options.signal);
-  return raceAbort(attempts, options.signal);
+  const result = raceAbort(attempts, options.signal);
+  const release = (): void => clearTimeout(run.hold);
+  result.then(release, release);
+  return result;
 }
+
+function keepAlive(): void {}
 
 function retryAfterMs(error: unknown): number | undefined {
   return failureOf(error)?.retryAfterMs;

@@ -48,9 +48,31 @@ export interface PhaseRecord {
   fallback?: boolean | undefined;
   /** Taken from a checkpoint when a crashed execution resumed: not run again. */
   restored?: boolean | undefined;
+  /** The run it was in stopped before it ended (a crash, a lost lease); a later run ran it again. */
+  interrupted?: boolean | undefined;
   /** The execution a sub-flow phase started. */
   childExecutionId?: string | undefined;
   error?: ErrorSummary | undefined;
+  /** Detail views only (`GET /executions/{id}`): the phase's output, sanitised and size-capped. */
+  output?: unknown;
+  /** Detail views only: each attempt's request, response or error, as captured (see `capture`). */
+  calls?: CallRecord[] | undefined;
+}
+
+/** One attempt of a call, as the journal captured it. */
+export interface CallRecord {
+  attempt: number;
+  startedAt: string;
+  durationMs?: number | undefined;
+  /** What was sent (as the adapter described it: method, URL, headers, body …), when captured. */
+  request?: unknown;
+  /** What came back (the adapter's result: status, headers, body …), when captured. */
+  response?: unknown;
+  error?: ErrorSummary | undefined;
+  /** What the upstream said when it failed (an error body), when captured. */
+  detail?: unknown;
+  /** The retry policy retries this attempt after this many ms. */
+  retryInMs?: number | undefined;
 }
 
 export interface CompensationRecord {
@@ -60,6 +82,8 @@ export interface CompensationRecord {
   attempts: number;
   durationMs?: number | undefined;
   error?: ErrorSummary | undefined;
+  /** Detail views only: the compensation's attempts. */
+  calls?: CallRecord[] | undefined;
 }
 
 /** The one shape of an execution: returned by execute, stored, served, drawn and asserted. */
@@ -88,4 +112,6 @@ export interface ExecutionRecord {
   requestId?: string | undefined;
   /** The execution this one re-runs (`POST /executions/{id}/retry`). */
   retryOf?: string | undefined;
+  /** Detail views only: the execution's capture budget ran out, some requests/responses/log lines are missing. */
+  capturesTruncated?: boolean | undefined;
 }

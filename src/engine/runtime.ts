@@ -1,4 +1,5 @@
 import type { CompiledFlow } from '../flows/compiled.js';
+import type { CaptureLimits, Journal, JournalSink } from './journal/journal.js';
 import type { FlowLogger } from './logger.js';
 import type { MiddlewareChain } from './middleware.js';
 import type { PhaseCache } from './phase-cache.js';
@@ -41,6 +42,8 @@ export interface ExecuteOptions {
   observer?: ExecutionObserver | undefined;
   /** Recorded on the execution; `depends_on` with `within_ms` looks prerequisites up by it. */
   correlationKey?: string | undefined;
+  /** Who the execution runs for (an API key's tenant); recorded, and inherited by sub-flows, recovery and triggered flows. */
+  tenant?: string | undefined;
 }
 
 /** Internal options of an execution started by another one. */
@@ -51,18 +54,25 @@ export interface ChildExecuteOptions extends ExecuteOptions {
   deadlineAt?: number | undefined;
   /** Recovery flows do not start another recovery. */
   noRecovery?: boolean | undefined;
+  /**
+   * Continue this journal instead of starting a new one: a queued or resumed execution (its
+   * completed phases are restored from it), or one the durable layer wrote before it runs.
+   */
+  journal?: Journal | undefined;
 }
 
-/** Called as an execution progresses; the durable store checkpoints through it. */
+/** Called as an execution progresses; the durable layer persists its journal through it. */
 export interface ExecutionObserver {
-  onStart?(record: ExecutionRecord, flow: CompiledFlow): void | Promise<void>;
+  /** The execution's first entry is in its journal (or a resumed run's `run_started`). */
+  onStart?(journal: Journal, flow: CompiledFlow): void | Promise<void>;
   /**
-   * A phase completed; `key` identifies it across resumes (id, map index, loop iteration).
-   * `detail.request` is the request a compensable call phase sent (needed to undo it after a resume).
-   * Throwing LeaseLostError stops the execution without compensation, recovery or triggers.
+   * A call with side effects (a non-pure component, a compensation) is about to be made: what the
+   * journal holds so far must be durable first (write-ahead). Throwing LeaseLostError stops the
+   * execution without compensation, recovery or triggers.
    */
-  onCheckpoint?(record: ExecutionRecord, key: string, output: unknown, detail?: { request?: unknown }): void | Promise<void>;
-  onFinish?(record: ExecutionRecord, flow: CompiledFlow): void | Promise<void>;
+  beforeEffect?(journal: Journal): void | Promise<void>;
+  /** The execution ended (its journal's last entries are `execution_finished` and any `triggered`). */
+  onFinish?(journal: Journal, flow: CompiledFlow): void | Promise<void>;
 }
 
 /** What an execution needs from the engine that owns it. */
@@ -74,13 +84,23 @@ export interface EngineRuntime {
   readonly newId: () => string;
   readonly logger: FlowLogger;
   readonly observer: ExecutionObserver | undefined;
+  /** What executions capture by default (a flow's `capture` overrides the policy). */
+  readonly capture: CaptureLimits;
+  /** Told of every journal entry (metrics, the process log). */
+  readonly sinks: readonly JournalSink[];
   readonly maxSubflowDepth: number;
   readonly maxMapItems: number;
   runChild(flow: string, input: unknown, options: ChildExecuteOptions): Promise<ExecutionRecord>;
-  startTriggered(flow: string, input: unknown, parentId: string): Promise<string | undefined>;
+  startTriggered(flow: string, input: unknown, parent: TriggerParent): Promise<string | undefined>;
   /** The latest succeeded execution of `flow` (for `depends_on` with `within_ms`); undefined when none. */
   findSucceeded: FindSucceeded | undefined;
 }
 
+/** The execution that triggers a dependent flow. */
+export interface TriggerParent {
+  readonly executionId: string;
+  readonly tenant: string | undefined;
+}
+
 /** Looks up the newest succeeded execution of `flow` with this correlation key that finished within `withinMs`. */
-export type FindSucceeded = (flow: string, correlationKey: string | undefined, withinMs: number) => Promise<ExecutionRecord | undefined>;
+export type FindSucceeded = (flow: string, correlationKey: string | undefined, withinMs: number, tenant: string | undefined) => Promise<{ readonly output: unknown } | undefined>;

@@ -1,9 +1,10 @@
 import { FlowExecutionError, FlowdError, InputValidationError, toFlowdError } from '../errors.js';
 import { isoTime } from './iso-time.js';
 import type { CompiledFlow, CompiledPhase } from '../flows/compiled.js';
-import { runCompensations } from './compensation.js';
-import { Execution, PhaseFailure, summarize, type Scope } from './execution.js';
-import type { CompensationRecord, ExecutionRecord, ExecutionStatus } from './record.js';
+import { runCompensations } from './run/compensation.js';
+import { Execution } from './run/execution.js';
+import { PhaseFailure, summarize, type Scope } from './run/scope.js';
+import type { CompensationRecord, ErrorSummary, ExecutionRecord, TerminalStatus } from './record.js';
 import type { EngineRuntime, ExecuteOptions } from './runtime.js';
 
 /** Options of `engine.transaction(flow, options)`. */
@@ -56,17 +57,19 @@ export interface TransactionFailureContext {
  * the caller is the flow here. The record (`tx.record`) is the usual ExecutionRecord.
  */
 export class FlowTransaction {
-  readonly #execution: Execution;
+  readonly #runtime: EngineRuntime;
   readonly #flow: CompiledFlow;
+  readonly #options: TransactionOptions & { executionId: string; deadlineAt: number };
   readonly #phases: Record<string, unknown> = {};
   readonly #runs = new Map<string, number>();
   readonly #inputGiven: boolean;
+  /** Made at the first phase (its input is the execution's when none was given), or at commit/rollback. */
+  #execution: Execution | undefined;
   #state: TransactionState = 'open';
   #busy = false;
-  #started = false;
   #lastOutput: unknown;
   #rollback: Promise<CompensationRecord[]> | undefined;
-  readonly #startedAt = performance.now();
+  #observedStart: Promise<void> = Promise.resolve();
 
   /** Use `engine.transaction(flow, options)`. */
   constructor(runtime: EngineRuntime, flow: CompiledFlow, options: TransactionOptions = {}) {
@@ -77,22 +80,26 @@ export class FlowTransaction {
         throw new InputValidationError(`input does not match the schema of flow "${flow.name}": ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
       }
     }
-    this.#flow = flow;
+    this.#runtime = runtime;
     // Compensations are recorded for every compensable phase: rolling back is the point of a transaction.
-    this.#execution = new Execution(runtime, flow.transactional ? flow : { ...flow, transactional: true }, options.input, options);
+    this.#flow = flow.transactional ? flow : { ...flow, transactional: true };
+    // The deadline counts from here, whenever the first phase runs.
+    const now = runtime.clock.now();
+    const deadlineAt = now + Math.min(flow.timeoutMs, options.timeoutMs ?? Infinity);
+    this.#options = { ...options, executionId: options.executionId ?? runtime.newId(), deadlineAt };
   }
 
   get executionId(): string {
-    return this.#execution.record.executionId;
+    return this.#options.executionId;
   }
 
   get state(): TransactionState {
     return this.#state;
   }
 
-  /** The live execution record: phases run so far, then the final status after commit/rollback. */
+  /** The execution record: phases run so far, then the final status after commit/rollback. */
   get record(): ExecutionRecord {
-    return this.#execution.record;
+    return this.#ensure(undefined).record;
   }
 
   /**
@@ -112,13 +119,9 @@ export class FlowTransaction {
     if (this.#busy) throw new FlowdError('FLOWD_ERR_REQUEST_INVALID', `transaction ${this.executionId}: one phase at a time (await the previous executePhase)`);
     this.#busy = true;
     try {
-      const execution = this.#execution;
-      if (!this.#inputGiven && execution.record.input === undefined) execution.record.input = input;
-      if (!this.#started) {
-        this.#started = true;
-        await execution.observer?.onStart?.(execution.record, this.#flow);
-      }
-      return await this.#run(phase, input);
+      const execution = this.#ensure(input);
+      await this.#observedStart;
+      return await this.#run(execution, phase, input);
     } finally {
       this.#busy = false;
     }
@@ -128,9 +131,9 @@ export class FlowTransaction {
   async commit(): Promise<ExecutionRecord> {
     this.#assert('open', 'commit');
     this.#state = 'committed';
-    this.#execution.pending.length = 0;
-    this.record.output = this.#lastOutput;
-    return this.#end('succeeded');
+    const execution = this.#ensure(undefined);
+    execution.pending.length = 0;
+    return this.#end(execution, 'succeeded', { output: this.#lastOutput });
   }
 
   /**
@@ -146,63 +149,64 @@ export class FlowTransaction {
 
   async #undo(): Promise<CompensationRecord[]> {
     this.#assert(['open', 'failed'], 'roll back');
-    const execution = this.#execution;
+    const execution = this.#ensure(undefined);
     this.#state = 'rolled_back';
-    const failedWith = execution.record.error?.code;
-    let status: ExecutionStatus =
-      failedWith === undefined ? 'cancelled' : failedWith === 'FLOWD_ERR_FLOW_TIMEOUT' ? 'timed_out' : failedWith === 'FLOWD_ERR_CANCELLED' ? 'cancelled' : 'failed';
+    const failedWith = execution.record.error;
+    const code = failedWith?.code;
+    let status: TerminalStatus = code === undefined ? 'cancelled' : code === 'FLOWD_ERR_FLOW_TIMEOUT' ? 'timed_out' : code === 'FLOWD_ERR_CANCELLED' ? 'cancelled' : 'failed';
     let compensations: CompensationRecord[] = [];
     if (execution.pending.length > 0) {
       compensations = await runCompensations(execution);
-      execution.pending.length = 0;
-      this.record.compensations = [...(this.record.compensations ?? []), ...compensations];
       status = compensations.every((c) => c.status === 'succeeded') ? 'compensated' : 'compensation_failed';
-      if (failedWith !== undefined) this.record.errorHandled = true;
     }
-    await this.#end(status);
+    await this.#end(execution, status, { error: failedWith });
     return compensations;
   }
 
-  async #run(phase: CompiledPhase, input: unknown): Promise<unknown> {
-    const execution = this.#execution;
-    const record = execution.record;
+  /** The execution, made on first use (its start is journaled then, and observed). */
+  #ensure(input: unknown): Execution {
+    if (this.#execution !== undefined) return this.#execution;
+    const execution = new Execution(this.#runtime, this.#flow, this.#inputGiven ? this.#options.input : input, this.#options);
+    this.#execution = execution;
+    this.#observedStart = Promise.resolve(execution.observer?.onStart?.(execution.journal, this.#flow));
+    return execution;
+  }
+
+  async #run(execution: Execution, phase: CompiledPhase, input: unknown): Promise<unknown> {
+    const started = execution.journal.started;
     const scope: Scope = {
       input,
       phases: this.#phases,
-      execution: { id: record.executionId, flow: record.flow, version: record.version, startedAt: record.startedAt },
+      execution: { id: started.executionId, flow: started.flow, version: started.version, startedAt: isoTime(started.at) },
       deps: {},
     };
     const runs = this.#runs.get(phase.id);
     this.#runs.set(phase.id, (runs ?? 0) + 1);
     try {
-      const { output } = await execution.runPhase(phase, scope, runs === undefined ? {} : { iteration: runs }, execution.signal);
+      const { output } = await execution.runner.runPhase(phase, scope, runs === undefined ? {} : { iteration: runs }, execution.signal);
       this.#lastOutput = output;
       return output;
     } catch (thrown) {
       const failure = thrown instanceof PhaseFailure ? thrown : new PhaseFailure(toFlowdError(thrown), phase.id, 0);
       this.#state = 'failed';
       const error = summarize(failure.error, failure.phase, failure.attempts);
-      record.error = error;
+      execution.journal.append({ type: 'execution_failed', error });
       const context: TransactionFailureContext = {
-        executionId: record.executionId,
-        flow: record.flow,
+        executionId: started.executionId,
+        flow: started.flow,
         error,
-        input: record.input,
+        input: execution.input,
         phases: { ...this.#phases },
       };
       throw new FlowExecutionError(failure.error, { phase: failure.phase, attempts: failure.attempts, context: { ...context } });
     }
   }
 
-  async #end(status: ExecutionStatus): Promise<ExecutionRecord> {
-    const execution = this.#execution;
+  async #end(execution: Execution, status: TerminalStatus, outcome: { output?: unknown; error?: ErrorSummary | undefined }): Promise<ExecutionRecord> {
     execution.release();
-    const record = execution.record;
-    record.status = status;
-    record.finishedAt = isoTime(execution.runtime.clock.now());
-    record.durationMs = Math.round((performance.now() - this.#startedAt) * 1000) / 1000;
-    if (this.#started) await execution.observer?.onFinish?.(record, this.#flow);
-    return record;
+    execution.finish(status, outcome);
+    await execution.observer?.onFinish?.(execution.journal, this.#flow);
+    return execution.record;
   }
 
   #assert(allowed: TransactionState | readonly TransactionState[], action: string): void {

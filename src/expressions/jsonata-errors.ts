@@ -74,12 +74,32 @@ function details(error: JsonataErrorLike): Record<string, unknown> {
   return out;
 }
 
+/**
+ * A JSONata syntax error at load: says "syntax error", where (line and character), JSONata's
+ * message and code, and shows the expression with a caret under the offending token.
+ */
 export function syntaxError(error: unknown, source: string, where: string): ExpressionError {
   const e = asJsonataError(error);
-  return new ExpressionError(`${where}: invalid expression "${source}": ${describe(e)}`, { where, expression: source }, {
-    cause: error,
-    details: details(e),
-  });
+  const index = offendingIndex(source, e);
+  const lines = source.split('\n');
+  let line = 0;
+  let column = index;
+  while (line < lines.length - 1 && column > lines[line]!.length) {
+    column -= lines[line]!.length + 1;
+    line += 1;
+  }
+  const at = lines.length > 1 ? `line ${line + 1}, character ${column + 1}` : `character ${column + 1}`;
+  const code = e.code === undefined ? '' : ` (JSONata ${e.code})`;
+  const message = `syntax error at ${at} of the expression: ${e.message ?? 'unknown error'}${code}\n    ${lines[line]}\n    ${' '.repeat(column)}^`;
+  return new ExpressionError(`${where}: ${message}`, { where, expression: source }, { cause: error, details: details(e) });
+}
+
+/** JSONata's position is the character just after the offending token; an unexpected end points past the text. */
+function offendingIndex(source: string, error: JsonataErrorLike): number {
+  const position = typeof error.position === 'number' ? error.position : source.length;
+  const token = error.token === undefined || error.token === '(end)' ? '' : String(error.token);
+  const index = token === '' ? Math.min(position, source.trimEnd().length) : position - token.length;
+  return Math.max(0, Math.min(index, source.length));
 }
 
 /** Codes JSONata raises when a sequence would pass the length we configured (or its own 1e7 range cap). */

@@ -13,7 +13,10 @@ import type {
   CompiledPhase,
   RetrySettings,
 } from './compiled.js';
+import type { FlowReference } from './flow-references.js';
+import { isBrokenPhase } from './parse-phases.js';
 import type { PhaseDefinition, RetryPolicyDefinition } from './schema.js';
+import { didYouMean, listNames } from './suggest.js';
 
 export const DEFAULT_MAP_CONCURRENCY = 8;
 export const DEFAULT_MAP_MAX_ITEMS = 1000;
@@ -26,6 +29,10 @@ export interface PhaseCompileContext {
   readonly defaultCallTimeoutMs: number;
   readonly seenIds: Set<string>;
   readonly phaseIds: string[];
+  /** Every phase id of the flow, nested ones included: tells a typo from a phase that runs later. */
+  readonly allIds: ReadonlySet<string>;
+  /** Sub-flow phases found, for the check of references between flows. */
+  readonly subflows: FlowReference[];
 }
 
 /** Names visible to expressions at one point of the flow. */
@@ -33,6 +40,8 @@ interface Scope {
   /** Phase ids whose outputs may exist here. */
   readonly available: ReadonlySet<string>;
   readonly inMap: boolean;
+  /** The phase the expression belongs to (visible to itself for decision loops; not listed in messages). */
+  readonly self?: string;
 }
 
 /**
@@ -54,6 +63,7 @@ export function compilePhaseList(
   });
   // goto targets must be siblings of the decision that jumps
   const positions = new Map(definitions.map((definition, index) => [definition.id, index]));
+  const siblings = definitions.flatMap((definition) => (definition.id === undefined ? [] : [definition.id]));
   phases.forEach((phase, index) => {
     if (phase.kind !== 'decision') return;
     phase.branches.forEach((branch, branchIndex) => {
@@ -61,7 +71,7 @@ export function compilePhaseList(
       const target = positions.get(branch.goto);
       const where = `${phase.path}.decision[${branchIndex}].goto`;
       if (target === undefined) {
-        ctx.report(where, `goto "${branch.goto}" must name a phase of the same list as the decision "${phase.id}"`);
+        ctx.report(where, `goto "${branch.goto}" must name a phase of the same list as the decision "${phase.id}"${didYouMean(branch.goto, siblings)}; phases of that list: ${listNames(siblings)}`);
       } else if (target <= index && branch.maxIterations === undefined) {
         ctx.report(where, `goto "${branch.goto}" loops back without a bound: set max_iterations`);
       }
@@ -78,12 +88,20 @@ function compilePhase(
   availableAfter: Set<string>,
 ): CompiledPhase | undefined {
   const id = definition.id;
+  if (isBrokenPhase(definition)) {
+    // Already reported while reading the file; only its id (when valid) is kept, for the checks after it.
+    if (id !== undefined) {
+      ctx.seenIds.add(id);
+      availableAfter.add(id);
+    }
+    return undefined;
+  }
   if (ctx.seenIds.has(id)) ctx.report(`${path}.id`, `duplicate phase id "${id}" (ids are unique across the flow, nested phases included)`);
   ctx.seenIds.add(id);
   ctx.phaseIds.push(id);
   const description = definition.description;
   // A phase may read its own previous output: it exists when a decision loop runs the phase again.
-  const selfScope = { available: new Set([...scope.available, id]), inMap: scope.inMap };
+  const selfScope = { available: new Set([...scope.available, id]), inMap: scope.inMap, self: id };
   const template = (value: unknown, where: string, extra: readonly string[] = []): CompiledTemplate | undefined =>
     compileChecked(value, where, selfScope, ctx, extra);
 
@@ -185,6 +203,7 @@ function compilePhase(
   } else {
     const input = definition.input === undefined ? undefined : template(definition.input, `${path}.input`);
     const output = definition.output === undefined ? undefined : template(definition.output, `${path}.output`, ['result']);
+    ctx.subflows.push({ target: definition.flow, path: `${path}.flow`, kind: 'subflow' });
     compiled = { kind: 'subflow', id, description, path, flow: definition.flow, input, output };
   }
   availableAfter.add(id);
@@ -198,16 +217,24 @@ function expression(source: string, where: string, scope: Scope, ctx: PhaseCompi
     checkReferences(compiled.phaseRefs, compiled.rootRefs, where, scope, ctx, []);
     return compiled;
   } catch (error) {
-    ctx.report(where, error instanceof Error ? error.message : String(error));
+    reportExpressionError(error, where, ctx);
     return undefined;
   }
+}
+
+/** An expression problem at load, reported at the expression's own location, without repeating it in the message. */
+function reportExpressionError(error: unknown, where: string, ctx: { report: (path: string, message: string) => void }): void {
+  if (!(error instanceof ExpressionError)) throw error;
+  const at = error.where ?? where;
+  const prefix = `${at}: `;
+  ctx.report(at, error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message);
 }
 
 export function compileChecked(
   value: unknown,
   where: string,
   scope: Scope,
-  ctx: { report: (path: string, message: string) => void },
+  ctx: ReferenceContext,
   extraRoots: readonly string[],
 ): CompiledTemplate | undefined {
   try {
@@ -215,11 +242,8 @@ export function compileChecked(
     checkReferences(compiled.phaseRefs, compiled.rootRefs, where, scope, ctx, extraRoots);
     return compiled;
   } catch (error) {
-    if (error instanceof ExpressionError) {
-      ctx.report(where, error.message);
-      return undefined;
-    }
-    throw error;
+    reportExpressionError(error, where, ctx);
+    return undefined;
   }
 }
 
@@ -230,17 +254,38 @@ function checkReferences(
   rootRefs: ReadonlySet<string>,
   where: string,
   scope: Scope,
-  ctx: { report: (path: string, message: string) => void },
+  ctx: ReferenceContext,
   extraRoots: readonly string[],
 ): void {
+  const ran = (): string => listNames([...scope.available].filter((id) => id !== scope.self).sort());
   for (const ref of phaseRefs) {
-    if (!scope.available.has(ref)) {
-      ctx.report(where, `references phases.${ref}, which has not run at this point (no earlier phase, or one in another branch, has that id)`);
+    if (scope.available.has(ref)) continue;
+    if (ctx.allIds === undefined || ctx.allIds.has(ref)) {
+      ctx.report(where, `references phases.${ref}, which has not run at this point (it comes later, or in another branch); phases that have run here: ${ran()}`);
+    } else {
+      ctx.report(where, `references phases.${ref}, but no phase has the id "${ref}"${didYouMean(ref, ctx.allIds)}; phases that have run here: ${ran()}`);
     }
   }
   for (const root of rootRefs) {
     if (ALWAYS_VISIBLE.has(root) || extraRoots.includes(root)) continue;
     if ((root === 'item' || root === 'index') && scope.inMap) continue;
-    ctx.report(where, `"${root}" is not visible here (expressions see: ${[...ALWAYS_VISIBLE, ...extraRoots, ...(scope.inMap ? ['item', 'index'] : [])].join(', ')})`);
+    const visible = [...ALWAYS_VISIBLE, ...extraRoots, ...(scope.inMap ? ['item', 'index'] : [])].filter((name) => name !== '$');
+    ctx.report(where, `"${root}" is not visible here${didYouMean(root, visible)}; expressions here see: ${visible.join(', ')}`);
   }
+}
+
+interface ReferenceContext {
+  readonly report: (path: string, message: string) => void;
+  readonly allIds?: ReadonlySet<string>;
+}
+
+/** Every phase id in a list of definitions, nested phases included. */
+export function collectPhaseIds(definitions: readonly PhaseDefinition[], into = new Set<string>()): Set<string> {
+  for (const definition of definitions) {
+    if (definition.id !== undefined) into.add(definition.id);
+    if ('decision' in definition) definition.decision.forEach((branch) => collectPhaseIds(branch.otherwise ?? branch.phases ?? [], into));
+    else if ('parallel' in definition) Object.values(definition.parallel).forEach((list) => collectPhaseIds(list, into));
+    else if ('map' in definition) collectPhaseIds(definition.map.phases, into);
+  }
+  return into;
 }

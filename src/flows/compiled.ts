@@ -145,6 +145,8 @@ export interface CompiledFlow {
   readonly transactional: boolean;
   readonly recovery: { readonly flow: string; readonly on: ReadonlySet<string> | undefined } | undefined;
   readonly persistence: Persistence | undefined;
+  /** What its executions capture of their calls; undefined = the service's CAPTURE. */
+  readonly capture: 'none' | 'errors' | 'all' | undefined;
   readonly components: ReadonlyMap<string, CompiledComponent>;
   readonly phases: readonly CompiledPhase[];
   readonly output: CompiledTemplate | undefined;

@@ -1,6 +1,8 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { InputIssue } from '../errors.js';
+import { plainJsonSchemaIssues } from './json-schema-words.js';
+import { didYouMean, listNames } from './suggest.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
@@ -8,6 +10,8 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 /** One validator factory for every flow: compiled once per flow at load, reused by every request. */
 const ajv = new Ajv2020({
   allErrors: true,
+  // Errors carry their schema, so a message can list the properties allowed (only built on failure).
+  verbose: true,
   // Unknown keywords and formats are errors (a typo must not silently accept everything);
   // `required` without a matching `properties` entry is valid JSON Schema and stays allowed.
   strictSchema: true,
@@ -21,11 +25,36 @@ const ajv = new Ajv2020({
 });
 addFormats(ajv);
 
-/** Compiles a flow's input JSON Schema; reports an invalid schema and returns undefined. */
-export function compileInputSchema(
-  schema: Record<string, unknown>,
-  report: (path: string, message: string) => void,
-): ((input: unknown) => readonly InputIssue[] | undefined) | undefined {
+/** Keywords ajv validates, plus the annotations and structure keywords of JSON Schema 2020-12. */
+const KNOWN_KEYWORDS = [
+  ...Object.keys((ajv as unknown as { RULES: { all: Record<string, unknown> } }).RULES.all),
+  ...['$schema', '$id', '$anchor', '$defs', 'definitions', '$vocabulary', 'title', 'description', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly', 'contentMediaType', 'contentEncoding', 'contentSchema'],
+];
+const KNOWN_FORMATS = Object.keys((ajv as unknown as { formats: Record<string, unknown> }).formats);
+const SCHEMA_MAPS = ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'];
+const SCHEMA_SINGLES = ['items', 'additionalProperties', 'unevaluatedProperties', 'unevaluatedItems', 'not', 'if', 'then', 'else', 'contains', 'propertyNames'];
+const SCHEMA_LISTS = ['prefixItems', 'allOf', 'anyOf', 'oneOf'];
+
+type Report = (path: string, message: string) => void;
+
+/**
+ * Compiles a flow's input JSON Schema. An invalid schema is reported in plain words, every
+ * problem at its path (`input.properties.lines.type: must be one of: … (found the string
+ * "integr") (did you mean "integer"?)`, unknown keywords and formats with a did-you-mean), and
+ * undefined is returned. The validator returns undefined for valid input, else the issues in
+ * plain words; the wording is built only when the input is invalid.
+ */
+export function compileInputSchema(schema: Record<string, unknown>, report: Report): ((input: unknown) => readonly InputIssue[] | undefined) | undefined {
+  let problems = 0;
+  checkKeywords(schema, 'input', (path, message) => {
+    problems += 1;
+    report(path, message);
+  });
+  if (!ajv.validateSchema(schema)) {
+    for (const issue of plainJsonSchemaIssues(ajv.errors ?? [], 'input', schema, true)) report(issue.path, `invalid JSON Schema: ${issue.message}`);
+    return undefined;
+  }
+  if (problems > 0) return undefined;
   let validate;
   try {
     validate = ajv.compile(schema);
@@ -33,18 +62,25 @@ export function compileInputSchema(
     report('input', `invalid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
-  return (input) => (validate(input) ? undefined : (validate.errors ?? []).map(toIssue));
+  return (input) => (validate(input) ? undefined : plainJsonSchemaIssues(validate.errors ?? [], 'input', input, false));
 }
 
-function toIssue(error: ErrorObject): InputIssue {
-  const segments = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'));
-  let path = 'input';
-  for (const segment of segments) path += /^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`;
-  if (error.keyword === 'required') path += `.${String(error.params['missingProperty'])}`;
-  if (error.keyword === 'additionalProperties') path += `.${String(error.params['additionalProperty'])}`;
-  const message = error.keyword === 'required' ? 'is required' : error.keyword === 'additionalProperties' ? 'is not allowed' : (error.message ?? 'is invalid');
-  return { path, message };
+/** Unknown keywords and formats, anywhere in the schema, with a did-you-mean (ajv's strict mode would name only the first). */
+function checkKeywords(schema: unknown, path: string, report: Report): void {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return;
+  for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
+    const where = `${path}.${key}`;
+    if (!KNOWN_KEYWORDS.includes(key)) {
+      report(where, `unknown JSON Schema keyword "${key}"${didYouMean(key, KNOWN_KEYWORDS)}`);
+    } else if (key === 'format' && typeof value === 'string' && !KNOWN_FORMATS.includes(value)) {
+      report(where, `unknown format "${value}"${didYouMean(value, KNOWN_FORMATS)}; formats: ${listNames(KNOWN_FORMATS, 40)}`);
+    } else if (SCHEMA_MAPS.includes(key) && typeof value === 'object' && value !== null) {
+      for (const [name, child] of Object.entries(value as Record<string, unknown>)) checkKeywords(child, `${where}.${name}`, report);
+    } else if (SCHEMA_LISTS.includes(key) && Array.isArray(value)) {
+      value.forEach((child, index) => checkKeywords(child, `${where}[${index}]`, report));
+    } else if (SCHEMA_SINGLES.includes(key)) {
+      if (Array.isArray(value)) value.forEach((child, index) => checkKeywords(child, `${where}[${index}]`, report));
+      else checkKeywords(value, where, report);
+    }
+  }
 }

@@ -11,6 +11,8 @@ export const FLOW_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const PHASE_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** Parallel width is fixed in the flow file, so it is bounded at load (map width: `concurrency` ≤ 1000, MAX_MAP_ITEMS). */
 export const MAX_PARALLEL_BRANCHES = 64;
+export const COMPONENT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+export const EXAMPLE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 const flowName = z.string().regex(FLOW_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,63}$');
 const phaseId = z
@@ -140,7 +142,7 @@ export type PhaseDefinition =
 
 const phaseList: z.ZodType<PhaseDefinition[]> = z.lazy(() => z.array(PhaseSchema).min(1));
 
-const CallPhaseSchema = z.strictObject({
+export const CallPhaseSchema = z.strictObject({
   ...phaseCommon,
   component: z.string().min(1),
   request: TemplateSchema.optional(),
@@ -152,14 +154,14 @@ const CallPhaseSchema = z.strictObject({
   compensate: CompensateSchema.optional(),
 });
 
-const WhenBranchSchema = z.strictObject({
+export const WhenBranchSchema = z.strictObject({
   when: z.string(),
   label: z.string().max(200).optional(),
   phases: z.array(z.lazy(() => PhaseSchema)).optional(),
   goto: phaseId.optional(),
   max_iterations: z.number().int().min(1).max(10_000).optional(),
 });
-const OtherwiseBranchSchema = z.strictObject({
+export const OtherwiseBranchSchema = z.strictObject({
   otherwise: z.array(z.lazy(() => PhaseSchema)),
   label: z.string().max(200).optional(),
 });
@@ -174,19 +176,19 @@ const DecisionBranchSchema = z.lazy(() =>
   ),
 );
 
-const DecisionPhaseSchema = z.strictObject({
+export const DecisionPhaseSchema = z.strictObject({
   ...phaseCommon,
   decision: z.array(DecisionBranchSchema).min(1),
 });
 
-const ParallelPhaseSchema = z.strictObject({
+export const ParallelPhaseSchema = z.strictObject({
   ...phaseCommon,
   parallel: z
     .record(phaseId, phaseList)
     .refine((branches) => Object.keys(branches).length <= MAX_PARALLEL_BRANCHES, `a parallel phase has at most ${MAX_PARALLEL_BRANCHES} branches`),
 });
 
-const MapPhaseSchema = z.strictObject({
+export const MapPhaseSchema = z.strictObject({
   ...phaseCommon,
   map: z.strictObject({
     items: z.string(),
@@ -197,7 +199,7 @@ const MapPhaseSchema = z.strictObject({
   }),
 });
 
-const SubflowPhaseSchema = z.strictObject({
+export const SubflowPhaseSchema = z.strictObject({
   ...phaseCommon,
   flow: flowName,
   input: TemplateSchema.optional(),
@@ -207,7 +209,7 @@ const SubflowPhaseSchema = z.strictObject({
 /** Which key decides a phase's kind; checked in this order so the error names the right schema. */
 export const PHASE_KIND_KEYS = ['component', 'decision', 'parallel', 'map', 'flow'] as const;
 
-const PHASE_SCHEMAS = {
+export const PHASE_SCHEMAS = {
   component: CallPhaseSchema,
   decision: DecisionPhaseSchema,
   parallel: ParallelPhaseSchema,
@@ -284,23 +286,27 @@ export const TriggerSchema = z.strictObject({
 
 export const PersistenceSchema = z.enum(['none', 'failed', 'all']);
 
+/** What executions capture of their calls (requests and responses): see CAPTURE. */
+export const CaptureSchema = z.enum(['none', 'errors', 'all']);
+
 export const FlowDefinitionSchema = z.strictObject({
   name: flowName,
   version: z.union([z.number().int().min(0), z.string().min(1).max(64)]).optional(),
   description: z.string().max(10_000).optional(),
   input: z.record(z.string(), z.unknown()).optional(),
-  examples: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), z.unknown()).optional(),
+  examples: z.record(z.string().regex(EXAMPLE_NAME_PATTERN, 'must match ^[A-Za-z0-9_-]{1,64}$'), z.unknown()).optional(),
   timeout_ms: positiveMs.optional(),
   transactional: z.boolean().optional(),
   recovery_flow: RecoverySchema.optional(),
   persistence: PersistenceSchema.optional(),
+  capture: CaptureSchema.optional(),
   defaults: z
     .strictObject({
       timeout_ms: positiveMs.optional(),
       retry_policy: RetryPolicySchema.optional(),
     })
     .optional(),
-  components: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/), ComponentSchema).optional(),
+  components: z.record(z.string().regex(COMPONENT_NAME_PATTERN, 'must match ^[A-Za-z_][A-Za-z0-9_-]{0,63}$'), ComponentSchema).optional(),
   phases: phaseList,
   output: TemplateSchema.optional(),
   depends_on: z.array(DependencySchema).optional(),

@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { formatPath } from '../flows/compiler.js';
+import { plainZodIssues } from '../flows/zod-words.js';
 import { FlowdError } from '../errors.js';
 import { problem, problemFromError, retryAfterFor, sendProblem, type Problem } from './problem.js';
 
@@ -25,8 +28,39 @@ const STATUS_CODES: Record<number, Problem['code']> = {
   503: 'FLOWD_ERR_OVERLOADED',
 };
 
+/**
+ * A route schema's validation errors in plain words (`querystring.limit must be at most 200
+ * (found the number 500)`). The route schemas are zod: their issues are rebuilt from Fastify's
+ * validation entries and worded like the flow-file problems.
+ */
+function validationIssues(validation: NonNullable<FastifyError['validation']>, where: string, request: FastifyRequest): { path: string; message: string }[] {
+  const part = where === 'querystring' ? 'query' : where;
+  const data = (request as unknown as Record<string, unknown>)[part];
+  const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[where];
+  if (!(schema instanceof z.ZodType)) {
+    return validation.map((issue) => ({ path: `${where}${issue.instancePath.replaceAll('/', '.')}`, message: issue.message ?? 'is invalid' }));
+  }
+  const issues = validation.map(
+    (issue) =>
+      ({ ...issue.params, code: issue.keyword, message: issue.message ?? '', path: issue.instancePath.split('/').slice(1).filter((key) => key !== '') }) as unknown as z.core.$ZodIssue,
+  );
+  return plainZodIssues(issues, data, schema).map((issue) => ({ path: formatPath([where, ...issue.path]), message: issue.message }));
+}
+
+/** 413 and 415 say what to do: the limit to stay under, the content type to send. */
+function clientErrorDetail(code: Problem['code'], request: FastifyRequest): string | undefined {
+  if (code === 'FLOWD_ERR_UNSUPPORTED_MEDIA_TYPE') {
+    const sent = request.headers['content-type'];
+    return `the request body must be JSON: send it with Content-Type: application/json (this request sent ${sent === undefined ? 'no Content-Type' : `Content-Type: ${sent}`})`;
+  }
+  if (code === 'FLOWD_ERR_PAYLOAD_TOO_LARGE') {
+    return `the request body is larger than ${request.routeOptions.bodyLimit} bytes, the limit of this service (BODY_LIMIT_BYTES); send a smaller body`;
+  }
+  return undefined;
+}
+
 /** Turns every error and every unknown route into `application/problem+json`. */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, routes: { allowedMethods(path: string): string[] }): void {
   app.setErrorHandler((error: FastifyError | FlowdError | Error, request, reply) => {
     const instance = request.id;
     if (error instanceof FlowdError) {
@@ -36,10 +70,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const fastifyError = error as FastifyError;
     if (Array.isArray(fastifyError.validation)) {
       const where = fastifyError.validationContext ?? 'body';
-      const issues = fastifyError.validation.map((issue) => ({
-        path: `${where}${issue.instancePath.replaceAll('/', '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}`,
-        message: issue.message ?? 'is invalid',
-      }));
+      const issues = validationIssues(fastifyError.validation, where, request);
       return sendProblem(
         reply,
         problem('FLOWD_ERR_REQUEST_INVALID', `invalid ${where}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { instance, issues }),
@@ -51,12 +82,18 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return sendProblem(reply, problem('FLOWD_ERR_INTERNAL', 'internal error', { instance }));
     }
     const code = FASTIFY_CODES[fastifyError.code] ?? STATUS_CODES[status] ?? 'FLOWD_ERR_REQUEST_INVALID';
-    const detail = error instanceof SyntaxError ? `malformed JSON body: ${error.message}` : error.message;
+    const detail = error instanceof SyntaxError ? `malformed JSON body: ${error.message}` : (clientErrorDetail(code, request) ?? error.message);
     const retryAfter = reply.getHeader('retry-after');
     return sendProblem(reply, { ...problem(code, detail, { instance }), status }, retryAfter === undefined ? undefined : Number(retryAfter));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem('FLOWD_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, { instance: request.id })),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = routes.allowedMethods(path);
+    if (allowed.length > 0) {
+      void reply.header('allow', allowed.join(', '));
+      return sendProblem(reply, problem('FLOWD_ERR_METHOD_NOT_ALLOWED', `${path} does not answer ${request.method}; it answers ${allowed.join(', ')}`, { instance: request.id }));
+    }
+    return sendProblem(reply, problem('FLOWD_ERR_NOT_FOUND', `no route ${request.method} ${path}`, { instance: request.id }));
+  });
 }

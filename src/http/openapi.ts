@@ -3,7 +3,6 @@ import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { CompiledFlow } from '../flows/compiled.js';
-import { ERROR_CODES } from '../errors.js';
 import { askForApiKeyOnce, sendStoredApiKey } from './swagger-ui-auth.js';
 
 export const OPENAPI_INFO = {
@@ -75,9 +74,37 @@ function addFlowExamples(document: OpenApiDocument, flows: ReadonlyMap<string, C
       media.examples = Object.fromEntries(examples.map(([name, input]) => [name, { summary: name, value: { input } }]));
     }
   }
-  document.components = {
-    ...document.components,
-    schemas: { ...document.components?.schemas, ErrorCode: { type: 'string', enum: Object.keys(ERROR_CODES) } },
+  return pruneUnusedComponents(document);
+}
+
+/**
+ * Every registered schema is published twice (request and response variants); keep only the
+ * components some operation, or another kept component, references.
+ */
+function pruneUnusedComponents(document: OpenApiDocument): OpenApiDocument {
+  const schemas = document.components?.schemas;
+  if (schemas === undefined) return document;
+  const used = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      value.forEach(visit);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) {
+        if (key === '$ref' && typeof child === 'string' && child.startsWith(SCHEMA_REF_PREFIX)) {
+          const id = child.slice(SCHEMA_REF_PREFIX.length);
+          if (!used.has(id)) {
+            used.add(id);
+            visit(schemas[id]);
+          }
+        } else {
+          visit(child);
+        }
+      }
+    }
   };
+  visit(document.paths);
+  document.components = { ...document.components, schemas: Object.fromEntries(Object.entries(schemas).filter(([id]) => used.has(id))) };
   return document;
 }
+
+const SCHEMA_REF_PREFIX = '#/components/schemas/';

@@ -66,7 +66,8 @@ export function problemForRecord(record: ExecutionRecord, instance?: string): Pr
 export function retryAfterFor(error: unknown): number | undefined {
   if (error instanceof CircuitOpenError) return error.retryAfterSeconds;
   if (error instanceof ComponentError) return error.retryAfterSeconds;
-  return undefined;
+  const seconds = error instanceof FlowdError ? error.details?.['retryAfterSeconds'] : undefined;
+  return typeof seconds === 'number' ? seconds : undefined;
 }
 
 export function sendProblem(reply: FastifyReply, body: Problem, retryAfterSeconds?: number): FastifyReply {

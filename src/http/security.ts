@@ -50,8 +50,10 @@ export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Pro
     publicPaths: publicPathList(config.PUBLIC_PATHS),
     logger: app.log,
     flows: new Set(deps.flows.keys()),
-    executionFlow: async (id) =>
-      deps.engine.getRunning(id)?.flow ?? (deps.durable === undefined ? await deps.store.get(id) : await deps.durable.getRecord(id))?.flow,
+    executionFlow: async (id, principal) => {
+      const first = (await deps.reads.find(id, { tenant: principal.tenant, allTenants: principal.grants.allTenants }))?.entries[0];
+      return first?.type === 'execution_started' ? first.flow : undefined;
+    },
   });
   if (auth.authenticate !== undefined) app.addHook('onRequest', auth.authenticate);
 

@@ -1,5 +1,4 @@
 import type { Middleware } from '../engine/middleware.js';
-import type { ExecutionRecord } from '../engine/record.js';
 import { LimitExceededError } from '../errors.js';
 import { assertNestingWithin } from './json-nesting.js';
 import { jsonSizeUpTo } from './json-size.js';
@@ -23,7 +22,7 @@ export interface OutputLimits {
  * total: their parts were counted already.
  */
 export function createOutputLimitsMiddleware(limits: OutputLimits): Middleware {
-  const totals = new WeakMap<ExecutionRecord, number>();
+  const totals = new WeakMap<object, number>();
   return {
     name: 'output-limits',
     checkOutput(ctx, output) {
@@ -38,8 +37,8 @@ export function createOutputLimitsMiddleware(limits: OutputLimits): Middleware {
         );
       }
       if (phase.kind === 'call' || phase.kind === 'subflow') {
-        const total = (totals.get(execution.record) ?? 0) + size;
-        totals.set(execution.record, total);
+        const total = (totals.get(execution) ?? 0) + size;
+        totals.set(execution, total);
         if (total > limits.maxRecordBytes) {
           throw new LimitExceededError(
             `execution data passed ${limits.maxRecordBytes} bytes at phase "${phase.id}" (MAX_RECORD_BYTES)`,

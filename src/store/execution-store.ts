@@ -1,40 +1,113 @@
-import type { ExecutionRecord, ExecutionStatus } from '../engine/record.js';
-
-/** One structured log line of an execution, as served by `GET /executions/{id}/logs`. */
-export interface ExecutionLogEntry {
-  time: string;
-  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-  msg: string;
-  [field: string]: unknown;
-}
-
-export interface ExecutionQuery {
-  flow?: string | undefined;
-  status?: ExecutionStatus | undefined;
-  limit: number;
-  /** Opaque cursor from a previous page. */
-  cursor?: string | undefined;
-}
-
-export interface ExecutionPage {
-  items: ExecutionRecord[];
-  nextCursor?: string | undefined;
-}
-
-/** At most this many log lines are kept per execution (the rest is dropped). */
-export const MAX_LOG_ENTRIES_PER_EXECUTION = 500;
+import type { ExecutionStatus } from '../engine/record.js';
+import { LeaseLostError } from '../errors.js';
 
 /**
- * Who may write an execution's row: the worker that holds its lease, at this epoch. Every claim
- * increments the epoch, so a write carrying an older epoch (a worker that was taken over) is refused.
+ * Where executions live: each execution's journal (append-only rows), a summary row for lists,
+ * the work queue with leases, and idempotency keys. Memory (tests), SQLite (embedded) and
+ * PostgreSQL (replicas) implement the same contract; test/store runs one suite against all three.
+ *
+ * The store does not interpret journal entries: the durable layer encodes each entry as a row
+ * (`JournalRow`: its type, a display form with secrets masked and sensitive fields redacted, and,
+ * separately, the raw values a resumed or retried run needs) and decodes them back.
+ *
+ * Times that decide leases and windows are taken from the store's clock (the database's), never
+ * from a replica's.
  */
+export interface ExecutionStore {
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
+  /** True when executions survive a restart of the process. */
+  readonly durable: boolean;
+
+  /** The store's clock (ms since the epoch). */
+  now(): Promise<number>;
+
+  /**
+   * Writes an execution (its summary row, its first journal rows and its idempotency key, in one
+   * transaction) before anything runs. `queued`: for any worker; `running`: the caller runs it now
+   * and holds the lease (returned).
+   */
+  create(execution: NewExecution): Promise<CreateResult>;
+  /**
+   * Appends journal rows of a leased execution, fenced: refused with LeaseLostError (nothing
+   * written) when the lease is not held at this epoch any more. Renews the lease when less than
+   * half of `leaseMs` is left (the heartbeat renews it anyway; a renewal rewrites the summary row,
+   * which PostgreSQL pays for). Rows whose `seq` is already stored are ignored (a retried write).
+   * The durable layer awaits each write of an execution before the next; the stores commit
+   * writes of different executions together.
+   */
+  append(lease: Lease, rows: readonly JournalRow[], leaseMs: number): Promise<void>;
+  /**
+   * Ends a leased execution: appends its last rows, writes its summary (final status), releases
+   * the lease; fenced like `append`. With `clearState`, the raw values of its rows are dropped
+   * (nothing can resume or retry from it any more).
+   */
+  finish(lease: Lease, rows: readonly JournalRow[], summary: FinishedSummary, options?: { clearState?: boolean }): Promise<void>;
+  /**
+   * Stores an execution that ran without a lease (a sync execution the persistence policy keeps,
+   * a sub-flow): its summary row and all its rows at once. Writes nothing when the execution is
+   * stored already (a leased one is never overwritten; a retried save changes nothing).
+   */
+  save(execution: SavedExecution): Promise<void>;
+
+  /** The summary and every journal row of an execution; undefined when unknown or purged. */
+  get(executionId: string, options?: { withState?: boolean }): Promise<StoredExecution | undefined>;
+  /** Summaries, newest first (ids are UUIDv7), filtered; keyset-paginated (see ExecutionQuery.cursor). */
+  list(query: ExecutionQuery): Promise<ExecutionPage>;
+
+  /**
+   * Takes up to `limit` executions that are queued, or running with an expired lease, for flow
+   * definitions this worker has; each gets a new epoch and `attempts + 1`. Fair between tenants:
+   * each tenant's oldest claimable execution comes before any tenant's second.
+   */
+  claim(request: ClaimRequest): Promise<ClaimedExecution[]>;
+  /** Extends the leases still held; reports those lost and those asked to cancel. */
+  heartbeat(owner: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult>;
+  /** Gives leases up (shutdown): the executions become claimable at once. */
+  release(leases: readonly Lease[]): Promise<void>;
+  /**
+   * A queued execution is ended at once with `rows` (its `execution_finished`, cancelled) appended;
+   * a running one is flagged for the worker holding its lease.
+   */
+  cancel(executionId: string, rows: readonly JournalRow[], summary: FinishedSummary): Promise<CancelOutcome>;
+  /** Queued executions, in all or of one tenant (the queue bounds). */
+  countQueued(tenant?: string): Promise<number>;
+
+  /**
+   * The newest execution of `flow` that succeeded within `withinMs` (with this correlation key when
+   * given, any key or none otherwise; of this tenant), and its `execution_finished` row with its
+   * state (the raw output) when kept; after a `clearState` finish the output is the one shown in `data`.
+   */
+  findSucceeded(query: SucceededQuery): Promise<{ readonly executionId: string; readonly finished: JournalRow } | undefined>;
+  /**
+   * Deletes up to `batchSize` ended executions finished more than `olderThanMs` ago (with their
+   * rows and idempotency keys) and up to `batchSize` expired idempotency keys; returns how many
+   * executions and keys went (0: nothing left to purge now).
+   */
+  purge(olderThanMs: number, batchSize: number): Promise<number>;
+  /** Claimable executions pinned to a definition not in `flows` (for the mismatch report). */
+  pendingElsewhere(flows: readonly FlowKey[]): Promise<PendingDefinition[]>;
+  close(): Promise<void>;
+}
+
+/** One journal entry as stored. */
+export interface JournalRow {
+  /** Position in the journal (0 = `execution_started`). */
+  readonly seq: number;
+  readonly type: string;
+  /** JSON of the entry as shown: secrets masked, sensitive fields redacted, captures size-capped. */
+  readonly data: string;
+  /** JSON of the raw values a resumed or retried run needs (input, phase outputs, compensable requests); null when none. */
+  readonly state: string | null;
+}
+
+/** Who may write an execution's rows: the worker holding its lease, at this epoch (fencing token). */
 export interface Lease {
   readonly executionId: string;
   readonly owner: string;
   readonly epoch: number;
 }
 
-/** What a durable execution needs to be (re)started by any replica; stored with the row. */
+/** What a durable execution needs to be (re)started by any replica; stored with the summary row. */
 export interface StoredOptions {
   timeoutMs?: number | undefined;
   enableCaching?: boolean | undefined;
@@ -45,22 +118,40 @@ export interface StoredOptions {
   correlationKey?: string | undefined;
 }
 
-export interface NewExecution {
+/** The facts lists and filters need, without the journal. */
+export interface ExecutionSummary {
   readonly executionId: string;
   readonly flow: string;
   readonly version: string;
   /** The definition the execution is pinned to (CompiledFlow.hash). */
   readonly flowHash: string;
-  readonly input: unknown;
+  readonly status: ExecutionStatus;
+  /** Who started it (an API key's tenant; `local` without keys). */
+  readonly tenant: string;
+  /** ms since the epoch. */
+  readonly startedAt: number;
+  readonly finishedAt?: number | undefined;
+  readonly parentId?: string | undefined;
+  readonly correlationKey?: string | undefined;
+  readonly errorCode?: string | undefined;
+  readonly recovered?: boolean | undefined;
+}
+
+export interface NewExecution {
+  readonly executionId: string;
+  readonly flow: string;
+  readonly version: string;
+  readonly flowHash: string;
+  readonly tenant: string;
   readonly options: StoredOptions;
   readonly parentId?: string | undefined;
-  /** `queued`: for the worker pool. `running`: the caller runs it now and holds the lease. */
+  readonly correlationKey?: string | undefined;
   readonly status: 'queued' | 'running';
   /** The lease holder, required when status is `running`. */
   readonly owner?: string | undefined;
   readonly leaseMs: number;
-  /** The record as first shown (queued or running, no phases). */
-  readonly record: ExecutionRecord;
+  /** The journal so far: at least `execution_started` (seq 0). */
+  readonly rows: readonly JournalRow[];
   /** Inserted in the same transaction: a unique key, so concurrent duplicates cannot both insert. */
   readonly idempotency?: { readonly key: string; readonly fingerprint: string; readonly ttlMs: number } | undefined;
 }
@@ -70,28 +161,56 @@ export type CreateResult =
   /** The idempotency key is taken (and not expired): the execution it names. */
   | { readonly created: false; readonly executionId: string; readonly fingerprint: string };
 
+/** The summary fields an execution's end sets. */
+export interface FinishedSummary {
+  readonly status: ExecutionStatus;
+  readonly errorCode?: string | undefined;
+  readonly recovered?: boolean | undefined;
+}
+
+export interface SavedExecution {
+  readonly executionId: string;
+  /** When it started (its `execution_started` entry's `at`, ms since the epoch); default: the store's clock. */
+  readonly startedAt?: number | undefined;
+  readonly flow: string;
+  readonly version: string;
+  readonly flowHash: string;
+  readonly tenant: string;
+  readonly parentId?: string | undefined;
+  readonly correlationKey?: string | undefined;
+  readonly summary: FinishedSummary;
+  readonly rows: readonly JournalRow[];
+}
+
+export interface StoredExecution {
+  readonly summary: ExecutionSummary;
+  readonly options: StoredOptions;
+  /** In `seq` order; `state` is null unless asked for `withState` (or cleared). */
+  readonly rows: readonly JournalRow[];
+}
+
+export interface ExecutionQuery {
+  readonly flow?: string | undefined;
+  readonly status?: ExecutionStatus | undefined;
+  /** Only this tenant's executions; undefined = every tenant's (operators). */
+  readonly tenant?: string | undefined;
+  readonly limit: number;
+  /**
+   * A previous page's `nextCursor`: its last item's execution id. Items come strictly after it
+   * (smaller ids), so a page merged with executions kept elsewhere can be continued by id.
+   */
+  readonly cursor?: string | undefined;
+}
+
+export interface ExecutionPage {
+  readonly items: readonly ExecutionSummary[];
+  readonly nextCursor?: string | undefined;
+}
+
 /** A flow definition a replica can run: name and content hash. */
 export interface FlowKey {
   readonly name: string;
   readonly hash: string;
-}
-
-/** An execution a worker claimed: everything needed to run or resume it. */
-export interface ClaimedExecution {
-  readonly lease: Lease;
-  readonly flow: string;
-  readonly flowHash: string;
-  readonly input: unknown;
-  readonly options: StoredOptions;
-  readonly parentId: string | undefined;
-  /** How many times it has been claimed (1 = first run). */
-  readonly attempts: number;
-  readonly cancelRequested: boolean;
-  readonly record: ExecutionRecord;
-  /** Outputs of completed phases by checkpoint key. */
-  readonly checkpoints: ReadonlyMap<string, unknown>;
-  /** Requests of completed compensable phases by checkpoint key. */
-  readonly compensationRequests: ReadonlyMap<string, unknown>;
 }
 
 export interface ClaimRequest {
@@ -99,6 +218,18 @@ export interface ClaimRequest {
   readonly flows: readonly FlowKey[];
   readonly limit: number;
   readonly leaseMs: number;
+}
+
+/** An execution a worker claimed: everything needed to run or resume it. */
+export interface ClaimedExecution {
+  readonly lease: Lease;
+  readonly summary: ExecutionSummary;
+  readonly options: StoredOptions;
+  /** How many times it has been claimed (1 = first run). */
+  readonly attempts: number;
+  readonly cancelRequested: boolean;
+  /** Its journal so far, state included. */
+  readonly rows: readonly JournalRow[];
 }
 
 export interface HeartbeatResult {
@@ -110,75 +241,18 @@ export interface HeartbeatResult {
 
 export type CancelOutcome = 'cancelled' | 'requested' | 'terminal' | 'not_found';
 
+export interface SucceededQuery {
+  readonly flow: string;
+  readonly correlationKey: string | undefined;
+  readonly tenant: string;
+  readonly withinMs: number;
+}
+
 /** Queued or expired executions pinned to a definition (flow, hash). */
 export interface PendingDefinition {
   readonly flow: string;
   readonly flowHash: string;
   readonly count: number;
-}
-
-/**
- * Where executions live: records with their phase checkpoints, the async work queue with leases,
- * idempotency keys and logs. Memory (tests, single process), SQLite (embedded) and PostgreSQL
- * (replicas) implement the same contract; test/store runs one suite against all three.
- *
- * Times that decide leases and windows are taken from the store's clock (the database's), never
- * from a replica's.
- */
-export interface ExecutionStore {
-  readonly kind: 'memory' | 'sqlite' | 'postgres';
-  /** True when executions survive a restart of the process. */
-  readonly durable: boolean;
-
-  /**
-   * Inserts or replaces a record that is not resumable (a sync execution kept by the persistence
-   * policy, a sub-flow). Never overwrites a resumable (leased) execution.
-   */
-  save(record: ExecutionRecord, meta?: { flowHash?: string | undefined }): Promise<void>;
-  get(executionId: string): Promise<ExecutionRecord | undefined>;
-  /** Newest first. */
-  list(query: ExecutionQuery): Promise<ExecutionPage>;
-  /** Appends to an execution the store holds; lines for unknown executions are dropped. */
-  appendLogs(executionId: string, entries: readonly ExecutionLogEntry[]): Promise<void>;
-  /** undefined when the execution is unknown or expired. */
-  getLogs(executionId: string): Promise<ExecutionLogEntry[] | undefined>;
-  close(): Promise<void>;
-
-  /** The store's clock (ms since the epoch). */
-  now(): Promise<number>;
-  /** Writes a resumable execution (and its idempotency key) before anything runs. */
-  create(execution: NewExecution): Promise<CreateResult>;
-  /**
-   * Takes up to `limit` executions that are queued, or running with an expired lease, for flows
-   * this worker has in the same definition; each gets a new epoch.
-   */
-  claim(request: ClaimRequest): Promise<ClaimedExecution[]>;
-  /** Extends the leases still held; reports those lost and those asked to cancel. */
-  heartbeat(owner: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult>;
-  /** Records a completed phase. Throws LeaseLostError when the lease is no longer held at this epoch. */
-  checkpoint(lease: Lease, key: string, output: unknown, request: unknown, leaseMs: number): Promise<void>;
-  /** Writes the final record and releases the lease. Throws LeaseLostError when the lease is gone. */
-  finish(lease: Lease, record: ExecutionRecord): Promise<void>;
-  /** Gives leases up (shutdown): the executions become claimable at once. */
-  release(leases: readonly Lease[]): Promise<void>;
-  /** Cancels a queued execution at once, or flags a running one for its owner. */
-  cancel(executionId: string, record: (current: ExecutionRecord) => ExecutionRecord): Promise<CancelOutcome>;
-  /** The newest succeeded execution of `flow` (with this correlation key, if given) finished within `withinMs`. */
-  findSucceeded(flow: string, correlationKey: string | undefined, withinMs: number): Promise<ExecutionRecord | undefined>;
-  /**
-   * Deletes up to `batchSize` ended executions older than `olderThanMs` (with their checkpoints,
-   * logs and idempotency keys) and up to `batchSize` expired idempotency keys; returns how many rows went.
-   */
-  purge(olderThanMs: number, batchSize: number): Promise<number>;
-  /** Claimable executions pinned to a definition not in `flows` (for the mismatch report). */
-  pendingElsewhere(flows: readonly FlowKey[]): Promise<PendingDefinition[]>;
-  /** Checkpoints of an execution (for `POST /executions/{id}/retry`); undefined when it has none. */
-  getCheckpoints(executionId: string): Promise<StoredPhaseOutputs | undefined>;
-}
-
-export interface StoredPhaseOutputs {
-  readonly checkpoints: ReadonlyMap<string, unknown>;
-  readonly compensationRequests: ReadonlyMap<string, unknown>;
 }
 
 export const TERMINAL = ['succeeded', 'failed', 'compensated', 'compensation_failed', 'timed_out', 'cancelled'] as const;
@@ -187,12 +261,7 @@ export function flowKeyString(flow: string, hash: string): string {
   return `${flow}@${hash}`;
 }
 
-/** Checkpoint values are wrapped so that `undefined` survives JSON (as "absent": the phase runs again). */
-export function encodeValue(value: unknown): string {
-  return JSON.stringify({ v: value });
-}
-
-export function decodeValue(text: string | null | undefined): unknown {
-  if (text === null || text === undefined) return undefined;
-  return (JSON.parse(text) as { v?: unknown }).v;
+/** The error of a write refused because the lease is not held at its epoch any more. */
+export function lostLease(write: string, lease: Lease): LeaseLostError {
+  return new LeaseLostError(`${write} refused: execution ${lease.executionId} is no longer held at epoch ${lease.epoch}`);
 }

@@ -1,62 +1,54 @@
-import { LeaseLostError } from '../errors.js';
-import type { ExecutionRecord, ExecutionStatus } from '../engine/record.js';
+import type { ExecutionStatus } from '../engine/record.js';
 import {
-  MAX_LOG_ENTRIES_PER_EXECUTION,
   TERMINAL,
-  decodeValue,
-  encodeValue,
   flowKeyString,
+  lostLease,
   type CancelOutcome,
   type ClaimRequest,
   type ClaimedExecution,
   type CreateResult,
-  type ExecutionLogEntry,
   type ExecutionPage,
   type ExecutionQuery,
   type ExecutionStore,
+  type ExecutionSummary,
+  type FinishedSummary,
   type FlowKey,
   type HeartbeatResult,
+  type JournalRow,
   type Lease,
   type NewExecution,
   type PendingDefinition,
+  type SavedExecution,
+  type StoredExecution,
   type StoredOptions,
-  type StoredPhaseOutputs,
+  type SucceededQuery,
 } from './execution-store.js';
-
-export { MAX_LOG_ENTRIES_PER_EXECUTION } from './execution-store.js';
 
 const TERMINAL_SET: ReadonlySet<string> = new Set(TERMINAL);
 
-interface Row {
-  id: string;
-  flow: string;
-  flowHash: string;
-  status: ExecutionStatus;
-  resumable: boolean;
-  input: unknown;
+interface Stored {
+  summary: {
+    -readonly [K in keyof ExecutionSummary]: ExecutionSummary[K];
+  };
   options: StoredOptions;
-  /** JSON of the record: a snapshot, never the live object. */
-  record: string;
-  parentId: string | undefined;
-  correlationKey: string | undefined;
-  finishedAt: number | undefined;
+  /** By seq: a retried append finds its rows already here. */
+  rows: Map<number, JournalRow>;
   leaseOwner: string | undefined;
   leaseEpoch: number;
   leaseExpiresAt: number | undefined;
   attempts: number;
   cancelRequested: boolean;
-  checkpoints: Map<string, { output: string; request: string | undefined }>;
-  logs: ExecutionLogEntry[];
 }
 
 /**
  * The store contract in process memory: same semantics as SQLite and PostgreSQL (leases, epochs,
- * idempotency, queue), lost on restart. Bounded by count: the oldest ended executions are evicted.
+ * idempotency, queue, fair claims), lost on restart. Bounded by count: over `maxExecutions`, the
+ * oldest ended executions are evicted (never queued or running ones).
  */
 export class MemoryExecutionStore implements ExecutionStore {
   readonly kind = 'memory' as const;
   readonly durable = false;
-  readonly #rows = new Map<string, Row>();
+  readonly #executions = new Map<string, Stored>();
   readonly #keys = new Map<string, { fingerprint: string; executionId: string; expiresAt: number }>();
   readonly #max: number;
   readonly #clock: () => number;
@@ -66,118 +58,107 @@ export class MemoryExecutionStore implements ExecutionStore {
     this.#clock = options.clock ?? Date.now;
   }
 
-  async save(record: ExecutionRecord, meta: { flowHash?: string | undefined } = {}): Promise<void> {
-    const existing = this.#rows.get(record.executionId);
-    if (existing?.resumable === true) return;
-    const snapshot = JSON.stringify(record);
-    if (existing !== undefined) {
-      existing.record = snapshot;
-      existing.status = record.status;
-      existing.finishedAt = TERMINAL_SET.has(record.status) ? this.#clock() : undefined;
-      existing.correlationKey = record.correlationKey;
-      return;
-    }
-    const row = blankRow(record, meta.flowHash ?? '', snapshot);
-    row.finishedAt = TERMINAL_SET.has(record.status) ? this.#clock() : undefined;
-    this.#insert(row);
-  }
-
-  async get(executionId: string): Promise<ExecutionRecord | undefined> {
-    const row = this.#rows.get(executionId);
-    return row === undefined ? undefined : toRecord(row);
-  }
-
-  async list(query: ExecutionQuery): Promise<ExecutionPage> {
-    // Execution ids are UUIDv7: sorting them sorts by start time.
-    const matching = [...this.#rows.values()]
-      .filter((row) => (query.flow === undefined || row.flow === query.flow) && (query.status === undefined || row.status === query.status))
-      .filter((row) => query.cursor === undefined || row.id < query.cursor)
-      .sort((a, b) => (a.id < b.id ? 1 : -1));
-    const page = matching.slice(0, query.limit).map(toRecord);
-    return matching.length > query.limit ? { items: page, nextCursor: page[page.length - 1]!.executionId } : { items: page };
-  }
-
-  async appendLogs(executionId: string, entries: readonly ExecutionLogEntry[]): Promise<void> {
-    const row = this.#rows.get(executionId);
-    if (row === undefined) return;
-    const room = MAX_LOG_ENTRIES_PER_EXECUTION - row.logs.length;
-    if (room > 0) row.logs.push(...entries.slice(0, room));
-  }
-
-  async getLogs(executionId: string): Promise<ExecutionLogEntry[] | undefined> {
-    return this.#rows.get(executionId)?.logs.slice();
-  }
-
-  async close(): Promise<void> {
-    this.#rows.clear();
-    this.#keys.clear();
-  }
-
   async now(): Promise<number> {
     return this.#clock();
   }
 
   async create(execution: NewExecution): Promise<CreateResult> {
     const now = this.#clock();
-    if (execution.idempotency !== undefined) {
-      const taken = this.#keys.get(execution.idempotency.key);
-      if (taken !== undefined && taken.expiresAt > now) {
-        return { created: false, executionId: taken.executionId, fingerprint: taken.fingerprint };
-      }
-      this.#keys.set(execution.idempotency.key, {
-        fingerprint: execution.idempotency.fingerprint,
-        executionId: execution.executionId,
-        expiresAt: now + execution.idempotency.ttlMs,
-      });
+    const key = execution.idempotency;
+    if (key !== undefined) {
+      const taken = this.#keys.get(key.key);
+      if (taken !== undefined && taken.expiresAt > now) return { created: false, executionId: taken.executionId, fingerprint: taken.fingerprint };
     }
+    if (this.#executions.has(execution.executionId)) throw new Error(`execution ${execution.executionId} exists already`);
+    if (key !== undefined) this.#keys.set(key.key, { fingerprint: key.fingerprint, executionId: execution.executionId, expiresAt: now + key.ttlMs });
     const running = execution.status === 'running';
     this.#insert({
-      ...blankRow(execution.record, execution.flowHash),
-      flow: execution.flow,
-      status: execution.status,
-      resumable: true,
-      input: execution.input,
-      options: execution.options,
-      parentId: execution.parentId,
-      correlationKey: execution.options.correlationKey,
+      summary: summaryOf(execution, execution.status, now),
+      options: { ...execution.options },
+      rows: rowMap(execution.rows),
       leaseOwner: running ? execution.owner : undefined,
       leaseEpoch: running ? 1 : 0,
       leaseExpiresAt: running ? now + execution.leaseMs : undefined,
       attempts: running ? 1 : 0,
+      cancelRequested: false,
     });
     return { created: true, lease: running ? { executionId: execution.executionId, owner: execution.owner!, epoch: 1 } : undefined };
+  }
+
+  async append(lease: Lease, rows: readonly JournalRow[], leaseMs: number): Promise<void> {
+    const stored = this.#held(lease, 'append');
+    addRows(stored, rows, false);
+    const now = this.#clock();
+    if ((stored.leaseExpiresAt ?? 0) < now + leaseMs / 2) stored.leaseExpiresAt = now + leaseMs;
+  }
+
+  async finish(lease: Lease, rows: readonly JournalRow[], summary: FinishedSummary, options: { clearState?: boolean } = {}): Promise<void> {
+    const stored = this.#held(lease, 'final write');
+    addRows(stored, rows, options.clearState === true);
+    this.#end(stored, summary);
+    stored.leaseOwner = undefined;
+    stored.leaseExpiresAt = undefined;
+    this.#evict();
+  }
+
+  async save(execution: SavedExecution): Promise<void> {
+    if (this.#executions.has(execution.executionId)) return;
+    const now = this.#clock();
+    const stored: Stored = {
+      summary: summaryOf(execution, execution.summary.status, execution.startedAt ?? now),
+      options: {},
+      rows: rowMap(execution.rows),
+      leaseOwner: undefined,
+      leaseEpoch: 0,
+      leaseExpiresAt: undefined,
+      attempts: 0,
+      cancelRequested: false,
+    };
+    this.#end(stored, execution.summary);
+    this.#insert(stored);
+  }
+
+  async get(executionId: string, options: { withState?: boolean } = {}): Promise<StoredExecution | undefined> {
+    const stored = this.#executions.get(executionId);
+    if (stored === undefined) return undefined;
+    return { summary: { ...stored.summary }, options: { ...stored.options }, rows: rowsOf(stored, options.withState === true) };
+  }
+
+  async list(query: ExecutionQuery): Promise<ExecutionPage> {
+    // Execution ids are UUIDv7: sorting them sorts by start time.
+    const matching: ExecutionSummary[] = [];
+    for (const { summary } of this.#executions.values()) {
+      if (query.flow !== undefined && summary.flow !== query.flow) continue;
+      if (query.status !== undefined && summary.status !== query.status) continue;
+      if (query.tenant !== undefined && summary.tenant !== query.tenant) continue;
+      if (query.cursor !== undefined && summary.executionId >= query.cursor) continue;
+      matching.push(summary);
+    }
+    matching.sort((a, b) => (a.executionId < b.executionId ? 1 : -1));
+    const items = matching.slice(0, query.limit).map((summary) => ({ ...summary }));
+    return matching.length > query.limit ? { items, nextCursor: items[items.length - 1]!.executionId } : { items };
   }
 
   async claim(request: ClaimRequest): Promise<ClaimedExecution[]> {
     const now = this.#clock();
     const known = new Set(request.flows.map((flow) => flowKeyString(flow.name, flow.hash)));
+    const candidates = [...this.#executions.values()].filter(
+      (stored) => claimable(stored, now) && known.has(flowKeyString(stored.summary.flow, stored.summary.flowHash)),
+    );
     const claimed: ClaimedExecution[] = [];
-    const candidates = [...this.#rows.values()].filter((row) => row.resumable && known.has(flowKeyString(row.flow, row.flowHash)) && claimable(row, now));
-    candidates.sort((a, b) => (a.id < b.id ? -1 : 1));
-    for (const row of candidates.slice(0, request.limit)) {
-      row.status = 'running';
-      row.leaseOwner = request.owner;
-      row.leaseEpoch += 1;
-      row.leaseExpiresAt = now + request.leaseMs;
-      row.attempts += 1;
-      const checkpoints = new Map<string, unknown>();
-      const requests = new Map<string, unknown>();
-      for (const [key, value] of row.checkpoints) {
-        checkpoints.set(key, decodeValue(value.output));
-        if (value.request !== undefined) requests.set(key, decodeValue(value.request));
-      }
+    for (const stored of fairOrder(candidates).slice(0, Math.max(0, request.limit))) {
+      stored.summary.status = 'running';
+      stored.leaseOwner = request.owner;
+      stored.leaseEpoch += 1;
+      stored.leaseExpiresAt = now + request.leaseMs;
+      stored.attempts += 1;
       claimed.push({
-        lease: { executionId: row.id, owner: request.owner, epoch: row.leaseEpoch },
-        flow: row.flow,
-        flowHash: row.flowHash,
-        input: structuredClone(row.input),
-        options: { ...row.options },
-        parentId: row.parentId,
-        attempts: row.attempts,
-        cancelRequested: row.cancelRequested,
-        record: toRecord(row),
-        checkpoints,
-        compensationRequests: requests,
+        lease: { executionId: stored.summary.executionId, owner: request.owner, epoch: stored.leaseEpoch },
+        summary: { ...stored.summary },
+        options: { ...stored.options },
+        attempts: stored.attempts,
+        cancelRequested: stored.cancelRequested,
+        rows: rowsOf(stored, true),
       });
     }
     return claimed;
@@ -188,164 +169,186 @@ export class MemoryExecutionStore implements ExecutionStore {
     const lost: string[] = [];
     const cancelRequested: string[] = [];
     for (const lease of leases) {
-      const row = this.#rows.get(lease.executionId);
-      if (row === undefined || !holds(row, lease) || row.leaseOwner !== owner) {
+      const stored = this.#executions.get(lease.executionId);
+      if (stored === undefined || !holds(stored, lease) || stored.leaseOwner !== owner) {
         lost.push(lease.executionId);
         continue;
       }
-      row.leaseExpiresAt = now + leaseMs;
-      if (row.cancelRequested) cancelRequested.push(row.id);
+      stored.leaseExpiresAt = now + leaseMs;
+      if (stored.cancelRequested) cancelRequested.push(lease.executionId);
     }
     return { lost, cancelRequested };
   }
 
-  async checkpoint(lease: Lease, key: string, output: unknown, request: unknown, leaseMs: number): Promise<void> {
-    const row = this.#rows.get(lease.executionId);
-    if (row === undefined || !holds(row, lease)) throw new LeaseLostError(`checkpoint "${key}" refused: execution ${lease.executionId} is no longer held at epoch ${lease.epoch}`);
-    row.checkpoints.set(key, { output: encodeValue(output), request: request === undefined ? undefined : encodeValue(request) });
-    row.leaseExpiresAt = Math.max(row.leaseExpiresAt ?? 0, this.#clock() + leaseMs);
-  }
-
-  async finish(lease: Lease, record: ExecutionRecord): Promise<void> {
-    const row = this.#rows.get(lease.executionId);
-    if (row === undefined || !holds(row, lease)) throw new LeaseLostError(`final write refused: execution ${lease.executionId} is no longer held at epoch ${lease.epoch}`);
-    row.status = record.status;
-    row.record = JSON.stringify(record);
-    row.finishedAt = this.#clock();
-    row.leaseOwner = undefined;
-    row.leaseExpiresAt = undefined;
-    row.correlationKey = record.correlationKey;
-    this.#evict();
-  }
-
   async release(leases: readonly Lease[]): Promise<void> {
     for (const lease of leases) {
-      const row = this.#rows.get(lease.executionId);
-      if (row !== undefined && holds(row, lease)) row.leaseExpiresAt = 0;
+      const stored = this.#executions.get(lease.executionId);
+      if (stored !== undefined && holds(stored, lease)) stored.leaseExpiresAt = 0;
     }
   }
 
-  async cancel(executionId: string, update: (current: ExecutionRecord) => ExecutionRecord): Promise<CancelOutcome> {
-    const row = this.#rows.get(executionId);
-    if (row === undefined) return 'not_found';
-    if (TERMINAL_SET.has(row.status)) return 'terminal';
-    if (row.status === 'queued') {
-      const record = update(toRecord(row));
-      row.status = record.status;
-      row.record = JSON.stringify(record);
-      row.finishedAt = this.#clock();
+  async cancel(executionId: string, rows: readonly JournalRow[], summary: FinishedSummary): Promise<CancelOutcome> {
+    const stored = this.#executions.get(executionId);
+    if (stored === undefined) return 'not_found';
+    if (TERMINAL_SET.has(stored.summary.status)) return 'terminal';
+    if (stored.summary.status === 'queued') {
+      addRows(stored, rows, false);
+      this.#end(stored, summary);
       return 'cancelled';
     }
-    row.cancelRequested = true;
+    stored.cancelRequested = true;
     return 'requested';
   }
 
-  async findSucceeded(flow: string, correlationKey: string | undefined, withinMs: number): Promise<ExecutionRecord | undefined> {
-    const since = this.#clock() - withinMs;
-    let best: Row | undefined;
-    for (const row of this.#rows.values()) {
-      if (row.flow !== flow || row.status !== 'succeeded' || row.finishedAt === undefined || row.finishedAt < since) continue;
-      if (correlationKey !== undefined && row.correlationKey !== correlationKey) continue;
-      if (best === undefined || row.finishedAt > best.finishedAt! || (row.finishedAt === best.finishedAt && row.id > best.id)) best = row;
+  async countQueued(tenant?: string): Promise<number> {
+    let count = 0;
+    for (const { summary } of this.#executions.values()) {
+      if (summary.status === 'queued' && (tenant === undefined || summary.tenant === tenant)) count += 1;
     }
-    return best === undefined ? undefined : toRecord(best);
+    return count;
+  }
+
+  async findSucceeded(query: SucceededQuery): Promise<{ executionId: string; finished: JournalRow } | undefined> {
+    const since = this.#clock() - query.withinMs;
+    let best: Stored | undefined;
+    for (const stored of this.#executions.values()) {
+      const summary = stored.summary;
+      if (summary.flow !== query.flow || summary.tenant !== query.tenant || summary.status !== 'succeeded') continue;
+      if (summary.finishedAt === undefined || summary.finishedAt < since) continue;
+      if (query.correlationKey !== undefined && summary.correlationKey !== query.correlationKey) continue;
+      const bestAt = best?.summary.finishedAt ?? -Infinity;
+      if (summary.finishedAt > bestAt || (summary.finishedAt === bestAt && summary.executionId > best!.summary.executionId)) best = stored;
+    }
+    if (best === undefined) return undefined;
+    const finished = rowsOf(best, true).findLast((row) => row.type === 'execution_finished');
+    return finished === undefined ? undefined : { executionId: best.summary.executionId, finished };
   }
 
   async purge(olderThanMs: number, batchSize: number): Promise<number> {
     const now = this.#clock();
     const cutoff = now - olderThanMs;
-    let removed = 0;
-    for (const row of [...this.#rows.values()]) {
-      if (removed >= batchSize) break;
-      if (row.finishedAt !== undefined && row.finishedAt < cutoff && TERMINAL_SET.has(row.status)) {
-        this.#rows.delete(row.id);
-        removed += 1;
-      }
+    const gone = new Set<string>();
+    const ended = [...this.#executions.values()]
+      .filter(({ summary }) => summary.finishedAt !== undefined && summary.finishedAt < cutoff && TERMINAL_SET.has(summary.status))
+      .sort((a, b) => a.summary.finishedAt! - b.summary.finishedAt!);
+    for (const stored of ended.slice(0, batchSize)) {
+      this.#executions.delete(stored.summary.executionId);
+      gone.add(stored.summary.executionId);
     }
     let keys = 0;
-    for (const [key, value] of [...this.#keys]) {
-      if (keys >= batchSize) break;
-      if (value.expiresAt <= now || !this.#rows.has(value.executionId)) {
+    let expired = 0;
+    for (const [key, value] of this.#keys) {
+      // Keys of executions purged now, or evicted over the bound before.
+      if (!this.#executions.has(value.executionId)) {
         this.#keys.delete(key);
         keys += 1;
+      } else if (value.expiresAt <= now && expired < batchSize) {
+        this.#keys.delete(key);
+        expired += 1;
       }
     }
-    return removed + keys;
+    return gone.size + keys + expired;
   }
 
   async pendingElsewhere(flows: readonly FlowKey[]): Promise<PendingDefinition[]> {
     const now = this.#clock();
     const known = new Set(flows.map((flow) => flowKeyString(flow.name, flow.hash)));
     const counts = new Map<string, PendingDefinition>();
-    for (const row of this.#rows.values()) {
-      if (!row.resumable || !claimable(row, now) || known.has(flowKeyString(row.flow, row.flowHash))) continue;
-      const key = flowKeyString(row.flow, row.flowHash);
-      const entry = counts.get(key);
-      counts.set(key, { flow: row.flow, flowHash: row.flowHash, count: (entry?.count ?? 0) + 1 });
+    for (const stored of this.#executions.values()) {
+      const { flow, flowHash } = stored.summary;
+      const key = flowKeyString(flow, flowHash);
+      if (!claimable(stored, now) || known.has(key)) continue;
+      counts.set(key, { flow, flowHash, count: (counts.get(key)?.count ?? 0) + 1 });
     }
     return [...counts.values()];
   }
 
-  async getCheckpoints(executionId: string): Promise<StoredPhaseOutputs | undefined> {
-    const row = this.#rows.get(executionId);
-    if (row === undefined || row.checkpoints.size === 0) return undefined;
-    const checkpoints = new Map<string, unknown>();
-    const compensationRequests = new Map<string, unknown>();
-    for (const [key, value] of row.checkpoints) {
-      checkpoints.set(key, decodeValue(value.output));
-      if (value.request !== undefined) compensationRequests.set(key, decodeValue(value.request));
-    }
-    return { checkpoints, compensationRequests };
+  async close(): Promise<void> {
+    this.#executions.clear();
+    this.#keys.clear();
   }
 
-  #insert(row: Row): void {
-    this.#rows.set(row.id, row);
+  #held(lease: Lease, write: string): Stored {
+    const stored = this.#executions.get(lease.executionId);
+    if (stored === undefined || !holds(stored, lease)) throw lostLease(write, lease);
+    return stored;
+  }
+
+  #end(stored: Stored, summary: FinishedSummary): void {
+    stored.summary.status = summary.status;
+    stored.summary.finishedAt = this.#clock();
+    stored.summary.errorCode = summary.errorCode;
+    stored.summary.recovered = summary.recovered;
+  }
+
+  #insert(stored: Stored): void {
+    this.#executions.set(stored.summary.executionId, stored);
     this.#evict();
   }
 
   /** Over the bound, drop the oldest ended executions (never queued or running ones). */
   #evict(): void {
-    if (this.#rows.size <= this.#max) return;
-    for (const row of this.#rows.values()) {
-      if (this.#rows.size <= this.#max) break;
-      if (TERMINAL_SET.has(row.status)) this.#rows.delete(row.id);
+    if (this.#executions.size <= this.#max) return;
+    for (const stored of this.#executions.values()) {
+      if (this.#executions.size <= this.#max) break;
+      if (TERMINAL_SET.has(stored.summary.status)) this.#executions.delete(stored.summary.executionId);
     }
   }
 }
 
-function blankRow(record: ExecutionRecord, flowHash: string, snapshot = JSON.stringify(record)): Row {
+function summaryOf(
+  execution: Pick<NewExecution, 'executionId' | 'flow' | 'version' | 'flowHash' | 'tenant' | 'parentId' | 'correlationKey'>,
+  status: ExecutionStatus,
+  startedAt: number,
+): Stored['summary'] {
   return {
-    id: record.executionId,
-    flow: record.flow,
-    flowHash,
-    status: record.status,
-    resumable: false,
-    input: record.input,
-    options: {},
-    record: snapshot,
-    parentId: record.parentId,
-    correlationKey: record.correlationKey,
+    executionId: execution.executionId,
+    flow: execution.flow,
+    version: execution.version,
+    flowHash: execution.flowHash,
+    status,
+    tenant: execution.tenant,
+    startedAt,
     finishedAt: undefined,
-    leaseOwner: undefined,
-    leaseEpoch: 0,
-    leaseExpiresAt: undefined,
-    attempts: 0,
-    cancelRequested: false,
-    checkpoints: new Map(),
-    logs: [],
+    parentId: execution.parentId,
+    correlationKey: execution.correlationKey,
+    errorCode: undefined,
+    recovered: undefined,
   };
 }
 
-function claimable(row: Row, now: number): boolean {
-  return row.status === 'queued' || (row.status === 'running' && (row.leaseExpiresAt ?? 0) < now);
+function rowMap(rows: readonly JournalRow[]): Map<number, JournalRow> {
+  return new Map(rows.map((row) => [row.seq, { ...row }]));
 }
 
-function holds(row: Row, lease: Lease): boolean {
-  return row.status === 'running' && row.leaseEpoch === lease.epoch;
+function addRows(stored: Stored, rows: readonly JournalRow[], clearState: boolean): void {
+  for (const row of rows) if (!stored.rows.has(row.seq)) stored.rows.set(row.seq, { ...row });
+  if (clearState) for (const [seq, row] of stored.rows) if (row.state !== null) stored.rows.set(seq, { ...row, state: null });
 }
 
-function toRecord(row: Row): ExecutionRecord {
-  const record = JSON.parse(row.record) as ExecutionRecord;
-  record.status = row.status;
-  return record;
+function rowsOf(stored: Stored, withState: boolean): JournalRow[] {
+  const rows = [...stored.rows.values()].sort((a, b) => a.seq - b.seq);
+  return withState ? rows.map((row) => ({ ...row })) : rows.map((row) => ({ ...row, state: null }));
+}
+
+function claimable(stored: Stored, now: number): boolean {
+  const status = stored.summary.status;
+  return status === 'queued' || (status === 'running' && stored.leaseExpiresAt !== undefined && stored.leaseExpiresAt < now);
+}
+
+function holds(stored: Stored, lease: Lease): boolean {
+  return stored.summary.status === 'running' && stored.leaseEpoch === lease.epoch;
+}
+
+/** Each tenant's oldest first, then each tenant's second…; by id within a round. */
+function fairOrder(candidates: readonly Stored[]): Stored[] {
+  const byId = [...candidates].sort((a, b) => (a.summary.executionId < b.summary.executionId ? -1 : 1));
+  const rank = new Map<string, number>();
+  const ranked = byId.map((stored) => {
+    const position = rank.get(stored.summary.tenant) ?? 0;
+    rank.set(stored.summary.tenant, position + 1);
+    return { stored, position };
+  });
+  ranked.sort((a, b) => a.position - b.position || (a.stored.summary.executionId < b.stored.summary.executionId ? -1 : 1));
+  return ranked.map((entry) => entry.stored);
 }

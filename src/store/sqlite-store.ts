@@ -1,34 +1,38 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { LeaseLostError } from '../errors.js';
-import type { ExecutionRecord, ExecutionStatus } from '../engine/record.js';
 import {
-  MAX_LOG_ENTRIES_PER_EXECUTION,
   TERMINAL,
-  encodeValue,
   flowKeyString,
+  lostLease,
   type CancelOutcome,
   type ClaimRequest,
   type ClaimedExecution,
   type CreateResult,
-  type ExecutionLogEntry,
   type ExecutionPage,
   type ExecutionQuery,
   type ExecutionStore,
+  type FinishedSummary,
   type FlowKey,
   type HeartbeatResult,
+  type JournalRow,
   type Lease,
   type NewExecution,
   type PendingDefinition,
-  type StoredPhaseOutputs,
+  type SavedExecution,
+  type StoredExecution,
+  type SucceededQuery,
 } from './execution-store.js';
-import { MIGRATIONS } from './migrations/index.js';
-import { claimedFrom, phaseOutputs, toRecord, type ClaimedRow } from './rows.js';
+import { migrateSqlite } from './migrations/runner.js';
+import { SqliteGroupCommit } from './sqlite-group-commit.js';
+import { rowsSize, type GroupCommitOptions } from './group-commit-bounds.js';
+import { SUMMARY_COLUMNS, toOptions, toRow, toSummary, type SummaryRow } from './summary-row.js';
 
 /** The database clock in ms. SQLite's clock is the host's: the database is embedded. */
 const NOW = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
 const TERMINAL_LIST = TERMINAL.map((status) => `'${status}'`).join(', ');
+const CLAIMABLE = `(status = 'queued' OR (status = 'running' AND lease_expires_at < ${NOW}))`;
+const DEFINITION_KEYS = `(flow || '@' || flow_hash) IN (SELECT value FROM json_each(@keys))`;
 
 export interface SqliteStoreOptions {
   /** File path (its directory is created), or `:memory:`. */
@@ -36,94 +40,30 @@ export interface SqliteStoreOptions {
   /** `normal` (default): survives a process crash; `full`: also an OS crash or power loss, slower. */
   readonly synchronous?: 'normal' | 'full';
   readonly busyTimeoutMs?: number;
+  /** Bounds of one group-commit transaction (rows, bytes). */
+  readonly groupCommit?: GroupCommitOptions;
 }
 
-type ExecutionRow = ClaimedRow & { status: ExecutionStatus };
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+type Row = { seq: number; type: string; data: string; state: string | null };
+type ExecutionRow = SummaryRow & { options: string | null; lease_epoch: number; attempts: number; cancel_requested: number };
 
 /**
- * The embedded store: one SQLite file in WAL mode. Writes are short transactions; claims and
- * fenced writes run in IMMEDIATE transactions, so two processes sharing the file stay correct
- * (the second waits up to busy_timeout).
+ * The embedded store: one SQLite file in WAL mode. Writes are group-committed (one IMMEDIATE
+ * transaction per turn of the event loop, sqlite-group-commit.ts), so two processes sharing the
+ * file stay correct (the second waits up to busy_timeout) and concurrent executions share fsyncs.
  */
 export class SqliteExecutionStore implements ExecutionStore {
   readonly kind = 'sqlite' as const;
   readonly durable: boolean;
   readonly db: Database.Database;
-
+  readonly #writes: SqliteGroupCommit;
   /** Prepared once per SQL text: preparing costs more than running these small statements. */
   readonly #statements = new Map<string, Database.Statement>();
 
-  private constructor(db: Database.Database, durable: boolean) {
+  private constructor(db: Database.Database, durable: boolean, groupCommit: GroupCommitOptions | undefined) {
     this.db = db;
     this.durable = durable;
-  }
-
-  #sql(source: string): Database.Statement {
-    let statement = this.#statements.get(source);
-    if (statement === undefined) {
-      statement = this.db.prepare(source);
-      this.#statements.set(source, statement);
-    }
-    return statement;
-  }
-
-  /**
-   * Group commit: every write queued during one turn of the event loop runs in one IMMEDIATE
-   * transaction (each in its own savepoint, so one failing write does not undo the others), and
-   * each caller is answered once that transaction committed. Concurrent executions thus share
-   * commits instead of paying one each; a caller still never proceeds before its write is durable.
-   */
-  #write<T>(run: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ run, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
-  }
-
-  readonly #pending: { run: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
-  #flushScheduled = false;
-  readonly #savepoint = (run: () => unknown): unknown => this.#nested(run);
-  #nestedTransaction: Database.Transaction<(run: () => unknown) => unknown> | undefined;
-  #batchTransaction: Database.Transaction<(jobs: readonly { run: () => unknown }[], outcomes: Outcome[]) => void> | undefined;
-
-  #nested(run: () => unknown): unknown {
-    this.#nestedTransaction ??= this.db.transaction((job: () => unknown) => job());
-    return this.#nestedTransaction(run);
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    const jobs = this.#pending.splice(0);
-    if (jobs.length === 0) return;
-    if (!this.db.open) {
-      for (const job of jobs) job.reject(new Error('the SQLite store is closed'));
-      return;
-    }
-    this.#batchTransaction ??= this.db.transaction((batch: readonly { run: () => unknown }[], outcomes: Outcome[]) => {
-      for (const job of batch) {
-        try {
-          outcomes.push({ ok: true, value: this.#savepoint(job.run) });
-        } catch (error) {
-          outcomes.push({ ok: false, error });
-        }
-      }
-    });
-    const outcomes: Outcome[] = [];
-    try {
-      this.#batchTransaction.immediate(jobs, outcomes);
-    } catch (error) {
-      for (const job of jobs) job.reject(error);
-      return;
-    }
-    jobs.forEach((job, index) => {
-      const outcome = outcomes[index]!;
-      if (outcome.ok) job.resolve(outcome.value);
-      else job.reject(outcome.error);
-    });
+    this.#writes = new SqliteGroupCommit(db, groupCommit);
   }
 
   /** Opens (creating) the file, sets WAL, and applies pending migrations. */
@@ -140,77 +80,16 @@ export class SqliteExecutionStore implements ExecutionStore {
       db.close();
       throw error;
     }
-    return new SqliteExecutionStore(db, options.path !== ':memory:');
+    return new SqliteExecutionStore(db, options.path !== ':memory:', options.groupCommit);
   }
 
-  async save(record: ExecutionRecord, meta: { flowHash?: string | undefined } = {}): Promise<void> {
-    const terminal = (TERMINAL as readonly string[]).includes(record.status);
-    const values = {
-      id: record.executionId,
-      flow: record.flow,
-      version: record.version,
-      hash: meta.flowHash ?? '',
-      status: record.status,
-      input: encodeValue(record.input),
-      record: JSON.stringify(record),
-      parent: record.parentId ?? null,
-      correlation: record.correlationKey ?? null,
-      terminal: terminal ? 1 : 0,
-    };
-    await this.#write(() =>
-      this.#sql(
-        `INSERT INTO flowd_executions (id, flow, flow_version, flow_hash, status, resumable, input, record, parent_id, correlation_key, created_at, finished_at)
-         VALUES (@id, @flow, @version, @hash, @status, 0, @input, @record, @parent, @correlation, ${NOW}, CASE WHEN @terminal = 1 THEN ${NOW} END)
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record, finished_at = excluded.finished_at,
-           correlation_key = excluded.correlation_key
-         WHERE flowd_executions.resumable = 0`,
-      ).run(values),
-    );
-  }
-
-  async get(executionId: string): Promise<ExecutionRecord | undefined> {
-    const row = this.#sql(`SELECT status, record FROM flowd_executions WHERE id = ?`).get(executionId) as
-      | { status: ExecutionStatus; record: string }
-      | undefined;
-    return row === undefined ? undefined : toRecord(row);
-  }
-
-  async list(query: ExecutionQuery): Promise<ExecutionPage> {
-    const rows = this.#sql(
-      `SELECT id, status, record FROM flowd_executions
-       WHERE (@flow IS NULL OR flow = @flow) AND (@status IS NULL OR status = @status) AND (@cursor IS NULL OR id < @cursor)
-       ORDER BY id DESC LIMIT @limit`,
-    ).all({ flow: query.flow ?? null, status: query.status ?? null, cursor: query.cursor ?? null, limit: query.limit + 1 }) as {
-      id: string;
-      status: ExecutionStatus;
-      record: string;
-    }[];
-    const items = rows.slice(0, query.limit).map(toRecord);
-    return rows.length > query.limit ? { items, nextCursor: items[items.length - 1]!.executionId } : { items };
-  }
-
-  async appendLogs(executionId: string, entries: readonly ExecutionLogEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    const lines = entries.map((entry) => JSON.stringify(entry));
-    await this.#write(() => {
-      const exists = this.#sql(`SELECT 1 FROM flowd_executions WHERE id = ?`).get(executionId);
-      if (exists === undefined) return;
-      const { n } = this.#sql(`SELECT count(*) AS n FROM flowd_execution_logs WHERE execution_id = ?`).get(executionId) as { n: number };
-      const insert = this.#sql(`INSERT INTO flowd_execution_logs (execution_id, entry) VALUES (?, ?)`);
-      for (const line of lines.slice(0, Math.max(0, MAX_LOG_ENTRIES_PER_EXECUTION - n))) insert.run(executionId, line);
-    });
-  }
-
-  async getLogs(executionId: string): Promise<ExecutionLogEntry[] | undefined> {
-    const exists = this.#sql(`SELECT 1 FROM flowd_executions WHERE id = ?`).get(executionId);
-    if (exists === undefined) return undefined;
-    const rows = this.#sql(`SELECT entry FROM flowd_execution_logs WHERE execution_id = ? ORDER BY id`).all(executionId) as { entry: string }[];
-    return rows.map((row) => JSON.parse(row.entry) as ExecutionLogEntry);
-  }
-
-  async close(): Promise<void> {
-    this.#flush();
-    if (this.db.open) this.db.close();
+  #sql(source: string): Database.Statement {
+    let statement = this.#statements.get(source);
+    if (statement === undefined) {
+      statement = this.db.prepare(source);
+      this.#statements.set(source, statement);
+    }
+    return statement;
   }
 
   async now(): Promise<number> {
@@ -219,24 +98,7 @@ export class SqliteExecutionStore implements ExecutionStore {
 
   async create(execution: NewExecution): Promise<CreateResult> {
     const running = execution.status === 'running';
-    const values = {
-      id: execution.executionId,
-      flow: execution.flow,
-      version: execution.version,
-      hash: execution.flowHash,
-      status: execution.status,
-      input: encodeValue(execution.input),
-      options: JSON.stringify(execution.options),
-      record: JSON.stringify(execution.record),
-      parent: execution.parentId ?? null,
-      correlation: execution.options.correlationKey ?? null,
-      key: execution.idempotency?.key ?? null,
-      owner: running ? execution.owner! : null,
-      epoch: running ? 1 : 0,
-      running: running ? 1 : 0,
-      leaseMs: execution.leaseMs,
-    };
-    return this.#write((): CreateResult => {
+    return this.#writes.write((): CreateResult => {
       const key = execution.idempotency;
       if (key !== undefined) {
         this.#sql(`DELETE FROM flowd_idempotency_keys WHERE key = ? AND expires_at <= ${NOW}`).run(key.key);
@@ -245,55 +107,148 @@ export class SqliteExecutionStore implements ExecutionStore {
            VALUES (?, ?, ?, ${NOW}, ${NOW} + ?) ON CONFLICT (key) DO NOTHING`,
         ).run(key.key, key.fingerprint, execution.executionId, key.ttlMs);
         if (inserted.changes === 0) {
-          const taken = this.#sql(`SELECT execution_id, fingerprint FROM flowd_idempotency_keys WHERE key = ?`).get(key.key) as {
-            execution_id: string;
-            fingerprint: string;
-          };
+          const taken = this.#sql(`SELECT execution_id, fingerprint FROM flowd_idempotency_keys WHERE key = ?`).get(key.key) as { execution_id: string; fingerprint: string };
           return { created: false, executionId: taken.execution_id, fingerprint: taken.fingerprint };
         }
       }
       this.#sql(
-        `INSERT INTO flowd_executions (id, flow, flow_version, flow_hash, status, resumable, input, options, record, parent_id, correlation_key,
-           idempotency_key, created_at, lease_owner, lease_epoch, lease_expires_at, attempts)
-         VALUES (@id, @flow, @version, @hash, @status, 1, @input, @options, @record, @parent, @correlation, @key, ${NOW}, @owner, @epoch,
-           CASE WHEN @running = 1 THEN ${NOW} + @leaseMs END, @epoch)`,
-      ).run(values);
+        `INSERT INTO flowd_executions (id, flow, flow_version, flow_hash, status, tenant, options, parent_id, correlation_key, started_at,
+           lease_owner, lease_epoch, lease_expires_at, attempts)
+         VALUES (@id, @flow, @version, @hash, @status, @tenant, @options, @parent, @correlation, ${NOW}, @owner, @epoch,
+           CASE WHEN @epoch = 1 THEN ${NOW} + @leaseMs END, @epoch)`,
+      ).run({
+        id: execution.executionId,
+        flow: execution.flow,
+        version: execution.version,
+        hash: execution.flowHash,
+        status: execution.status,
+        tenant: execution.tenant,
+        options: JSON.stringify(execution.options),
+        parent: execution.parentId ?? null,
+        correlation: execution.correlationKey ?? null,
+        owner: running ? (execution.owner ?? null) : null,
+        epoch: running ? 1 : 0,
+        leaseMs: execution.leaseMs,
+      });
+      this.#insertRows(execution.executionId, execution.rows, false);
       return { created: true, lease: running ? { executionId: execution.executionId, owner: execution.owner!, epoch: 1 } : undefined };
-    });
+    }, weigh(execution.rows));
+  }
+
+  async append(lease: Lease, rows: readonly JournalRow[], leaseMs: number): Promise<void> {
+    await this.#writes.write(() => {
+      const held = this.#sql(
+        `UPDATE flowd_executions SET lease_expires_at = CASE WHEN lease_expires_at < ${NOW} + @leaseMs / 2 THEN ${NOW} + @leaseMs ELSE lease_expires_at END
+         WHERE id = @id AND lease_epoch = @epoch AND status = 'running'`,
+      ).run({ leaseMs, id: lease.executionId, epoch: lease.epoch });
+      if (held.changes === 0) throw lostLease('append', lease);
+      this.#insertRows(lease.executionId, rows, false);
+    }, weigh(rows));
+  }
+
+  async finish(lease: Lease, rows: readonly JournalRow[], summary: FinishedSummary, options: { clearState?: boolean } = {}): Promise<void> {
+    const clear = options.clearState === true;
+    await this.#writes.write(() => {
+      const held = this.#sql(
+        `UPDATE flowd_executions SET status = ?, error_code = ?, recovered = ?, finished_at = ${NOW}, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = ? AND lease_epoch = ? AND status = 'running'`,
+      ).run(summary.status, summary.errorCode ?? null, flag(summary.recovered), lease.executionId, lease.epoch);
+      if (held.changes === 0) throw lostLease('final write', lease);
+      this.#insertRows(lease.executionId, rows, clear);
+      if (clear) this.#sql(`UPDATE flowd_journal SET state = NULL WHERE execution_id = ? AND state IS NOT NULL`).run(lease.executionId);
+    }, weigh(rows));
+  }
+
+  async save(execution: SavedExecution): Promise<void> {
+    await this.#writes.write(() => {
+      const inserted = this.#sql(
+        `INSERT INTO flowd_executions (id, flow, flow_version, flow_hash, status, tenant, parent_id, correlation_key, started_at, finished_at,
+           error_code, recovered)
+         VALUES (@id, @flow, @version, @hash, @status, @tenant, @parent, @correlation, coalesce(@startedAt, ${NOW}), ${NOW}, @errorCode, @recovered)
+         ON CONFLICT (id) DO NOTHING`,
+      ).run({
+        id: execution.executionId,
+        flow: execution.flow,
+        version: execution.version,
+        hash: execution.flowHash,
+        status: execution.summary.status,
+        tenant: execution.tenant,
+        parent: execution.parentId ?? null,
+        correlation: execution.correlationKey ?? null,
+        startedAt: execution.startedAt ?? null,
+        errorCode: execution.summary.errorCode ?? null,
+        recovered: flag(execution.summary.recovered),
+      });
+      if (inserted.changes > 0) this.#insertRows(execution.executionId, execution.rows, false);
+    }, weigh(execution.rows));
+  }
+
+  #insertRows(executionId: string, rows: readonly JournalRow[], clearState: boolean): void {
+    const insert = this.#sql(`INSERT INTO flowd_journal (execution_id, seq, type, data, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+    for (const row of rows) insert.run(executionId, row.seq, row.type, row.data, clearState ? null : row.state);
+  }
+
+  async get(executionId: string, options: { withState?: boolean } = {}): Promise<StoredExecution | undefined> {
+    // One read transaction: the summary and the rows of the same moment.
+    return this.db.transaction((): StoredExecution | undefined => {
+      const row = this.#sql(`SELECT ${SUMMARY_COLUMNS}, options FROM flowd_executions WHERE id = ?`).get(executionId) as ExecutionRow | undefined;
+      if (row === undefined) return undefined;
+      return { summary: toSummary(row), options: toOptions(row.options), rows: this.#rows(executionId, options.withState === true) };
+    })();
+  }
+
+  #rows(executionId: string, withState: boolean): JournalRow[] {
+    const state = withState ? 'state' : 'NULL AS state';
+    return (this.#sql(`SELECT seq, type, data, ${state} FROM flowd_journal WHERE execution_id = ? ORDER BY seq`).all(executionId) as Row[]).map(toRow);
+  }
+
+  async list(query: ExecutionQuery): Promise<ExecutionPage> {
+    const where: string[] = [];
+    if (query.flow !== undefined) where.push('flow = @flow');
+    if (query.status !== undefined) where.push('status = @status');
+    if (query.tenant !== undefined) where.push('tenant = @tenant');
+    if (query.cursor !== undefined) where.push('id < @cursor');
+    const rows = this.#sql(
+      `SELECT ${SUMMARY_COLUMNS} FROM flowd_executions ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY id DESC LIMIT @limit`,
+    ).all({ flow: query.flow, status: query.status, tenant: query.tenant, cursor: query.cursor, limit: query.limit + 1 }) as SummaryRow[];
+    const items = rows.slice(0, query.limit).map(toSummary);
+    return rows.length > query.limit ? { items, nextCursor: items[items.length - 1]!.executionId } : { items };
   }
 
   async claim(request: ClaimRequest): Promise<ClaimedExecution[]> {
     if (request.flows.length === 0 || request.limit <= 0) return [];
     const keys = JSON.stringify(request.flows.map((flow) => flowKeyString(flow.name, flow.hash)));
-    const rows = await this.#write((): ExecutionRow[] => {
-      const ids = this.#sql(
-        `SELECT id FROM flowd_executions
-         WHERE resumable = 1 AND (flow || '@' || flow_hash) IN (SELECT value FROM json_each(?))
-           AND (status = 'queued' OR (status = 'running' AND lease_expires_at < ${NOW}))
-         ORDER BY id LIMIT ?`,
-      ).all(keys, request.limit) as { id: string }[];
-      const update = this.#sql(
-        `UPDATE flowd_executions SET status = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1,
-           lease_expires_at = ${NOW} + ?, attempts = attempts + 1
-         WHERE id = ?
-         RETURNING id, flow, flow_hash, status, input, options, record, parent_id, lease_epoch, attempts, cancel_requested`,
+    return this.#writes.write((): ClaimedExecution[] => {
+      // Fair between tenants: each tenant's oldest first, then each tenant's second, and so on.
+      const picked = this.#sql(
+        `SELECT id FROM (
+           SELECT id, row_number() OVER (PARTITION BY tenant ORDER BY id) AS turn FROM flowd_executions WHERE ${CLAIMABLE} AND ${DEFINITION_KEYS}
+         ) ORDER BY turn, id LIMIT @limit`,
+      ).all({ keys, limit: request.limit }) as { id: string }[];
+      const take = this.#sql(
+        `UPDATE flowd_executions SET status = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${NOW} + ?, attempts = attempts + 1
+         WHERE id = ? RETURNING ${SUMMARY_COLUMNS}, options, lease_epoch, attempts, cancel_requested`,
       );
-      return ids.map(({ id }) => update.get(request.owner, request.leaseMs, id) as ExecutionRow);
-    });
-    const checkpoints = this.#sql(`SELECT key, output, request FROM flowd_checkpoints WHERE execution_id = ?`);
-    return rows.map((row) => {
-      const saved = checkpoints.all(row.id) as { key: string; output: string | null; request: string | null }[];
-      return claimedFrom(row, request.owner, saved);
+      return picked.map(({ id }) => {
+        const row = take.get(request.owner, request.leaseMs, id) as ExecutionRow;
+        return {
+          lease: { executionId: id, owner: request.owner, epoch: row.lease_epoch },
+          summary: toSummary(row),
+          options: toOptions(row.options),
+          attempts: row.attempts,
+          cancelRequested: row.cancel_requested === 1,
+          rows: this.#rows(id, true),
+        };
+      });
     });
   }
 
   async heartbeat(owner: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult> {
     if (leases.length === 0) return { lost: [], cancelRequested: [] };
-    return this.#write((): HeartbeatResult => {
+    return this.#writes.write((): HeartbeatResult => {
       const renew = this.#sql(
         `UPDATE flowd_executions SET lease_expires_at = ${NOW} + ?
-         WHERE id = ? AND lease_epoch = ? AND lease_owner = ? AND status = 'running'
-         RETURNING cancel_requested`,
+         WHERE id = ? AND lease_epoch = ? AND lease_owner = ? AND status = 'running' RETURNING cancel_requested`,
       );
       const lost: string[] = [];
       const cancelRequested: string[] = [];
@@ -306,77 +261,60 @@ export class SqliteExecutionStore implements ExecutionStore {
     });
   }
 
-  async checkpoint(lease: Lease, key: string, output: unknown, request: unknown, _leaseMs: number): Promise<void> {
-    // One statement, fenced by the epoch: SQLite serialises writers, so the check and the insert
-    // cannot be split by a claim. The execution row itself is not rewritten (the heartbeat renews).
-    const values = { id: lease.executionId, epoch: lease.epoch, key, output: encodeValue(output), request: request === undefined ? null : encodeValue(request) };
-    await this.#write(() => {
-      const result = this.#sql(
-        `INSERT INTO flowd_checkpoints (execution_id, key, output, request, epoch, created_at)
-         SELECT id, @key, @output, @request, @epoch, ${NOW} FROM flowd_executions WHERE id = @id AND lease_epoch = @epoch AND status = 'running'
-         ON CONFLICT (execution_id, key) DO UPDATE SET output = excluded.output, request = excluded.request, epoch = excluded.epoch,
-           created_at = excluded.created_at`,
-      ).run(values);
-      if (result.changes === 0) throw new LeaseLostError(`checkpoint "${key}" refused: execution ${lease.executionId} is no longer held at epoch ${lease.epoch}`);
-    });
-  }
-
-  async finish(lease: Lease, record: ExecutionRecord): Promise<void> {
-    const text = JSON.stringify(record);
-    await this.#write(() => {
-      const result = this.#sql(
-        `UPDATE flowd_executions SET status = ?, record = ?, correlation_key = ?, finished_at = ${NOW}, lease_owner = NULL, lease_expires_at = NULL
-         WHERE id = ? AND lease_epoch = ? AND status = 'running'`,
-      ).run(record.status, text, record.correlationKey ?? null, lease.executionId, lease.epoch);
-      if (result.changes === 0) throw new LeaseLostError(`final write refused: execution ${lease.executionId} is no longer held at epoch ${lease.epoch}`);
-    });
-  }
-
   async release(leases: readonly Lease[]): Promise<void> {
-    await this.#write(() => {
+    if (leases.length === 0) return;
+    await this.#writes.write(() => {
       const update = this.#sql(`UPDATE flowd_executions SET lease_expires_at = 0 WHERE id = ? AND lease_epoch = ? AND status = 'running'`);
       for (const lease of leases) update.run(lease.executionId, lease.epoch);
     });
   }
 
-  async cancel(executionId: string, update: (current: ExecutionRecord) => ExecutionRecord): Promise<CancelOutcome> {
-    return this.#write((): CancelOutcome => {
-      const row = this.#sql(`SELECT status, record, resumable FROM flowd_executions WHERE id = ?`).get(executionId) as
-        | { status: ExecutionStatus; record: string; resumable: number }
-        | undefined;
+  async cancel(executionId: string, rows: readonly JournalRow[], summary: FinishedSummary): Promise<CancelOutcome> {
+    return this.#writes.write((): CancelOutcome => {
+      const row = this.#sql(`SELECT status FROM flowd_executions WHERE id = ?`).get(executionId) as { status: string } | undefined;
       if (row === undefined) return 'not_found';
       if ((TERMINAL as readonly string[]).includes(row.status)) return 'terminal';
       if (row.status === 'queued') {
-        const record = update(toRecord(row));
-        this.#sql(`UPDATE flowd_executions SET status = ?, record = ?, finished_at = ${NOW} WHERE id = ? AND status = 'queued'`)
-          .run(record.status, JSON.stringify(record), executionId);
+        this.#sql(`UPDATE flowd_executions SET status = ?, error_code = ?, recovered = ?, finished_at = ${NOW} WHERE id = ?`)
+          .run(summary.status, summary.errorCode ?? null, flag(summary.recovered), executionId);
+        this.#insertRows(executionId, rows, false);
         return 'cancelled';
       }
       this.#sql(`UPDATE flowd_executions SET cancel_requested = 1 WHERE id = ?`).run(executionId);
       return 'requested';
-    });
+    }, weigh(rows));
   }
 
-  async findSucceeded(flow: string, correlationKey: string | undefined, withinMs: number): Promise<ExecutionRecord | undefined> {
-    const row = this.#sql(
-      `SELECT status, record FROM flowd_executions
-       WHERE flow = @flow AND status = 'succeeded' AND (@key IS NULL OR correlation_key = @key) AND finished_at >= ${NOW} - @within
-       ORDER BY finished_at DESC, id DESC LIMIT 1`,
-    ).get({ flow, key: correlationKey ?? null, within: withinMs }) as { status: ExecutionStatus; record: string } | undefined;
-    return row === undefined ? undefined : toRecord(row);
+  async countQueued(tenant?: string): Promise<number> {
+    const count = tenant === undefined
+      ? this.#sql(`SELECT count(*) AS n FROM flowd_executions WHERE status = 'queued'`).get()
+      : this.#sql(`SELECT count(*) AS n FROM flowd_executions WHERE status = 'queued' AND tenant = ?`).get(tenant);
+    return (count as { n: number }).n;
+  }
+
+  async findSucceeded(query: SucceededQuery): Promise<{ executionId: string; finished: JournalRow } | undefined> {
+    const byKey = query.correlationKey === undefined ? '' : 'AND correlation_key = @key';
+    const found = this.#sql(
+      `SELECT e.id, j.seq, j.type, j.data, j.state FROM (
+         SELECT id FROM flowd_executions
+         WHERE flow = @flow AND tenant = @tenant AND status = 'succeeded' ${byKey} AND finished_at >= ${NOW} - @within
+         ORDER BY finished_at DESC, id DESC LIMIT 1
+       ) e JOIN flowd_journal j ON j.execution_id = e.id AND j.type = 'execution_finished'
+       ORDER BY j.seq DESC LIMIT 1`,
+    ).get({ flow: query.flow, tenant: query.tenant, key: query.correlationKey, within: query.withinMs }) as (Row & { id: string }) | undefined;
+    return found === undefined ? undefined : { executionId: found.id, finished: toRow(found) };
   }
 
   async purge(olderThanMs: number, batchSize: number): Promise<number> {
-    return this.#write((): number => {
-      const ids = this.#sql(
-        `SELECT id FROM flowd_executions WHERE finished_at < ${NOW} - ? AND status IN (${TERMINAL_LIST}) ORDER BY finished_at LIMIT ?`,
-      ).all(olderThanMs, batchSize) as { id: string }[];
-      const list = JSON.stringify(ids.map((row) => row.id));
-      let removed = 0;
-      if (ids.length > 0) {
-        this.#sql(`DELETE FROM flowd_idempotency_keys WHERE execution_id IN (SELECT value FROM json_each(?))`).run(list);
-        removed += this.#sql(`DELETE FROM flowd_executions WHERE id IN (SELECT value FROM json_each(?))`).run(list).changes;
-      }
+    return this.#writes.write((): number => {
+      const ids = JSON.stringify(
+        (this.#sql(`SELECT id FROM flowd_executions WHERE finished_at < ${NOW} - ? AND status IN (${TERMINAL_LIST}) ORDER BY finished_at LIMIT ?`)
+          .all(olderThanMs, batchSize) as { id: string }[]).map((row) => row.id),
+      );
+      const inList = `IN (SELECT value FROM json_each(?))`;
+      this.#sql(`DELETE FROM flowd_journal WHERE execution_id ${inList}`).run(ids);
+      let removed = this.#sql(`DELETE FROM flowd_executions WHERE id ${inList}`).run(ids).changes;
+      removed += this.#sql(`DELETE FROM flowd_idempotency_keys WHERE execution_id ${inList}`).run(ids).changes;
       removed += this.#sql(`DELETE FROM flowd_idempotency_keys WHERE key IN (SELECT key FROM flowd_idempotency_keys WHERE expires_at <= ${NOW} LIMIT ?)`)
         .run(batchSize).changes;
       return removed;
@@ -386,21 +324,19 @@ export class SqliteExecutionStore implements ExecutionStore {
   async pendingElsewhere(flows: readonly FlowKey[]): Promise<PendingDefinition[]> {
     const keys = JSON.stringify(flows.map((flow) => flowKeyString(flow.name, flow.hash)));
     const rows = this.#sql(
-      `SELECT flow, flow_hash, count(*) AS n FROM flowd_executions
-       WHERE resumable = 1 AND (status = 'queued' OR (status = 'running' AND lease_expires_at < ${NOW}))
-         AND (flow || '@' || flow_hash) NOT IN (SELECT value FROM json_each(?))
-       GROUP BY flow, flow_hash LIMIT 50`,
-    ).all(keys) as { flow: string; flow_hash: string; n: number }[];
+      `SELECT flow, flow_hash, count(*) AS n FROM flowd_executions WHERE ${CLAIMABLE} AND NOT ${DEFINITION_KEYS} GROUP BY flow, flow_hash LIMIT 50`,
+    ).all({ keys }) as { flow: string; flow_hash: string; n: number }[];
     return rows.map((row) => ({ flow: row.flow, flowHash: row.flow_hash, count: row.n }));
   }
 
-  async getCheckpoints(executionId: string): Promise<StoredPhaseOutputs | undefined> {
-    const rows = this.#sql(`SELECT key, output, request FROM flowd_checkpoints WHERE execution_id = ?`).all(executionId) as {
-      key: string;
-      output: string | null;
-      request: string | null;
-    }[];
-    return rows.length === 0 ? undefined : phaseOutputs(rows);
+  async close(): Promise<void> {
+    this.#writes.flush();
+    if (this.db.open) this.db.close();
+  }
+
+  /** Group-commit transactions and the writes they carried (tests, diagnostics). */
+  writeStats(): { transactions: number; operations: number } {
+    return this.#writes.stats();
   }
 
   /** Applied migration versions (tests). */
@@ -414,19 +350,10 @@ export class SqliteExecutionStore implements ExecutionStore {
   }
 }
 
-/** Applies pending migrations in one IMMEDIATE transaction (serialised across processes). */
-function migrateSqlite(db: Database.Database): number {
-  const run = db.transaction((): number => {
-    db.exec(`CREATE TABLE IF NOT EXISTS flowd_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-    const applied = new Set((db.prepare(`SELECT version FROM flowd_migrations`).all() as { version: number }[]).map((row) => row.version));
-    let count = 0;
-    for (const migration of MIGRATIONS) {
-      if (applied.has(migration.version)) continue;
-      for (const statement of migration.sqlite) db.exec(statement);
-      db.prepare(`INSERT INTO flowd_migrations (version, name, applied_at) VALUES (?, ?, ${NOW})`).run(migration.version, migration.name);
-      count += 1;
-    }
-    return count;
-  });
-  return run.immediate();
+function weigh(rows: readonly JournalRow[]): { rows: number; bytes: number } {
+  return { rows: rows.length, bytes: rowsSize(rows) };
+}
+
+function flag(value: boolean | undefined): number | null {
+  return value === undefined ? null : value ? 1 : 0;
 }

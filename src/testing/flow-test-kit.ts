@@ -1,10 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Component, ComponentAdapter } from '../adapters/types.js';
 import type { FlowEngine } from '../engine/flow-engine.js';
+import { recordView } from '../engine/journal/record-view.js';
 import type { Middleware } from '../engine/middleware.js';
 import { createMemoryPhaseCache, type PhaseCache } from '../engine/phase-cache.js';
 import type { ExecutionRecord } from '../engine/record.js';
-import { isFlowdError, toFlowdError } from '../errors.js';
+import { FlowNotFoundError, FlowdError, isFlowdError, toFlowdError } from '../errors.js';
 import type { CompiledComponent, CompiledFlow } from '../flows/compiled.js';
 import type { FlowDefinition } from '../flows/schema.js';
 import { buildEngine } from '../library.js';
@@ -105,8 +106,8 @@ export async function loadFlows(options: LoadFlowsOptions): Promise<FlowTestKit>
     env: placeholderSecrets(options.secrets ?? {}),
     cache,
     observer: {
-      onFinish: (record) => {
-        currentScope().executions.push(record);
+      onFinish: (journal) => {
+        currentScope().executions.push(recordView(journal.entries));
       },
     },
   });
@@ -120,9 +121,9 @@ export async function loadFlows(options: LoadFlowsOptions): Promise<FlowTestKit>
 
   const example = (flow: string, name: string): unknown => {
     const compiled = built.flows.get(flow);
-    if (compiled === undefined) throw new Error(`no flow named "${flow}" is loaded (loaded: ${[...built.flows.keys()].join(', ')})`);
+    if (compiled === undefined) throw new FlowNotFoundError(flow, [...built.flows.keys()]);
     if (!(name in compiled.examples)) {
-      throw new Error(`flow "${flow}" has no example "${name}" (examples: ${Object.keys(compiled.examples).join(', ') || 'none'})`);
+      throw new FlowdError('FLOWD_ERR_REQUEST_INVALID', `flow "${flow}" has no example "${name}" (examples: ${Object.keys(compiled.examples).join(', ') || 'none'})`);
     }
     return structuredClone(compiled.examples[name]);
   };

@@ -53,10 +53,12 @@ describe('flowd CLI', () => {
       const rel = path.relative(REPO, dir);
       expect(lines).toEqual(
         expect.arrayContaining([
-          `${rel}/a.yaml: phases[0].component: unknown component "missing" (declared: transform, delay)`,
+          `${rel}/a.yaml: phases[0].component: unknown component "missing"; declared: transform, delay`,
           expect.stringMatching(new RegExp(`^${rel}/a\\.yaml: phases\\[1\\]\\.request: references phases\\.nope`)),
           expect.stringMatching(new RegExp(`^${rel}/b\\.yaml: invalid YAML`)),
-          expect.stringMatching(new RegExp(`^${rel}/c\\.json: timeout_ms: `)),
+          `${rel}/c.json: timeout_ms: must be greater than 0 (found the number -1)`,
+          // In the same pass as the invalid field: the reference to a flow that does not exist.
+          expect.stringMatching(new RegExp(`^${rel}/c\\.json: phases\\[0\\]\\.flow: unknown flow "ghost"; flows in this directory: a, c$`)),
         ]),
       );
       expect(lines.at(-1)).toMatch(/^\d+ problems in 3 files$/);

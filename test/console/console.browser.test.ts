@@ -1,9 +1,18 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { createService, type Service } from '../../src/service.js';
+import { makeFlowDir } from '../helpers/flow-dir.js';
+
+/** A flow that fails with a long message without spaces (as URLs and ids are), for layout checks. */
+const LONG_FAILURE_FLOW = `name: long-failure
+phases:
+  - id: lookup
+    component: transform
+    request: "{% $error('no-such-customer/' & $join($map([1..40], function($i) { 'segment' & $i }), '/')) %}"
+`;
 
 /**
  * The console and Swagger UI in a real browser: Debian's chromium driven by playwright-core
@@ -20,12 +29,16 @@ describe('web console in a real browser', () => {
   const offOrigin: string[] = [];
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
+  const failedRequests: string[] = [];
+  let flowDir: ReturnType<typeof makeFlowDir>;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`chromium is not installed at ${CHROMIUM}: run \`apt-get update && apt-get install -y chromium\` (or set CHROMIUM_PATH); the browser tests never download a browser`);
     }
-    service = await createService(loadConfig({ FLOWS_DIR: './flows', LOG_LEVEL: 'silent', STORE: 'memory', PERSISTENCE: 'failed' }));
+    const examples = Object.fromEntries(readdirSync('flows').map((file) => [file, readFileSync(`flows/${file}`, 'utf8')]));
+    flowDir = makeFlowDir({ ...examples, 'long-failure.yaml': LONG_FAILURE_FLOW });
+    service = await createService(loadConfig({ FLOWS_DIR: flowDir.dir, LOG_LEVEL: 'silent', STORE: 'memory', PERSISTENCE: 'failed' }));
     await service.app.listen({ host: '127.0.0.1', port: 0 });
     service.state.ready = true;
     baseUrl = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
@@ -35,6 +48,7 @@ describe('web console in a real browser', () => {
   afterAll(async () => {
     await browser?.close();
     await service?.close();
+    flowDir?.cleanup();
   });
 
   async function open(path: string): Promise<Page> {
@@ -43,6 +57,9 @@ describe('web console in a real browser', () => {
       if (!request.url().startsWith(baseUrl) && !request.url().startsWith('data:')) offOrigin.push(request.url());
     });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('response', (response) => {
+      if (response.status() >= 400) failedRequests.push(`${response.status()} ${response.url()}`);
+    });
     page.on('console', (message) => {
       if (message.type() === 'error' && /Content.Security.Policy/i.test(message.text())) cspViolations.push(message.text());
     });
@@ -174,7 +191,27 @@ describe('web console in a real browser', () => {
     await page.close();
   }, 90_000);
 
+  it("keeps a failed execution's long messages and log fields inside a 1 400 px window", async () => {
+    const failed = await fetch(`${baseUrl}/flows/long-failure/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input": {}}' });
+    const { execution } = (await failed.json()) as { execution: { executionId: string } };
+    const page = await open(`/console#/executions/${execution.executionId}`);
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.waitForSelector('#execution-logs table.logs');
+    await page.waitForSelector('#execution-timeline');
+    expect(await page.$eval('#execution-summary', (node) => node.textContent)).toContain('segment40');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1400);
+    await page.close();
+  }, 60_000);
+
+  it('serves the console icon at /favicon.ico, where browsers ask for it', async () => {
+    const response = await fetch(`${baseUrl}/favicon.ico`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await response.text()).toContain('<svg');
+  });
+
   it('loaded every script and style from the service itself, and ran without errors', () => {
+    expect(failedRequests).toEqual([]);
     expect(offOrigin).toEqual([]);
     expect(cspViolations).toEqual([]);
     expect(pageErrors).toEqual([]);

@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CountingUpstream, ServerProcess, TERMINAL, createTestDatabase, killAllServers, waitFor, workerEnv, writeFlows, type Backend, type Json, type TestDatabase } from './helpers.js';
+import { CountingUpstream, ServerProcess, TERMINAL, readStored, createTestDatabase, killAllServers, waitFor, workerEnv, writeFlows, type Backend, type Json, type TestDatabase } from './helpers.js';
 
 const EXECUTIONS = 6;
 const CONCURRENCY = 4;
@@ -61,7 +61,7 @@ describe.each(BACKENDS)('crash recovery on %s', (backend) => {
       'the running executions to checkpoint their first phase',
       async () => {
         let checkpointed = 0;
-        for (const id of ids) if ((await store.getCheckpoints(id))?.checkpoints.has('first') === true) checkpointed += 1;
+        for (const id of ids) if ((await readStored(store, id, true))?.checkpoints.has('first') === true) checkpointed += 1;
         return checkpointed === CONCURRENCY;
       },
       30_000,
@@ -70,7 +70,7 @@ describe.each(BACKENDS)('crash recovery on %s', (backend) => {
     expect(upstream.calls('/second')).toBe(0);
     await first.kill();
 
-    const statuses = await Promise.all(ids.map(async (id) => (await store.get(id))?.status));
+    const statuses = await Promise.all(ids.map(async (id) => (await store.get(id))?.summary.status));
     expect(statuses.filter((status) => status === 'running')).toHaveLength(CONCURRENCY);
     expect(statuses.filter((status) => status === 'queued')).toHaveLength(EXECUTIONS - CONCURRENCY);
 

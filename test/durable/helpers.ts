@@ -2,6 +2,11 @@
  * Helpers of the durable-execution tests: real databases (SQLite in a temp dir, PostgreSQL in a
  * fresh schema per test file), a counting upstream, child server processes, bounded waits.
  */
+import { decodeRows } from '../../src/durable/journal-codec.js';
+import { checkpointsOf } from '../../src/engine/journal/checkpoints.js';
+import { recordView } from '../../src/engine/journal/record-view.js';
+import type { ExecutionRecord } from '../../src/engine/record.js';
+import type { ExecutionSummary } from '../../src/store/execution-store.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -284,4 +289,21 @@ export function workerEnv(db: TestDatabase, flowsDir: string, concurrency: numbe
     WORKER_POLL_MS: '100',
     WORKER_CONCURRENCY: String(concurrency),
   };
+}
+
+/**
+ * An execution as the store holds it: its summary, and its record and checkpoints rebuilt from the
+ * stored journal rows (with their raw values when `withState`).
+ */
+export async function readStored(
+  store: ExecutionStore,
+  executionId: string,
+  withState = false,
+): Promise<{ summary: ExecutionSummary; record: ExecutionRecord; checkpoints: ReadonlyMap<string, unknown> } | undefined> {
+  const stored = await store.get(executionId, { withState });
+  if (stored === undefined) return undefined;
+  const entries = decodeRows(stored.rows);
+  const record = recordView(entries);
+  if (!TERMINAL.has(record.status)) record.status = stored.summary.status;
+  return { summary: stored.summary, record, checkpoints: checkpointsOf(entries).checkpoints };
 }

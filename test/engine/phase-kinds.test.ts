@@ -213,6 +213,20 @@ describe('missing data is loud', () => {
     expect(record.error?.code).toBe('FLOWD_ERR_EXPRESSION_FAILED');
   });
 
+  it.each([
+    ['a string', '{% input.flag %}', { flag: 'yes' }, 'produced a string, not a boolean'],
+    ['a number', '{% input.count %}', { count: 1 }, 'produced a number, not a boolean'],
+    ['null', '{% input.flag %}', { flag: null }, 'produced null, not a boolean'],
+  ])('a decision whose `when` yields %s fails clearly instead of silently taking the default', async (_what, when, input, message) => {
+    const { engine } = await buildEngine({
+      flows: [{ name: 'w', phases: [{ id: 'd', decision: [{ when, phases: [{ id: 'yes', component: 'transform', request: 1 }] }, { otherwise: [] }] }] }],
+    });
+    const record = await engine.execute('w', input);
+    expect(record.status).toBe('failed');
+    expect(record.error).toMatchObject({ code: 'FLOWD_ERR_EXPRESSION_FAILED', phase: 'd', message: expect.stringContaining(message) });
+    expect(record.phases.map((p) => p.id)).toEqual(['d']);
+  });
+
   it('an explicit null is a value, not a missing one', async () => {
     const { engine } = await buildEngine({ flows: [{ name: 'n', phases: [{ id: 'p', component: 'transform', request: { v: '{% input.v %}' } }] }] });
     const record = await engine.execute('n', { v: null });
@@ -228,7 +242,7 @@ describe('input validation', () => {
     });
     await expect(engine.execute('typed', { qty: 0 })).rejects.toMatchObject({
       code: 'FLOWD_ERR_INPUT_INVALID',
-      issues: expect.arrayContaining([{ path: 'input.id', message: 'is required' }, { path: 'input.qty', message: 'must be >= 1' }]),
+      issues: expect.arrayContaining([{ path: 'input.id', message: 'is required' }, { path: 'input.qty', message: 'must be at least 1' }]),
     });
   });
 

@@ -28,9 +28,9 @@ const ok = (name: string, extra = '') => `name: ${name}\nphases:\n  - id: a\n   
 
 describe('load-time validation', () => {
   it('rejects an unknown key with the file and the path inside it', async () => {
-    const error = await loadError({ 'a.yaml': 'name: a\nphases:\n  - id: x\n    component: transform\n    retries: 3\n' });
-    expect(issueAt(error, 'a.yaml', 'phases[0]').message).toMatch(/retries/);
-    expect(error.message).toContain('a.yaml: phases[0]');
+    const error = await loadError({ 'a.yaml': 'name: a\nphases:\n  - id: x\n    component: transform\n    reqest: 3\n' });
+    expect(issueAt(error, 'a.yaml', 'phases[0].reqest').message).toMatch(/^unknown key "reqest" \(did you mean "request"\?\); allowed here: cache, compensate, component, /);
+    expect(error.message).toContain('a.yaml: phases[0].reqest');
   });
 
   it('rejects a flow name that is not URL-safe', async () => {
@@ -104,7 +104,9 @@ describe('load-time validation', () => {
 
   it('rejects an invalid input JSON Schema', async () => {
     const error = await loadError({ 's.yaml': ok('s', 'input:\n  type: objekt\n') });
-    expect(issueAt(error, 's.yaml', 'input').message).toMatch(/invalid JSON Schema/);
+    expect(issueAt(error, 's.yaml', 'input.type').message).toBe(
+      'invalid JSON Schema: must be one of: "array", "boolean", "integer", "null", "number", "object", "string" (found the string "objekt") (did you mean "object"?)',
+    );
   });
 
   it('rejects an example that does not match the input schema', async () => {

@@ -40,7 +40,7 @@ describe('POST /flows/{name}/execute', () => {
   it('400 for input that fails the flow schema, listing each issue with its path', async () => {
     const response = await execute('order-fulfillment', { input: { order_id: 'o', items: [{ sku: 'A', qty: 0 }] } });
     const body = expectProblem(response, 400, 'FLOWD_ERR_INPUT_INVALID');
-    expect(body['issues']).toEqual(expect.arrayContaining([{ path: 'input.customer_id', message: 'is required' }, { path: 'input.items[0].qty', message: 'must be >= 1' }]));
+    expect(body['issues']).toEqual(expect.arrayContaining([{ path: 'input.customer_id', message: 'is required' }, { path: 'input.items[0].qty', message: 'must be at least 1' }]));
   });
 
   it('400 for malformed JSON', async () => {

@@ -153,28 +153,29 @@ describe('POST /executions/{id}/retry', () => {
     expect(refusedStuck.json().detail).toContain('compensation_failed');
   });
 
-  it('needs the checkpoints that a persistence policy keeps', async () => {
+  it('retries an execution this process kept in memory only (persistence none), from its journal', async () => {
     down.add('charge');
     const failed = await execute('unkept');
     expect(failed.status).toBe('failed');
+    down.clear();
     const response = await retry(failed.executionId);
-    expect(response.statusCode).toBe(409);
-    expect(response.json()).toMatchObject({ code: 'FLOWD_ERR_EXECUTION_NOT_RETRYABLE' });
-    expect(response.json().detail).toContain('persistence');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ status: 'succeeded', retryOf: failed.executionId });
+    expect(calls.get('unkept.charge')).toBe(2);
   });
 
-  it('refuses an execution whose stored input had sensitive fields redacted, calling nothing', async () => {
+  it('reruns with the real input, kept apart from what is shown: sensitive fields are redacted in every answer', async () => {
     down.add('charge');
     const response = await service.app.inject({ method: 'POST', url: '/flows/kept/execute', payload: { input: { password: 'hunter2-secret' } } });
     const failed = response.json<{ execution: ExecutionRecord }>().execution;
     expect(failed.status).toBe('failed');
+    expect(response.body).not.toContain('hunter2-secret');
     down.clear();
-    calls.clear();
-    const refused = await retry(failed.executionId);
-    expect(refused.statusCode).toBe(409);
-    expect(refused.json()).toMatchObject({ code: 'FLOWD_ERR_EXECUTION_NOT_RETRYABLE' });
-    expect(refused.json().detail).toContain('sensitive input fields');
-    expect(refused.body).not.toContain('hunter2-secret');
-    expect([...calls.keys()]).toEqual([]);
+    const retried = await retry(failed.executionId);
+    expect(retried.statusCode).toBe(200);
+    expect(retried.json()).toMatchObject({ status: 'succeeded', input: { password: '[REDACTED]' } });
+    expect(retried.body).not.toContain('hunter2-secret');
+    const stored = await service.app.inject({ method: 'GET', url: `/executions/${failed.executionId}` });
+    expect(stored.body).not.toContain('hunter2-secret');
   });
 });

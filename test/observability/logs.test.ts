@@ -157,9 +157,12 @@ describe('log lines of an execution through the API', () => {
     // The lines that carried the secret are there, masked: by value, not merely absent.
     const outputLine = lines.find((line) => line['msg'] === 'phase output (test)');
     expect(JSON.stringify(outputLine)).toContain('[REDACTED]');
-    const retryLine = service.logs.raw.find((line) => line.includes('"retrying phase"'));
-    expect(retryLine).toContain('[REDACTED]');
+    expect(service.logs.raw.some((line) => line.includes('"retrying phase"'))).toBe(true);
     expect(logsBody).toContain('[REDACTED]');
+    // The upstream's answer that echoed the secret is in the execution's journal, masked there too.
+    const detail = (await service.app.inject({ method: 'GET', url: `/executions/${executionId}` })).body;
+    expect(detail).not.toContain(CANARY);
+    expect(detail).toContain('[REDACTED]');
   });
 
   it('redacts credential headers by key when a line logs request headers', () => {
@@ -249,10 +252,8 @@ describe('LOG_LEVEL', () => {
     const id = (response.json<{ execution: { executionId: string } }>()).execution.executionId;
     const stored = (await service.app.inject({ method: 'GET', url: `/executions/${id}/logs` })).json<Line[]>();
     expect(stored.map((line) => line['msg'])).toContain('execution started');
-    // Written to the store when the execution ended, the last line included (nothing left pending).
-    const written = await service.durable.recent.getLogs(id);
-    expect(written?.map((line) => line['msg'])).toEqual(stored.map((line) => line['msg']));
-    expect(written?.at(-1)).toMatchObject({ msg: 'execution finished', status: 'failed' });
+    // Rendered from the journal: complete, the last line included.
+    expect(stored.at(-1)).toMatchObject({ msg: 'execution finished', status: 'failed' });
   });
 
   it('LOG_LEVEL=silent writes nothing, even for a failed execution', async () => {

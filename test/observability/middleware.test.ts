@@ -10,7 +10,7 @@ import type { Middleware } from '../../src/engine/middleware.js';
 import { LimitExceededError } from '../../src/errors.js';
 import { createEngine } from '../../src/library.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { createMetricsMiddleware } from '../../src/observability/metrics-middleware.js';
+import { createMetricsSink } from '../../src/observability/metrics-sink.js';
 import { startService, type TestService } from './support.js';
 
 const AUDITED_FLOW = {
@@ -310,7 +310,7 @@ describe('lifecycle observers and output checks (onFlowStart, onPhaseEnd, onFlow
       name: 'refusing',
       flow: () => Promise.reject(new Error('not today')),
     };
-    const engine = await createEngine({ flows: [LIFECYCLE_FLOW], middleware: [createMetricsMiddleware(metrics), refusing] });
+    const engine = await createEngine({ flows: [LIFECYCLE_FLOW], middleware: [refusing], journalSinks: [createMetricsSink(metrics)] });
     await expect(engine.execute('lifecycle', { n: 1 })).rejects.toThrow('not today');
     await engine.close();
 

@@ -163,5 +163,15 @@ describe('ops config', () => {
     it('installs production dependencies with npm ci --omit=dev', () => {
       expect(dockerfile).toMatch(/npm ci --omit=dev/);
     });
+
+    it("keeps the package's prepare script (the build) from running before the sources are copied", () => {
+      // package.json's `prepare` builds dist/ for installs from git or a tarball; inside the image the
+      // sources arrive after `npm ci`, so every npm ci skips scripts and the build runs on its own.
+      const installs = [...dockerfile.matchAll(/npm ci[^\n]*/g)].map((match) => match[0]);
+      expect(installs.length).toBeGreaterThan(1);
+      for (const install of installs) expect(install).toContain('--ignore-scripts');
+      expect(dockerfile).toMatch(/npm rebuild better-sqlite3/);
+      expect(dockerfile.indexOf('RUN npm run build')).toBeGreaterThan(dockerfile.indexOf('COPY src ./src'));
+    });
   });
 });

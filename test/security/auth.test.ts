@@ -6,15 +6,17 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../src/engine/record.js';
+import type { ExecutionSummary } from '../../src/store/execution-store.js';
 import { apiKeysEnv, echoFlow, expectProblem, json, makeKey, startService, type TestService } from './helpers.js';
 import { rawHttp } from './raw-http.js';
 
+// One team's keys (one tenant): these tests are about scopes; tenants have their own tests (tenancy.test.ts).
 const admin = makeKey('admin', ['admin']);
-const reader = makeKey('reader', ['flows:read']);
-const execAll = makeKey('exec-all', ['flows:execute']);
-const execAlpha = makeKey('exec-alpha', ['flows:execute:alpha']);
-const execSlow = makeKey('exec-slow', ['flows:execute:slow']);
-const history = makeKey('history', ['executions:read']);
+const reader = makeKey('reader', ['flows:read', 'tenant=team']);
+const execAll = makeKey('exec-all', ['flows:execute', 'tenant=team']);
+const execAlpha = makeKey('exec-alpha', ['flows:execute:alpha', 'tenant=team']);
+const execSlow = makeKey('exec-slow', ['flows:execute:slow', 'executions:read', 'tenant=team']);
+const history = makeKey('history', ['executions:read', 'tenant=team']);
 const KEYS = [admin, reader, execAll, execAlpha, execSlow, history];
 
 const slowFlow = {
@@ -36,7 +38,7 @@ afterAll(async () => {
   await t.close();
 });
 
-async function executions(flow?: string): Promise<ExecutionRecord[]> {
+async function executions(flow?: string): Promise<readonly ExecutionSummary[]> {
   return (await t.service.store.list({ limit: 200, ...(flow === undefined ? {} : { flow }) })).items;
 }
 
@@ -105,9 +107,9 @@ describe('scopes: every route checks its own scope (403 FLOWD_ERR_FORBIDDEN othe
     ['POST', '/flows/beta/execute', { input: { n: 1 } }, ['admin', 'exec-all']],
     // Not a loaded flow: the generic route; a key limited to other flows may not even learn that.
     ['POST', '/flows/gamma/execute', { input: { n: 1 } }, ['admin', 'exec-all']],
-    ['GET', '/executions', undefined, ['admin', 'history']],
-    ['GET', `/executions/${alphaRun.executionId}`, undefined, ['admin', 'history']],
-    ['GET', `/executions/${alphaRun.executionId}/logs`, undefined, ['admin', 'history']],
+    ['GET', '/executions', undefined, ['admin', 'history', 'exec-slow']],
+    ['GET', `/executions/${alphaRun.executionId}`, undefined, ['admin', 'history', 'exec-slow']],
+    ['GET', `/executions/${alphaRun.executionId}/logs`, undefined, ['admin', 'history', 'exec-slow']],
   ];
 
   it('allows exactly the keys with the scope, refuses the others with 403 and the scope needed', async () => {
@@ -146,24 +148,29 @@ describe('scopes: every route checks its own scope (403 FLOWD_ERR_FORBIDDEN othe
     expect(await executions('alpha')).not.toContainEqual(expect.objectContaining({ requestId: expect.anything(), flow: 'alpha', input: {} }));
   });
 
-  it('cancel needs flows:execute for the flow of that execution', async () => {
-    const started = t.service.built.engine.start('slow', {});
+  it('cancel needs executions:read and flows:execute for the flow of that execution', async () => {
+    const started = t.service.built.engine.start('slow', {}, { tenant: 'team' });
     const url = `/executions/${started.executionId}/cancel`;
     // Scoped to another flow, or no execute scope at all: refused, and the execution keeps running.
     expectProblem(await t.service.app.inject({ method: 'POST', url, headers: execAlpha.auth }), 403, 'FLOWD_ERR_FORBIDDEN');
     expectProblem(await t.service.app.inject({ method: 'POST', url, headers: history.auth }), 403, 'FLOWD_ERR_FORBIDDEN');
+    // Executing is not enough: acting on an execution also needs to be allowed to read it.
+    const executeOnly = await t.service.app.inject({ method: 'POST', url, headers: execAll.auth });
+    expectProblem(executeOnly, 403, 'FLOWD_ERR_FORBIDDEN');
+    expect(json(executeOnly)['detail']).toContain('executions:read');
     expectProblem(await t.service.app.inject({ method: 'POST', url, headers: reader.auth }), 403, 'FLOWD_ERR_FORBIDDEN');
     expectProblem(await t.service.app.inject({ method: 'POST', url }), 401, 'FLOWD_ERR_UNAUTHENTICATED');
-    expect(t.service.built.engine.getRunning(started.executionId)?.status).toBe('running');
+    expect(t.service.built.engine.getRunning(started.executionId)).toBeDefined();
     // Scoped to that flow: allowed.
     const cancelled = await t.service.app.inject({ method: 'POST', url, headers: execSlow.auth });
     expect(cancelled.statusCode).toBe(202);
     expect((await started.done).status).toBe('cancelled');
   });
 
-  it('cancel of an unknown execution: 404 for an execute key, 403 for a key that may not cancel anything', async () => {
+  it('cancel of an unknown execution: 404 for a key that may cancel, 403 for a key that may not cancel anything', async () => {
     const url = '/executions/00000000-0000-7000-8000-000000000000/cancel';
-    expectProblem(await t.service.app.inject({ method: 'POST', url, headers: execAlpha.auth }), 404, 'FLOWD_ERR_EXECUTION_NOT_FOUND');
+    expectProblem(await t.service.app.inject({ method: 'POST', url, headers: execSlow.auth }), 404, 'FLOWD_ERR_EXECUTION_NOT_FOUND');
+    expectProblem(await t.service.app.inject({ method: 'POST', url, headers: execAlpha.auth }), 403, 'FLOWD_ERR_FORBIDDEN');
     expectProblem(await t.service.app.inject({ method: 'POST', url, headers: reader.auth }), 403, 'FLOWD_ERR_FORBIDDEN');
   });
 
@@ -280,7 +287,8 @@ describe('path confusion: no spelling of a protected path gets past the check', 
     const before = (await executions('beta')).length;
     for (const path of crossFlowAttempts) {
       const response = await rawHttp(port, 'POST', path, execAlpha.auth, { input: { n: 1 } });
-      expect([400, 403, 404], `${path} → ${response.status} ${response.body.slice(0, 200)}`).toContain(response.status);
+      // 405: the spelling reached GET /flows/{name} (a name with a slash): nothing runs either.
+      expect([400, 403, 404, 405], `${path} → ${response.status} ${response.body.slice(0, 200)}`).toContain(response.status);
     }
     expect((await executions('beta')).length).toBe(before);
   });
@@ -289,7 +297,7 @@ describe('path confusion: no spelling of a protected path gets past the check', 
     const before = (await executions('beta')).length;
     for (const path of crossFlowAttempts) {
       const response = await t.service.app.inject({ method: 'POST', url: path, headers: execAlpha.auth, payload: { input: { n: 1 } } });
-      expect([400, 403, 404], `${path} → ${response.statusCode}`).toContain(response.statusCode);
+      expect([400, 403, 404, 405], `${path} → ${response.statusCode}`).toContain(response.statusCode);
     }
     expect((await executions('beta')).length).toBe(before);
   });
@@ -313,7 +321,9 @@ describe('path confusion: no spelling of a protected path gets past the check', 
     expect(readerHead.statusCode).toBe(403);
     expect((await t.service.app.inject({ method: 'HEAD', url: '/flows', headers: reader.auth })).statusCode).toBe(200);
     expectProblem(await t.service.app.inject({ method: 'OPTIONS', url: '/flows/alpha/execute' }), 401, 'FLOWD_ERR_UNAUTHENTICATED');
-    expectProblem(await t.service.app.inject({ method: 'OPTIONS', url: '/flows/alpha/execute', headers: reader.auth }), 404, 'FLOWD_ERR_NOT_FOUND');
+    const options = await t.service.app.inject({ method: 'OPTIONS', url: '/flows/alpha/execute', headers: reader.auth });
+    expectProblem(options, 405, 'FLOWD_ERR_METHOD_NOT_ALLOWED');
+    expect(options.headers['allow']).toBe('POST');
     const head = await rawHttp(port, 'HEAD', `/executions`, {});
     expect(head.status).toBe(401);
   });
@@ -322,7 +332,8 @@ describe('path confusion: no spelling of a protected path gets past the check', 
     const before = (await executions('beta')).length;
     for (const header of ['x-http-method-override', 'x-http-method', 'x-method-override']) {
       const response = await t.service.app.inject({ method: 'GET', url: '/flows/beta/execute', headers: { ...execAlpha.auth, [header]: 'POST' } });
-      expect([403, 404], header).toContain(response.statusCode);
+      expectProblem(response, 405, 'FLOWD_ERR_METHOD_NOT_ALLOWED');
+      expect(response.headers['allow'], header).toBe('POST');
     }
     expect((await executions('beta')).length).toBe(before);
   });

@@ -18,6 +18,8 @@ import { TERMINAL_STATUSES, type ExecutionRecord } from '../../src/engine/record
 import type { CompiledFlow } from '../../src/flows/compiled.js';
 import { compileFlows, type FlowSource } from '../../src/flows/compiler.js';
 import { parseFlowText, readFlowDirectory } from '../../src/flows/loader.js';
+import { parseFlowDefinition } from '../../src/flows/parse-flow.js';
+import { FlowDefinitionSchema } from '../../src/flows/schema.js';
 import { createBuiltinRegistry } from '../../src/library.js';
 
 const RUNS = 200;
@@ -222,6 +224,22 @@ const mostlyValidFlow = (name: string) =>
     },
     { requiredKeys: ['name', 'phases'] },
   );
+
+describe('fuzzing the one-pass reader of flow files', () => {
+  it(`${RUNS} random and mostly valid definitions: it reports a problem exactly when the strict schema refuses`, () => {
+    fc.assert(
+      fc.property(fc.oneof(flowDefinition, mostlyValidFlow('f1')), (definition) => {
+        const reported: string[] = [];
+        const parsed = parseFlowDefinition(definition, (path, message) => reported.push(`${path.join('.')}: ${message}`));
+        const strict = FlowDefinitionSchema.safeParse(definition);
+        expect(reported.length === 0, reported.join('\n')).toBe(strict.success);
+        expect(parsed?.valid ?? false).toBe(strict.success);
+        if (strict.success) expect(parsed?.definition).toEqual(strict.data);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
 
 describe('fuzzing the compiler', () => {
   it(`${RUNS} schema-valid flows with random expressions, ids and references: compiled or ConfigurationError; compiled ones always end in a terminal record`, async () => {

@@ -43,7 +43,7 @@ describe('rate limit per key (RATE_LIMIT_PER_MINUTE)', () => {
       statuses.push(response.statusCode);
     }
     expect(statuses).toEqual([200, 200, 429, 429, 429]);
-    expect((await t.service.store.list({ limit: 50 })).items).toHaveLength(2);
+    expect((await t.service.reads.list({ limit: 50 }, { tenant: 'exec', allTenants: false })).items).toHaveLength(2);
   });
 
   it('without a valid key the limit is per client address, and failed attempts count (no free key guessing)', async () => {
@@ -104,7 +104,7 @@ describe('in-flight bound (MAX_INFLIGHT_EXECUTIONS)', () => {
       expect(retryAfter(response)).toBeGreaterThanOrEqual(1);
     }
     expect(t.service.built.engine.activeExecutions).toBe(2);
-    expect((await t.service.store.list({ limit: 100, flow: 'alpha' })).items).toHaveLength(0);
+    expect((await t.service.reads.list({ limit: 100, flow: 'alpha' }, { tenant: 'x', allTenants: true })).items).toHaveLength(0);
 
     gate.open();
     expect((await first).statusCode).toBe(200);

@@ -2,60 +2,22 @@
  * The ExecutionStore contract, run against every implementation with a real database:
  * memory, SQLite (temp dir) and PostgreSQL (a fresh schema, dropped afterwards).
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../src/errors.js';
 import { newExecutionId } from '../../src/engine/ids.js';
-import type { ExecutionRecord, ExecutionStatus } from '../../src/engine/record.js';
-import type { ExecutionStore, Lease, NewExecution } from '../../src/store/execution-store.js';
-import { createTestDatabase, waitFor, type Backend, type TestDatabase } from '../durable/helpers.js';
-
-const FLOWS = [{ name: 'alpha', hash: 'h1' }];
-
-function record(executionId: string, status: ExecutionStatus, extra: Partial<ExecutionRecord> = {}): ExecutionRecord {
-  return {
-    executionId,
-    flow: 'alpha',
-    version: '1',
-    status,
-    input: { n: 1 },
-    startedAt: new Date().toISOString(),
-    errorHandled: false,
-    fallbackExecuted: false,
-    recovered: false,
-    phases: [],
-    ...extra,
-  };
-}
-
-function newExecution(overrides: Partial<NewExecution> = {}): NewExecution {
-  const executionId = overrides.executionId ?? newExecutionId();
-  const status = overrides.status ?? 'queued';
-  return {
-    executionId,
-    flow: 'alpha',
-    version: '1',
-    flowHash: 'h1',
-    input: { n: 1 },
-    options: {},
-    status,
-    owner: status === 'running' ? 'owner-a' : undefined,
-    leaseMs: 60_000,
-    record: record(executionId, status),
-    ...overrides,
-  };
-}
-
-/** Waits until the store's clock is past `ms` from now (lease expiry is judged by the database). */
-async function letLeaseExpire(store: ExecutionStore, leaseMs: number): Promise<void> {
-  const until = (await store.now()) + leaseMs + 5;
-  await waitFor('the lease to expire on the database clock', async () => (await store.now()) > until, 5000, 20);
-}
+import type { ExecutionStore, Lease } from '../../src/store/execution-store.js';
+import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
+import { createTestDatabase, type Backend, type TestDatabase } from '../durable/helpers.js';
+import { finishedRow, leftovers, letTimePass, newExecution, row, running, savedExecution, startedRow, typesOf } from './store-fixtures.js';
 
 const BACKENDS: Backend[] = ['memory', 'sqlite', 'postgres'];
 
 describe.each(BACKENDS)('%s execution store', (backend) => {
   let db: TestDatabase;
   let store: ExecutionStore;
+  /** A name unique to this run, so tests never see each other's executions. */
+  const unique = (name: string): string => `${name}-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     db = await createTestDatabase(backend);
@@ -66,209 +28,375 @@ describe.each(BACKENDS)('%s execution store', (backend) => {
     await db?.drop();
   });
 
-  it('creates, reads and lists executions newest first with filters and a cursor', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i += 1) {
-      const created = await store.create(newExecution({ flow: 'lister', flowHash: 'x' }));
-      expect(created.created).toBe(true);
-    }
-    const page1 = await store.list({ flow: 'lister', limit: 2 });
-    expect(page1.items).toHaveLength(2);
-    expect(page1.nextCursor).toBeDefined();
-    ids.push(...page1.items.map((item) => item.executionId));
-    const page2 = await store.list({ flow: 'lister', limit: 2, cursor: page1.nextCursor });
-    const page3 = await store.list({ flow: 'lister', limit: 2, cursor: page2.nextCursor });
-    ids.push(...page2.items.map((item) => item.executionId), ...page3.items.map((item) => item.executionId));
-    expect(ids).toHaveLength(5);
-    expect(page3.nextCursor).toBeUndefined();
-    expect([...ids].sort().reverse()).toEqual(ids);
-    expect((await store.list({ flow: 'lister', status: 'running', limit: 10 })).items).toHaveLength(0);
-    expect((await store.list({ flow: 'lister', status: 'queued', limit: 10 })).items).toHaveLength(5);
-    const one = await store.get(ids[0]!);
-    expect(one).toMatchObject({ executionId: ids[0], flow: 'alpha', status: 'queued' });
+  describe('journal writes', () => {
+    it('creates an execution with its first rows, and reads them back in order, state only when asked', async () => {
+      const before = await store.now();
+      const lease = await running(store, { tenant: 't-read', options: { timeoutMs: 5000, requestId: 'r-1' }, correlationKey: 'c-9' });
+      expect(lease).toMatchObject({ owner: 'owner-a', epoch: 1 });
+      const stored = await store.get(lease.executionId);
+      expect(stored?.summary).toMatchObject({ executionId: lease.executionId, flow: 'alpha', version: '1', flowHash: 'h1', status: 'running', tenant: 't-read', correlationKey: 'c-9' });
+      expect(stored?.summary.startedAt).toBeGreaterThanOrEqual(before);
+      expect(stored?.summary.finishedAt).toBeUndefined();
+      expect(stored?.options).toEqual({ timeoutMs: 5000, requestId: 'r-1' });
+      expect(stored?.rows).toEqual([{ ...startedRow(lease.executionId), state: null }]);
+      expect((await store.get(lease.executionId, { withState: true }))?.rows).toEqual([startedRow(lease.executionId)]);
+      expect(await store.get(newExecutionId())).toBeUndefined();
+    });
+
+    it('appends rows and ends the execution with its summary; the journal keeps every row in seq order', async () => {
+      const lease = await running(store);
+      await store.append(lease, [row(1, 'run_started', { run: 1 }), row(2, 'phase_started', { phase: 'a' })], 60_000);
+      await store.append(lease, [row(3, 'phase_ended', { ref: 2 }, { output: { raw: 'x' } })], 60_000);
+      await store.finish(lease, [row(4, 'execution_failed'), finishedRow(5, 'compensated')], { status: 'compensated', errorCode: 'FLOWD_ERR_COMPONENT', recovered: false });
+      const stored = await store.get(lease.executionId, { withState: true });
+      expect(stored?.summary).toMatchObject({ status: 'compensated', errorCode: 'FLOWD_ERR_COMPONENT', recovered: false });
+      expect(stored?.summary.finishedAt).toBeGreaterThanOrEqual(stored!.summary.startedAt);
+      expect(typesOf(stored!.rows)).toEqual(['execution_started', 'run_started', 'phase_started', 'phase_ended', 'execution_failed', 'execution_finished']);
+      expect(stored?.rows[3]?.state).toBe(JSON.stringify({ output: { raw: 'x' } }));
+    });
+
+    it('keeps row text exactly as written (escapes, non-ASCII, large values)', async () => {
+      const lease = await running(store);
+      const odd = { s: 'tab\t"quote" back\\slash \u0000 nul, é, 日本, 🎉', big: 'x'.repeat(200_000) };
+      await store.append(lease, [row(1, 'log', odd, odd)], 60_000);
+      const [, stored] = (await store.get(lease.executionId, { withState: true }))!.rows;
+      expect(stored).toEqual(row(1, 'log', odd, odd));
+    });
+
+    it('drops the raw values of every row when an execution ends with clearState', async () => {
+      const lease = await running(store);
+      await store.append(lease, [row(1, 'phase_ended', { ref: 0 }, { output: 'secret-raw' })], 60_000);
+      await store.finish(lease, [finishedRow(2, 'succeeded', { out: 1 })], { status: 'succeeded' }, { clearState: true });
+      const stored = await store.get(lease.executionId, { withState: true });
+      expect(stored?.rows.map((stored) => stored.state)).toEqual([null, null, null]);
+      expect(JSON.parse(stored!.rows[2]!.data)).toMatchObject({ output: 'shown' });
+    });
+
+    it('ignores rows of a retried append whose seq is stored already', async () => {
+      const lease = await running(store);
+      await store.append(lease, [row(1, 'phase_started', { phase: 'first' }), row(2, 'phase_ended', { ref: 1 })], 60_000);
+      await store.append(lease, [row(1, 'phase_started', { phase: 'again' }), row(2, 'phase_ended', { ref: 1 }), row(3, 'log', { msg: 'new' })], 60_000);
+      await store.finish(lease, [row(3, 'log', { msg: 'retried' }), finishedRow(4, 'succeeded')], { status: 'succeeded' });
+      const rows = (await store.get(lease.executionId))!.rows;
+      expect(rows.map((stored) => stored.seq)).toEqual([0, 1, 2, 3, 4]);
+      expect(JSON.parse(rows[1]!.data)).toMatchObject({ phase: 'first' });
+      expect(JSON.parse(rows[3]!.data)).toMatchObject({ msg: 'new' });
+    });
+
+    it('saves an execution that ran without a lease once, and never over a stored one', async () => {
+      const saved = savedExecution({ flow: unique('save'), tenant: 't-save', parentId: 'p-1', correlationKey: 'k', startedAt: 1_700_000_000_000, summary: { status: 'failed', errorCode: 'FLOWD_ERR_TIMEOUT', recovered: true } });
+      await store.save(saved);
+      const stored = await store.get(saved.executionId, { withState: true });
+      expect(stored?.summary).toMatchObject({ status: 'failed', tenant: 't-save', parentId: 'p-1', correlationKey: 'k', startedAt: 1_700_000_000_000, errorCode: 'FLOWD_ERR_TIMEOUT', recovered: true });
+      expect(stored?.summary.finishedAt).toBeGreaterThan(1_700_000_000_000);
+      expect(stored?.rows).toEqual(saved.rows);
+      expect(stored?.options).toEqual({});
+      // A retried save changes nothing; a save over a leased execution neither.
+      await store.save({ ...saved, summary: { status: 'succeeded' }, rows: [startedRow(saved.executionId, 'other')] });
+      expect(await store.get(saved.executionId, { withState: true })).toEqual(stored);
+      const lease = await running(store);
+      await store.save(savedExecution({ executionId: lease.executionId, summary: { status: 'failed' } }));
+      const leased = await store.get(lease.executionId);
+      expect(leased?.summary.status).toBe('running');
+      expect(leased?.rows).toHaveLength(1);
+      await store.append(lease, [row(1, 'log')], 60_000);
+    });
   });
 
-  it('claims queued work in batches for known definitions only, with a new epoch each time', async () => {
-    const queued = [];
-    for (let i = 0; i < 3; i += 1) queued.push(await store.create(newExecution({ flow: 'batch', flowHash: 'b1' })));
-    await store.create(newExecution({ flow: 'batch', flowHash: 'other-definition' }));
-    const first = await store.claim({ owner: 'w1', flows: [{ name: 'batch', hash: 'b1' }], limit: 2, leaseMs: 60_000 });
-    expect(first).toHaveLength(2);
-    expect(first.every((claimed) => claimed.lease.epoch === 1 && claimed.attempts === 1 && claimed.lease.owner === 'w1')).toBe(true);
-    const second = await store.claim({ owner: 'w2', flows: [{ name: 'batch', hash: 'b1' }], limit: 5, leaseMs: 60_000 });
-    expect(second).toHaveLength(1);
-    expect(new Set([...first, ...second].map((claimed) => claimed.lease.executionId)).size).toBe(3);
-    expect(await store.claim({ owner: 'w3', flows: [{ name: 'batch', hash: 'b1' }], limit: 5, leaseMs: 60_000 })).toHaveLength(0);
-    const elsewhere = await store.pendingElsewhere([{ name: 'batch', hash: 'b1' }, ...FLOWS]);
-    expect(elsewhere).toContainEqual({ flow: 'batch', flowHash: 'other-definition', count: 1 });
-    expect((await store.get(first[0]!.lease.executionId))?.status).toBe('running');
+  describe('fencing', () => {
+    it('refuses the appends and the final write of a worker whose lease was taken over, writing none of their rows', async () => {
+      const flow = unique('fence');
+      const old = await running(store, { flow, leaseMs: 150 });
+      await store.append(old, [row(1, 'run_started', { run: 1 })], 150);
+      await letTimePass(store, 150);
+      const [claimed] = await store.claim({ owner: 'new', flows: [{ name: flow, hash: 'h1' }], limit: 1, leaseMs: 60_000 });
+      const current = claimed!.lease;
+      expect(current).toEqual({ executionId: old.executionId, owner: 'new', epoch: 2 });
+
+      // The old owner wakes up late: its rows, its end and its heartbeat are all refused.
+      await expect(store.append(old, [row(2, 'log', { msg: 'late' })], 60_000)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(store.finish(old, [row(2, 'execution_finished', { status: 'failed' })], { status: 'failed' })).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.heartbeat('owner-a', [old], 60_000)).toEqual({ lost: [old.executionId], cancelRequested: [] });
+      const afterRefusals = await store.get(old.executionId);
+      expect(typesOf(afterRefusals!.rows)).toEqual(['execution_started', 'run_started']);
+      expect(afterRefusals?.summary.status).toBe('running');
+
+      await store.append(current, [row(2, 'run_started', { run: 2 })], 60_000);
+      await store.finish(current, [finishedRow(3, 'succeeded', 'new')], { status: 'succeeded' });
+      const final = await store.get(old.executionId);
+      expect(final?.summary.status).toBe('succeeded');
+      expect(JSON.parse(final!.rows[2]!.data)).toMatchObject({ run: 2 });
+      // Ended: a write at the current epoch is refused too.
+      await expect(store.append(current, [row(4, 'log')], 60_000)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(store.finish(current, [], { status: 'failed' })).rejects.toBeInstanceOf(LeaseLostError);
+    });
+
+    it('commits concurrent writes of other executions even when one of them is refused', async () => {
+      const stale = await running(store, { leaseMs: 60_000 });
+      const leases = await Promise.all([running(store), running(store), running(store)]);
+      const wrong: Lease = { ...stale, epoch: stale.epoch + 7 };
+      const statsBefore = store instanceof PostgresExecutionStore ? store.writeStats() : undefined;
+      const outcomes = await Promise.allSettled([
+        store.append(leases[0], [row(1, 'log', { msg: 'a' })], 60_000),
+        store.append(wrong, [row(1, 'log', { msg: 'stale' })], 60_000),
+        store.finish(leases[1], [finishedRow(1, 'succeeded')], { status: 'succeeded' }),
+        store.finish(leases[2], [finishedRow(1, 'failed')], { status: 'failed', errorCode: 'FLOWD_ERR_COMPONENT' }, { clearState: true }),
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+      if (statsBefore !== undefined) {
+        // All four went to PostgreSQL as one statement.
+        const after = (store as PostgresExecutionStore).writeStats();
+        expect(after.batches - statsBefore.batches).toBe(1);
+        expect(after.operations - statsBefore.operations).toBe(4);
+      }
+      expect((await store.get(stale.executionId))?.rows).toHaveLength(1);
+      expect((await store.get(leases[0].executionId))?.rows).toHaveLength(2);
+      expect((await store.get(leases[1].executionId))?.summary.status).toBe('succeeded');
+      expect((await store.get(leases[2].executionId))?.summary).toMatchObject({ status: 'failed', errorCode: 'FLOWD_ERR_COMPONENT' });
+    });
   });
 
-  it('hands checkpoints and compensation requests to the worker that takes an expired lease over', async () => {
-    const created = await store.create(newExecution({ flow: 'resume', flowHash: 'r1', status: 'running', owner: 'w1', leaseMs: 150 }));
-    const lease = (created as { lease: Lease }).lease;
-    expect(lease.epoch).toBe(1);
-    await store.checkpoint(lease, 'one', { a: 1 }, { method: 'POST' }, 150);
-    await store.checkpoint(lease, 'two#0', [1, 'x'], undefined, 150);
-    await store.checkpoint(lease, 'nothing', undefined, undefined, 150);
-    expect(await store.claim({ owner: 'w2', flows: [{ name: 'resume', hash: 'r1' }], limit: 1, leaseMs: 60_000 })).toHaveLength(0);
-    await letLeaseExpire(store, 150);
-    const [claimed] = await store.claim({ owner: 'w2', flows: [{ name: 'resume', hash: 'r1' }], limit: 1, leaseMs: 60_000 });
-    expect(claimed?.lease).toEqual({ executionId: lease.executionId, owner: 'w2', epoch: 2 });
-    expect(claimed?.attempts).toBe(2);
-    expect(claimed?.input).toEqual({ n: 1 });
-    expect(claimed?.checkpoints.get('one')).toEqual({ a: 1 });
-    expect(claimed?.checkpoints.get('two#0')).toEqual([1, 'x']);
-    expect(claimed?.checkpoints.get('nothing')).toBeUndefined();
-    expect(claimed?.compensationRequests.get('one')).toEqual({ method: 'POST' });
-    expect(claimed?.compensationRequests.has('two#0')).toBe(false);
-    const outputs = await store.getCheckpoints(lease.executionId);
-    expect(outputs?.checkpoints.get('one')).toEqual({ a: 1 });
+  describe('lists', () => {
+    it('lists summaries newest first, filtered by flow, status and tenant, page by page', async () => {
+      const flow = unique('lister');
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const execution = newExecution({ flow, tenant: i % 2 === 0 ? 'even' : 'odd' });
+        ids.push(execution.executionId);
+        await store.create(execution);
+      }
+      await store.save(savedExecution({ flow, tenant: 'even', summary: { status: 'failed' } }));
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.list({ flow, status: 'queued', limit: 2, cursor });
+        pages.push(page.items.map((item) => item.executionId));
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
+      expect(pages.flat()).toEqual([...ids].reverse());
+      expect((await store.list({ flow, limit: 10 })).items).toHaveLength(6);
+      expect((await store.list({ flow, status: 'failed', limit: 10 })).items.map((item) => item.tenant)).toEqual(['even']);
+      const even = await store.list({ flow, tenant: 'even', limit: 10 });
+      expect(even.items.map((item) => item.tenant)).toEqual(['even', 'even', 'even', 'even']);
+      expect((await store.list({ flow, tenant: 'odd', status: 'queued', limit: 1 })).items[0]).toMatchObject({ executionId: ids[3], flow, status: 'queued', tenant: 'odd' });
+      expect((await store.list({ flow, limit: 10, cursor: ids[1] })).items.map((item) => item.executionId)).toEqual([ids[0]]);
+      expect((await store.list({ tenant: unique('nobody'), limit: 10 })).items).toEqual([]);
+    });
   });
 
-  it('(d) refuses every write of a worker whose lease was taken over (fencing by epoch)', async () => {
-    const created = await store.create(newExecution({ flow: 'fence', flowHash: 'f1', status: 'running', owner: 'old', leaseMs: 150 }));
-    const old = (created as { lease: Lease }).lease;
-    await store.checkpoint(old, 'first', 'from-old', undefined, 150);
-    await letLeaseExpire(store, 150);
-    const [claimed] = await store.claim({ owner: 'new', flows: [{ name: 'fence', hash: 'f1' }], limit: 1, leaseMs: 60_000 });
-    const current = claimed!.lease;
-    expect(current.epoch).toBe(old.epoch + 1);
+  describe('work queue', () => {
+    it('claims queued work for the definitions it has only, with a new epoch and attempt each time', async () => {
+      const flow = unique('batch');
+      for (let i = 0; i < 3; i += 1) await store.create(newExecution({ flow, flowHash: 'b1', options: { callbackUrl: 'http://cb' } }));
+      await store.create(newExecution({ flow, flowHash: 'other-definition' }));
+      expect(await store.countQueued()).toBeGreaterThanOrEqual(4);
+      const first = await store.claim({ owner: 'w1', flows: [{ name: flow, hash: 'b1' }], limit: 2, leaseMs: 60_000 });
+      expect(first).toHaveLength(2);
+      for (const claimed of first) {
+        expect(claimed).toMatchObject({ attempts: 1, cancelRequested: false, options: { callbackUrl: 'http://cb' } });
+        expect(claimed.lease).toMatchObject({ owner: 'w1', epoch: 1 });
+        expect(claimed.summary).toMatchObject({ flow, flowHash: 'b1', status: 'running' });
+        expect(claimed.rows).toEqual([startedRow(claimed.lease.executionId)]);
+      }
+      const second = await store.claim({ owner: 'w2', flows: [{ name: flow, hash: 'b1' }], limit: 5, leaseMs: 60_000 });
+      expect(second).toHaveLength(1);
+      expect(new Set([...first, ...second].map((claimed) => claimed.lease.executionId)).size).toBe(3);
+      expect(await store.claim({ owner: 'w3', flows: [{ name: flow, hash: 'b1' }], limit: 5, leaseMs: 60_000 })).toEqual([]);
+      expect(await store.claim({ owner: 'w3', flows: [], limit: 5, leaseMs: 60_000 })).toEqual([]);
+      expect(await store.pendingElsewhere([{ name: flow, hash: 'b1' }])).toContainEqual({ flow, flowHash: 'other-definition', count: 1 });
+      expect((await store.pendingElsewhere([{ name: flow, hash: 'other-definition' }])).find((pending) => pending.flow === flow)).toBeUndefined();
+      expect((await store.get(first[0]!.lease.executionId))?.summary.status).toBe('running');
+    });
 
-    // The old owner wakes up late: its checkpoint, heartbeat and final write are all refused.
-    await expect(store.checkpoint(old, 'second', 'late', undefined, 150)).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(store.finish(old, record(old.executionId, 'failed'))).rejects.toBeInstanceOf(LeaseLostError);
-    expect(await store.heartbeat('old', [old], 60_000)).toEqual({ lost: [old.executionId], cancelRequested: [] });
+    it('hands the whole journal, raw values included, to the worker that takes an expired lease over', async () => {
+      const flow = unique('resume');
+      const lease = await running(store, { flow, leaseMs: 150 });
+      await store.append(lease, [row(1, 'run_started', { run: 1 }), row(2, 'phase_started', { key: 'one' }), row(3, 'phase_ended', { ref: 2 }, { output: { a: 1 }, compensable: { request: { m: 'POST' } } })], 150);
+      expect(await store.claim({ owner: 'w2', flows: [{ name: flow, hash: 'h1' }], limit: 1, leaseMs: 60_000 })).toEqual([]);
+      await letTimePass(store, 150);
+      const [claimed] = await store.claim({ owner: 'w2', flows: [{ name: flow, hash: 'h1' }], limit: 5, leaseMs: 60_000 });
+      expect(claimed?.lease).toEqual({ executionId: lease.executionId, owner: 'w2', epoch: 2 });
+      expect(claimed?.attempts).toBe(2);
+      expect(typesOf(claimed!.rows)).toEqual(['execution_started', 'run_started', 'phase_started', 'phase_ended']);
+      expect(JSON.parse(claimed!.rows[3]!.state!)).toEqual({ output: { a: 1 }, compensable: { request: { m: 'POST' } } });
+      expect(JSON.parse(claimed!.rows[0]!.state!)).toEqual({ input: { n: 1 } });
+    });
 
-    await store.checkpoint(current, 'second', 'from-new', undefined, 60_000);
-    await store.finish(current, record(old.executionId, 'succeeded', { output: 'new' }));
-    const final = await store.get(old.executionId);
-    expect(final).toMatchObject({ status: 'succeeded', output: 'new' });
-    const outputs = await store.getCheckpoints(old.executionId);
-    expect(outputs?.checkpoints.get('second')).toBe('from-new');
-    // Finished: a write at the current epoch is refused too.
-    await expect(store.checkpoint(current, 'third', 'after-end', undefined, 60_000)).rejects.toBeInstanceOf(LeaseLostError);
+    it("is fair between tenants: each tenant's oldest claimable execution comes before any tenant's second", async () => {
+      const flow = unique('fair');
+      const ids: Record<string, string[]> = { big: [], mid: [], small: [] };
+      const create = async (tenant: string): Promise<void> => {
+        const execution = newExecution({ flow, tenant });
+        ids[tenant]!.push(execution.executionId);
+        await store.create(execution);
+      };
+      // The big tenant queued first and most.
+      for (let i = 0; i < 4; i += 1) await create('big');
+      await create('mid');
+      await create('mid');
+      await create('small');
+      const claim = (limit: number) => store.claim({ owner: 'w', flows: [{ name: flow, hash: 'h1' }], limit, leaseMs: 60_000 });
+      const first = await claim(3);
+      expect(first.map((claimed) => claimed.lease.executionId).sort()).toEqual([ids['big']![0], ids['mid']![0], ids['small']![0]].sort());
+      const second = await claim(2);
+      expect(second.map((claimed) => claimed.lease.executionId).sort()).toEqual([ids['big']![1], ids['mid']![1]].sort());
+      expect((await claim(5)).map((claimed) => claimed.lease.executionId)).toEqual([ids['big']![2], ids['big']![3]]);
+    });
+
+    it('renews held leases, reports lost ones and cancellation requests, and releases leases at once', async () => {
+      const flow = unique('beat');
+      const lease = await running(store, { flow, leaseMs: 300 });
+      expect(await store.heartbeat('owner-a', [lease], 60_000)).toEqual({ lost: [], cancelRequested: [] });
+      // Renewed for 60 s: nobody can take it over now.
+      await letTimePass(store, 300);
+      expect(await store.claim({ owner: 'x', flows: [{ name: flow, hash: 'h1' }], limit: 1, leaseMs: 60_000 })).toEqual([]);
+      expect(await store.heartbeat('someone-else', [lease], 60_000)).toEqual({ lost: [lease.executionId], cancelRequested: [] });
+      expect(await store.cancel(lease.executionId, [row(1, 'execution_finished')], { status: 'cancelled' })).toBe('requested');
+      expect((await store.get(lease.executionId))?.rows).toHaveLength(1);
+      expect(await store.heartbeat('owner-a', [lease], 60_000)).toEqual({ lost: [], cancelRequested: [lease.executionId] });
+      // Released (shutdown): claimable at once, by anyone.
+      await store.release([lease]);
+      const [taken] = await store.claim({ owner: 'x', flows: [{ name: flow, hash: 'h1' }], limit: 1, leaseMs: 60_000 });
+      expect(taken?.lease.epoch).toBe(2);
+      expect(taken?.attempts).toBe(2);
+      expect(taken?.cancelRequested).toBe(true);
+      // A release at an old epoch does nothing.
+      await store.release([lease]);
+      expect(await store.claim({ owner: 'y', flows: [{ name: flow, hash: 'h1' }], limit: 1, leaseMs: 60_000 })).toEqual([]);
+    });
+
+    it('renews the lease on append once less than half of it is left', async () => {
+      const flow = unique('renew');
+      const lease = await running(store, { flow, leaseMs: 1000 });
+      await letTimePass(store, 550);
+      await store.append(lease, [row(1, 'log')], 1000);
+      // The lease taken at create has expired by now; the renewed one has not.
+      await letTimePass(store, 500);
+      expect(await store.claim({ owner: 'x', flows: [{ name: flow, hash: 'h1' }], limit: 1, leaseMs: 60_000 })).toEqual([]);
+      expect(await store.heartbeat('owner-a', [lease], 60_000)).toEqual({ lost: [], cancelRequested: [] });
+    });
+
+    it('cancels a queued execution at once with its last rows, and counts the queue per tenant', async () => {
+      const flow = unique('cancel');
+      const tenant = unique('tenant');
+      const queued = newExecution({ flow, tenant });
+      await store.create(queued);
+      await store.create(newExecution({ flow, tenant }));
+      expect(await store.countQueued(tenant)).toBe(2);
+      const before = await store.countQueued();
+      expect(await store.cancel(queued.executionId, [row(1, 'execution_finished', { status: 'cancelled' })], { status: 'cancelled', errorCode: 'FLOWD_ERR_CANCELLED' })).toBe('cancelled');
+      expect(await store.countQueued(tenant)).toBe(1);
+      expect(await store.countQueued()).toBe(before - 1);
+      const stored = await store.get(queued.executionId);
+      expect(stored?.summary).toMatchObject({ status: 'cancelled', errorCode: 'FLOWD_ERR_CANCELLED' });
+      expect(stored?.summary.finishedAt).toBeDefined();
+      expect(typesOf(stored!.rows)).toEqual(['execution_started', 'execution_finished']);
+      const claimed = await store.claim({ owner: 'w', flows: [{ name: flow, hash: 'h1' }], limit: 5, leaseMs: 1000 });
+      expect(claimed.map((one) => one.lease.executionId)).not.toContain(queued.executionId);
+      expect(await store.cancel(queued.executionId, [], { status: 'cancelled' })).toBe('terminal');
+      expect(await store.cancel(newExecutionId(), [], { status: 'cancelled' })).toBe('not_found');
+    });
   });
 
-  it('renews held leases on the database clock and reports cancellation requests', async () => {
-    const created = await store.create(newExecution({ flow: 'beat', flowHash: 'b', status: 'running', owner: 'w', leaseMs: 300 }));
-    const lease = (created as { lease: Lease }).lease;
-    expect(await store.heartbeat('w', [lease], 60_000)).toEqual({ lost: [], cancelRequested: [] });
-    // Renewed for 60 s: nobody can take it over now.
-    await letLeaseExpire(store, 300);
-    expect(await store.claim({ owner: 'x', flows: [{ name: 'beat', hash: 'b' }], limit: 1, leaseMs: 60_000 })).toHaveLength(0);
-    expect(await store.heartbeat('someone-else', [lease], 60_000)).toEqual({ lost: [lease.executionId], cancelRequested: [] });
-    expect(await store.cancel(lease.executionId, (current) => current)).toBe('requested');
-    expect(await store.heartbeat('w', [lease], 60_000)).toEqual({ lost: [], cancelRequested: [lease.executionId] });
-    // Released (shutdown): claimable at once, by anyone.
-    await store.release([lease]);
-    const [taken] = await store.claim({ owner: 'x', flows: [{ name: 'beat', hash: 'b' }], limit: 1, leaseMs: 60_000 });
-    expect(taken?.lease.epoch).toBe(2);
-    expect(taken?.cancelRequested).toBe(true);
+  describe('idempotency', () => {
+    it('lets exactly one of 50 concurrent creations with one idempotency key through', async () => {
+      const flow = unique('idem');
+      const key = unique('key');
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => store.create(newExecution({ flow, idempotency: { key, fingerprint: 'same', ttlMs: 60_000 } }))),
+      );
+      expect(results.filter((result) => result.created)).toHaveLength(1);
+      const winner = (await store.list({ flow, limit: 100 })).items;
+      expect(winner).toHaveLength(1);
+      for (const result of results) if (!result.created) expect(result).toEqual({ created: false, executionId: winner[0]!.executionId, fingerprint: 'same' });
+      const other = await store.create(newExecution({ flow, idempotency: { key, fingerprint: 'different', ttlMs: 60_000 } }));
+      expect(other).toEqual({ created: false, executionId: winner[0]!.executionId, fingerprint: 'same' });
+    });
+
+    it('treats keys as opaque strings: a key scoped to another tenant is another key', async () => {
+      const key = unique('k');
+      const first = await store.create(newExecution({ tenant: 'a', idempotency: { key: `u:a:${key}`, fingerprint: 'f', ttlMs: 60_000 } }));
+      const second = await store.create(newExecution({ tenant: 'b', idempotency: { key: `u:b:${key}`, fingerprint: 'f', ttlMs: 60_000 } }));
+      expect([first.created, second.created]).toEqual([true, true]);
+    });
+
+    it('lets an idempotency key be used again once its TTL passed', async () => {
+      const key = unique('ttl');
+      const create = () => store.create(newExecution({ idempotency: { key, fingerprint: 'f', ttlMs: 300 } }));
+      expect((await create()).created).toBe(true);
+      expect((await create()).created).toBe(false);
+      await letTimePass(store, 300);
+      expect((await create()).created).toBe(true);
+    });
   });
 
-  it('(c) lets exactly one of 50 concurrent creations with one idempotency key through', async () => {
-    const key = `key-${backend}-${Date.now()}`;
-    const results = await Promise.all(
-      Array.from({ length: 50 }, () =>
-        store.create(newExecution({ flow: 'idem', flowHash: 'i', idempotency: { key, fingerprint: 'same', ttlMs: 60_000 } })),
-      ),
-    );
-    const created = results.filter((result) => result.created);
-    expect(created).toHaveLength(1);
-    const winner = (await store.list({ flow: 'idem', limit: 100 })).items;
-    expect(winner).toHaveLength(1);
-    for (const result of results) {
-      if (!result.created) expect(result).toEqual({ created: false, executionId: winner[0]!.executionId, fingerprint: 'same' });
-    }
-    const other = await store.create(newExecution({ flow: 'idem', flowHash: 'i', idempotency: { key, fingerprint: 'different', ttlMs: 60_000 } }));
-    expect(other).toEqual({ created: false, executionId: winner[0]!.executionId, fingerprint: 'same' });
-  });
+  describe('finding and purging ended executions', () => {
+    it('finds the newest success of a flow for a tenant and correlation key within a window, with its output', async () => {
+      const flow = unique('verify');
+      await store.save(savedExecution({ flow, correlationKey: 'c-1', rows: [startedRow('x'), finishedRow(1, 'succeeded', 'old')] }));
+      // Finished a few ms later on the store's clock.
+      await letTimePass(store, 5);
+      const fresh = await running(store, { flow, correlationKey: 'c-1' });
+      await store.finish(fresh, [finishedRow(1, 'succeeded', 'fresh')], { status: 'succeeded' });
+      await store.save(savedExecution({ flow, correlationKey: 'c-2', summary: { status: 'failed' } }));
+      await store.save(savedExecution({ flow, correlationKey: 'c-1', tenant: 'someone-else' }));
+      const found = await store.findSucceeded({ flow, correlationKey: 'c-1', tenant: 'local', withinMs: 60_000 });
+      expect(found?.executionId).toBe(fresh.executionId);
+      expect(found?.finished.type).toBe('execution_finished');
+      expect(JSON.parse(found!.finished.state!)).toEqual({ output: 'fresh' });
+      expect(await store.findSucceeded({ flow, correlationKey: 'c-2', tenant: 'local', withinMs: 60_000 })).toBeUndefined();
+      expect((await store.findSucceeded({ flow, correlationKey: undefined, tenant: 'local', withinMs: 60_000 }))?.executionId).toBe(fresh.executionId);
+      expect(await store.findSucceeded({ flow, correlationKey: 'c-1', tenant: 'nobody', withinMs: 60_000 })).toBeUndefined();
+      await letTimePass(store, 200);
+      expect(await store.findSucceeded({ flow, correlationKey: 'c-1', tenant: 'local', withinMs: 100 })).toBeUndefined();
+    });
 
-  it('lets an idempotency key be used again once its TTL passed', async () => {
-    const key = `ttl-${backend}-${Date.now()}`;
-    const first = await store.create(newExecution({ flow: 'ttl', flowHash: 't', idempotency: { key, fingerprint: 'f', ttlMs: 1000 } }));
-    expect(first.created).toBe(true);
-    expect((await store.create(newExecution({ flow: 'ttl', flowHash: 't', idempotency: { key, fingerprint: 'f', ttlMs: 1000 } }))).created).toBe(false);
-    await letLeaseExpire(store, 1000);
-    expect((await store.create(newExecution({ flow: 'ttl', flowHash: 't', idempotency: { key, fingerprint: 'f', ttlMs: 1000 } }))).created).toBe(true);
-  });
+    it('finds a success finished with clearState, its output as shown', async () => {
+      const flow = unique('cleared');
+      const lease = await running(store, { flow });
+      await store.finish(lease, [finishedRow(1, 'succeeded', 'raw')], { status: 'succeeded' }, { clearState: true });
+      const found = await store.findSucceeded({ flow, correlationKey: undefined, tenant: 'local', withinMs: 60_000 });
+      expect(found?.finished.state).toBeNull();
+      expect(JSON.parse(found!.finished.data)).toMatchObject({ output: 'shown' });
+    });
 
-  it('cancels queued executions at once and flags running ones', async () => {
-    const queued = newExecution({ flow: 'cancel', flowHash: 'c' });
-    await store.create(queued);
-    const cancel = (current: ExecutionRecord): ExecutionRecord => ({ ...current, status: 'cancelled', error: { code: 'FLOWD_ERR_CANCELLED', message: 'x' } });
-    expect(await store.cancel(queued.executionId, cancel)).toBe('cancelled');
-    expect(await store.get(queued.executionId)).toMatchObject({ status: 'cancelled', error: { code: 'FLOWD_ERR_CANCELLED' } });
-    expect(await store.claim({ owner: 'w', flows: [{ name: 'cancel', hash: 'c' }], limit: 5, leaseMs: 1000 })).toHaveLength(0);
-    expect(await store.cancel(queued.executionId, cancel)).toBe('terminal');
-    expect(await store.cancel(newExecutionId(), cancel)).toBe('not_found');
-  });
-
-  it('keeps non-resumable records without ever overwriting a leased one', async () => {
-    const created = await store.create(newExecution({ flow: 'save', flowHash: 's', status: 'running', owner: 'w' }));
-    const lease = (created as { lease: Lease }).lease;
-    await store.save(record(lease.executionId, 'failed', { flow: 'save' }));
-    expect((await store.get(lease.executionId))?.status).toBe('running');
-    const plain = newExecutionId();
-    await store.save(record(plain, 'failed', { flow: 'save' }), { flowHash: 's' });
-    await store.save(record(plain, 'compensated', { flow: 'save' }), { flowHash: 's' });
-    expect((await store.get(plain))?.status).toBe('compensated');
-    // Not resumable: never claimed.
-    expect((await store.claim({ owner: 'w', flows: [{ name: 'save', hash: 's' }], limit: 5, leaseMs: 1000 })).map((c) => c.lease.executionId)).not.toContain(plain);
-  });
-
-  it('finds the newest success of a flow for a correlation key within a window', async () => {
-    const old = newExecutionId();
-    await store.save(record(old, 'succeeded', { flow: 'verify', correlationKey: 'c-1', output: 'old' }));
-    // Finished a few ms later on the store's clock (ids minted in one ms do not sort by time).
-    await letLeaseExpire(store, 5);
-    const fresh = newExecutionId();
-    await store.save(record(fresh, 'succeeded', { flow: 'verify', correlationKey: 'c-1', output: 'fresh' }));
-    await store.save(record(newExecutionId(), 'failed', { flow: 'verify', correlationKey: 'c-2' }));
-    expect((await store.findSucceeded('verify', 'c-1', 60_000))?.output).toBe('fresh');
-    expect(await store.findSucceeded('verify', 'c-2', 60_000)).toBeUndefined();
-    expect((await store.findSucceeded('verify', undefined, 60_000))?.flow).toBe('verify');
-    await letLeaseExpire(store, 200);
-    expect(await store.findSucceeded('verify', 'c-1', 100)).toBeUndefined();
-  });
-
-  it('keeps logs of known executions only, bounded per execution', async () => {
-    const id = newExecutionId();
-    await store.save(record(id, 'succeeded'));
-    await store.appendLogs(id, [{ time: 't', level: 'info', msg: 'one' }]);
-    await store.appendLogs(id, Array.from({ length: 600 }, (_, i) => ({ time: 't', level: 'info' as const, msg: `line ${i}` })));
-    const logs = await store.getLogs(id);
-    expect(logs).toHaveLength(500);
-    expect(logs?.[0]?.msg).toBe('one');
-    const unknown = newExecutionId();
-    await store.appendLogs(unknown, [{ time: 't', level: 'info', msg: 'lost' }]);
-    expect(await store.getLogs(unknown)).toBeUndefined();
-  });
-
-  it('purges ended executions older than the retention in batches, never running ones', async () => {
-    const ended: string[] = [];
-    for (let i = 0; i < 5; i += 1) {
-      const id = newExecutionId();
-      ended.push(id);
-      await store.save(record(id, 'succeeded', { flow: 'purge' }));
-    }
-    const key = `purge-${backend}`;
-    const running = await store.create(newExecution({ flow: 'purge', flowHash: 'p', status: 'running', owner: 'w', idempotency: { key, fingerprint: 'f', ttlMs: 3_600_000 } }));
-    const lease = (running as { lease: Lease }).lease;
-    await store.finish(lease, record(lease.executionId, 'succeeded', { flow: 'purge' }));
-    const live = await store.create(newExecution({ flow: 'purge', flowHash: 'p', status: 'running', owner: 'w' }));
-    await letLeaseExpire(store, 30);
-    let removed = 0;
-    for (let batch = 0; batch < 40; batch += 1) {
-      const count = await store.purge(10, 2);
-      removed += count;
-      if (count === 0) break;
-    }
-    expect(removed).toBeGreaterThanOrEqual(6);
-    for (const id of ended) expect(await store.get(id)).toBeUndefined();
-    expect(await store.get((live as { lease: Lease }).lease.executionId)).toBeDefined();
-    // The key of a purged execution is gone with it: it can be used again.
-    expect((await store.create(newExecution({ flow: 'purge', flowHash: 'p', idempotency: { key, fingerprint: 'f', ttlMs: 60_000 } }))).created).toBe(true);
+    it('purges ended executions older than the retention in batches, with their rows and keys, never unfinished ones', async () => {
+      const flow = unique('purge');
+      const ended: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const saved = savedExecution({ flow });
+        ended.push(saved.executionId);
+        await store.save(saved);
+      }
+      const key = unique('purge-key');
+      const keyed = await store.create(newExecution({ flow, status: 'running', owner: 'w', idempotency: { key, fingerprint: 'f', ttlMs: 3_600_000 } }));
+      const lease = (keyed as { lease: Lease }).lease;
+      await store.append(lease, [row(1, 'log')], 60_000);
+      await store.finish(lease, [finishedRow(2, 'failed')], { status: 'failed' });
+      ended.push(lease.executionId);
+      const live = await running(store, { flow });
+      const queued = newExecution({ flow });
+      await store.create(queued);
+      await letTimePass(store, 30);
+      let removed = 0;
+      for (let batch = 0; batch < 100; batch += 1) {
+        const count = await store.purge(10, 2);
+        removed += count;
+        if (count === 0) break;
+      }
+      expect(removed).toBeGreaterThanOrEqual(7);
+      for (const id of ended) expect(await store.get(id)).toBeUndefined();
+      expect((await store.list({ flow, limit: 10 })).items.map((item) => item.executionId).sort()).toEqual([live.executionId, queued.executionId].sort());
+      expect(await store.get(live.executionId)).toBeDefined();
+      // The key of a purged execution is gone with it: it can be used again.
+      expect((await store.create(newExecution({ flow, idempotency: { key, fingerprint: 'f', ttlMs: 60_000 } }))).created).toBe(true);
+      if (backend !== 'memory') {
+        // No row of a purged execution is left behind.
+        const counts = await leftovers(store, ended);
+        expect(counts).toEqual({ rows: 0, keys: 0 });
+      }
+    });
   });
 });

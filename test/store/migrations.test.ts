@@ -1,33 +1,44 @@
-/** (e) Versioned migrations: applied once; running them again (or from several processes at once) is a no-op. */
+/** Versioned migrations: applied once, idempotent, and 0.1.0 databases upgraded to the journal. */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newExecutionId } from '../../src/engine/ids.js';
+import { decodeRows } from '../../src/durable/journal-codec.js';
+import { recordView } from '../../src/engine/journal/record-view.js';
+import type { ExecutionStore } from '../../src/store/execution-store.js';
 import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations/index.js';
+import { migratePostgres, migrateSqlite } from '../../src/store/migrations/runner.js';
 import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
 import { SqliteExecutionStore } from '../../src/store/sqlite-store.js';
 import { PG_URL, dropSchema } from '../durable/helpers.js';
+import { bulkInsertSql, COMPENSATED_RECORD, ENDED_RECORD, IDS, fillPostgres, fillSqlite } from './legacy-0001.js';
+import { newExecution, savedExecution, typesOf } from './store-fixtures.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-function sampleRecord(executionId: string) {
-  return {
-    executionId,
-    flow: 'm',
-    version: '1',
-    status: 'succeeded' as const,
-    startedAt: new Date().toISOString(),
-    errorHandled: false,
-    fallbackExecuted: false,
-    recovered: false,
-    phases: [],
-  };
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'flowd-migrate-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function tempSchema(): string {
+  const schema = `flowd_test_${randomBytes(5).toString('hex')}`;
+  cleanups.push(() => dropSchema(schema));
+  return schema;
+}
+
+async function pgClient(schema: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
+  await client.connect();
+  cleanups.push(() => client.end());
+  return client;
 }
 
 describe('migrations', () => {
@@ -37,20 +48,18 @@ describe('migrations', () => {
   });
 
   it('sqlite: a second run, and a reopen of the same file, change nothing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'flowd-migrate-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const path = join(dir, 'flowd.db');
+    const path = join(await tempDir(), 'flowd.db');
     const first = SqliteExecutionStore.open({ path });
     const schema = (): unknown[] => first.db.prepare(`SELECT type, name, sql FROM sqlite_master ORDER BY type, name`).all();
     const before = schema();
-    expect(first.appliedMigrations()).toEqual([LATEST_VERSION]);
-    const id = newExecutionId();
-    await first.save(sampleRecord(id));
+    expect(first.appliedMigrations()).toEqual([1, 2]);
+    const saved = savedExecution();
+    await first.save(saved);
     expect(first.migrate()).toBe(0);
     expect(schema()).toEqual(before);
     const second = SqliteExecutionStore.open({ path });
-    expect(second.appliedMigrations()).toEqual([LATEST_VERSION]);
-    expect(await second.get(id)).toMatchObject({ executionId: id, status: 'succeeded' });
+    expect(second.appliedMigrations()).toEqual([1, 2]);
+    expect((await second.get(saved.executionId))?.summary.status).toBe('succeeded');
     expect(schema()).toEqual(before);
     expect(first.db.pragma('journal_mode', { simple: true })).toBe('wal');
     await second.close();
@@ -58,8 +67,7 @@ describe('migrations', () => {
   });
 
   it('postgres: replicas starting together apply each migration once; a second run is a no-op', async () => {
-    const schemaName = `flowd_test_${randomBytes(5).toString('hex')}`;
-    cleanups.push(() => dropSchema(schemaName));
+    const schemaName = tempSchema();
     // Two "replicas" start at the same moment on an empty schema: the advisory lock serialises them.
     const [a, b] = await Promise.all([
       PostgresExecutionStore.open({ connectionString: PG_URL, schema: schemaName }),
@@ -69,9 +77,7 @@ describe('migrations', () => {
       await a.close();
       await b.close();
     });
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    cleanups.push(() => client.end());
+    const client = await pgClient(schemaName);
     const snapshot = async (): Promise<unknown[]> =>
       (
         await client.query<Record<string, unknown>>(
@@ -83,16 +89,125 @@ describe('migrations', () => {
       ).rows;
     const before = await snapshot();
     expect(before.length).toBeGreaterThan(10);
-    const applied = await client.query(`SELECT version FROM "${schemaName}".flowd_migrations ORDER BY version`);
-    expect(applied.rows.map((row: { version: number }) => row.version)).toEqual([LATEST_VERSION]);
-    const id = newExecutionId();
-    await a.save(sampleRecord(id));
+    expect(await a.appliedMigrations()).toEqual([1, 2]);
+    const saved = savedExecution();
+    await a.save(saved);
     expect(await a.migrate()).toBe(0);
     expect(await b.migrate()).toBe(0);
     const again = await PostgresExecutionStore.open({ connectionString: PG_URL, schema: schemaName });
-    expect(await again.appliedMigrations()).toEqual([LATEST_VERSION]);
-    expect(await again.get(id)).toMatchObject({ executionId: id });
+    expect(await again.appliedMigrations()).toEqual([1, 2]);
+    expect((await again.get(saved.executionId))?.summary.status).toBe('succeeded');
     await again.close();
     expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('%s: upgrading a flowd 0.1.0 database', (backend) => {
+  /** A 0.1.0 database with its executions, then opened by this build (which migrates it). */
+  async function upgraded(bulk = 0): Promise<{ store: ExecutionStore; tables: () => Promise<string[]> }> {
+    const now = Date.now();
+    if (backend === 'sqlite') {
+      const path = join(await tempDir(), 'flowd.db');
+      const old = new Database(path);
+      migrateSqlite(old, 1);
+      fillSqlite(old, now);
+      if (bulk > 0) old.exec(bulkInsertSql(bulk, 'sqlite'));
+      old.close();
+      const store = SqliteExecutionStore.open({ path });
+      cleanups.push(() => store.close());
+      const tables = async (): Promise<string[]> =>
+        (store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((row) => row.name);
+      return { store, tables };
+    }
+    const schema = tempSchema();
+    const client = await pgClient(schema);
+    await migratePostgres(client, schema, 1);
+    await fillPostgres(client, now);
+    if (bulk > 0) await client.query(bulkInsertSql(bulk, 'postgres'));
+    const store = await PostgresExecutionStore.open({ connectionString: PG_URL, schema });
+    cleanups.push(() => store.close());
+    const tables = async (): Promise<string[]> =>
+      (await client.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename`, [schema])).rows.map((row) => row.tablename);
+    return { store, tables };
+  }
+
+  it('turns every old execution into journal rows whose record matches the old one, and drops the old tables', async () => {
+    const { store, tables } = await upgraded();
+    expect(await tables()).toEqual(['flowd_executions', 'flowd_idempotency_keys', 'flowd_journal', 'flowd_migrations']);
+
+    const ended = (await store.get(IDS.ended, { withState: true }))!;
+    expect(ended.summary).toMatchObject({ executionId: IDS.ended, flow: 'order', status: 'succeeded', tenant: 'local', startedAt: Date.parse(ENDED_RECORD.startedAt) });
+    expect(ended.options).toEqual({ requestId: 'req-1' });
+    expect(typesOf(ended.rows)).toEqual([
+      'execution_started', 'run_started', 'phase_started', 'log', 'phase_ended', 'phase_started', 'phase_ended', 'phase_started', 'phase_ended', 'log', 'execution_finished',
+    ]);
+    const record = recordView(decodeRows(ended.rows.map((row) => ({ ...row, state: null }))));
+    expect(record).toMatchObject({ status: 'succeeded', output: { ok: true }, input: { order: 1, token: '***' }, requestId: 'req-1', startedAt: ENDED_RECORD.startedAt, finishedAt: ENDED_RECORD.finishedAt, durationMs: 1000 });
+    expect(record.phases).toEqual(ENDED_RECORD.phases);
+    // The raw values are in `state` only: the input, and each checkpointed output.
+    expect(JSON.parse(ended.rows[0]!.state!)).toEqual({ input: { order: 1, token: 'raw-secret' } });
+    expect(ended.rows[0]!.data).not.toContain('raw-secret');
+    expect(ended.rows.filter((row) => row.state !== null).map((row): unknown => JSON.parse(row.state!))).toEqual([
+      { input: { order: 1, token: 'raw-secret' } },
+      { output: { id: 'r-1' } },
+      { output: [1] },
+    ]);
+
+    const compensated = (await store.get(IDS.compensated, { withState: true }))!;
+    expect(compensated.summary).toMatchObject({ status: 'compensated', errorCode: 'FLOWD_ERR_COMPONENT', recovered: false });
+    const failed = recordView(decodeRows(compensated.rows.map((row) => ({ ...row, state: null }))));
+    expect(failed).toMatchObject({
+      status: 'compensated',
+      errorHandled: true,
+      error: COMPENSATED_RECORD.error,
+      compensations: [{ phase: 'charge', status: 'succeeded', attempts: 1, durationMs: 12 }],
+      recoveryExecutionId: IDS.recovery,
+    });
+    expect(failed.phases.map((phase) => [phase.id, phase.status, phase.attempts])).toEqual([['charge', 'compensated', 1], ['ship', 'failed', 3]]);
+    expect(JSON.parse(compensated.rows.find((row) => row.type === 'recovery_ended')!.data)).toMatchObject({ flow: 'payment-recovery', succeeded: false });
+    expect(JSON.parse(compensated.rows.find((row) => row.type === 'phase_ended')!.state!)).toEqual({ output: { charged: true }, compensable: { request: { method: 'POST', body: { amount: 5 } } } });
+
+    const page = await store.list({ tenant: 'local', limit: 10 });
+    expect(page.items.map((item) => item.executionId)).toEqual(Object.values(IDS).sort().reverse());
+  });
+
+  it('lets a worker claim the old queued execution and resume the crashed one from its checkpoints', async () => {
+    const { store } = await upgraded();
+    expect(await store.countQueued('local')).toBe(1);
+    const claimed = await store.claim({ owner: 'new-worker', flows: [{ name: 'batch', hash: 'h1' }], limit: 5, leaseMs: 60_000 });
+    expect(claimed.map((one) => one.lease.executionId)).toEqual([IDS.crashed, IDS.queued]);
+    const [crashed, queued] = claimed;
+    expect(crashed).toMatchObject({ lease: { owner: 'new-worker', epoch: 2 }, attempts: 2, options: { timeoutMs: 5000 } });
+    expect(typesOf(crashed!.rows)).toEqual(['execution_started', 'run_started', 'phase_started', 'phase_ended', 'log', 'phase_started', 'phase_ended', 'phase_started', 'phase_ended']);
+    const entries = decodeRows(crashed!.rows);
+    const restored = entries.flatMap((entry) => (entry.type === 'phase_ended' && 'output' in entry ? [[(entries[entry.ref] as { key: string }).key, entry.output]] : []));
+    expect(restored).toEqual([['fetch', { a: 1 }], ['each#0', 'x']]);
+    expect(entries[0]).toMatchObject({ type: 'execution_started', input: { items: [1, 2] }, tenant: 'local' });
+    expect(queued).toMatchObject({ lease: { epoch: 1 }, attempts: 1, options: { callbackUrl: 'http://callback.test/done' } });
+    expect(decodeRows(queued!.rows)).toMatchObject([{ type: 'execution_started', input: { items: [3] } }]);
+    // The resumed run carries on where the rows end; its writes are fenced as usual.
+    await store.append(crashed!.lease, [{ seq: 9, type: 'run_started', data: '{"type":"run_started","run":2}', state: null }], 60_000);
+    expect((await store.get(IDS.crashed))?.rows).toHaveLength(10);
+  });
+
+  it('keeps correlation lookups and idempotency keys working, callers\' keys scoped to the local tenant', async () => {
+    const { store } = await upgraded();
+    const found = await store.findSucceeded({ flow: 'verify', correlationKey: 'ck-1', tenant: 'local', withinMs: 60_000 });
+    expect(found?.executionId).toBe(IDS.saved);
+    expect(decodeRows([found!.finished])[0]).toMatchObject({ type: 'execution_finished', status: 'succeeded', output: { verified: true } });
+    const replay = (key: string) => store.create(newExecution({ idempotency: { key, fingerprint: 'new', ttlMs: 60_000 } }));
+    expect(await replay('u:local:abc')).toEqual({ created: false, executionId: IDS.ended, fingerprint: 'fp-abc' });
+    expect(await replay('u:local:local:x')).toEqual({ created: false, executionId: IDS.compensated, fingerprint: 'fp-x' });
+    expect(await replay('t:parent:flow:fp')).toEqual({ created: false, executionId: IDS.queued, fingerprint: 'fp-t' });
+    expect((await replay('u:abc')).created).toBe(true);
+  });
+
+  it('converts a database larger than one page of the conversion', async () => {
+    const { store } = await upgraded(450);
+    expect(await store.countQueued('local')).toBe(451);
+    const bulk = await store.list({ flow: 'bulk', limit: 1000 });
+    expect(bulk.items).toHaveLength(450);
+    const last = await store.get('bulk-00450', { withState: true });
+    expect(decodeRows(last!.rows)).toMatchObject([{ type: 'execution_started', executionId: 'bulk-00450', input: { i: 1 } }]);
   });
 });

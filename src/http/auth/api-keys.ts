@@ -25,6 +25,8 @@ export interface ApiKeyEntry {
   readonly hash: Buffer;
   readonly scopes: readonly string[];
   readonly grants: Grants;
+  /** `tenant=<name>` in its scopes, else the key's name. */
+  readonly tenant: string;
 }
 
 export const API_KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -67,7 +69,7 @@ export function parseApiKeys(text: string): { keys: ApiKeyEntry[]; issues: Confi
     if (parsed.problems.length > 0) return;
     names.add(name);
     hashes.add(digest);
-    keys.push(Object.freeze({ name, hash: Buffer.from(digest, 'hex'), scopes: parsed.scopes, grants: parsed.grants }));
+    keys.push(Object.freeze({ name, hash: Buffer.from(digest, 'hex'), scopes: parsed.scopes, grants: parsed.grants, tenant: parsed.tenant ?? name }));
   });
   return { keys, issues };
 }
@@ -79,19 +81,28 @@ export function loadApiKeys(text: string): ApiKeyEntry[] {
   return keys;
 }
 
-function parseScopes(text: string): { scopes: string[]; grants: Grants; problems: string[] } {
+function parseScopes(text: string): { scopes: string[]; grants: Grants; tenant: string | undefined; problems: string[] } {
   const problems: string[] = [];
   const scopes = text.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
   let admin = false;
   let flowsRead = false;
   let executionsRead = false;
   let executeAll = false;
+  let allTenants = false;
+  let tenant: string | undefined;
   const flows = new Set<string>();
   if (scopes.length === 0) problems.push('has no scopes (one or more of: flows:execute, flows:execute:<flow>|<flow>, flows:read, executions:read, admin)');
   for (const scope of scopes) {
     if (scope === SCOPES.ADMIN) admin = true;
     else if (scope === SCOPES.FLOWS_READ) flowsRead = true;
     else if (scope === SCOPES.EXECUTIONS_READ) executionsRead = true;
+    else if (scope === SCOPES.EXECUTIONS_READ_ALL) executionsRead = allTenants = true;
+    else if (scope.startsWith('tenant=')) {
+      const name = scope.slice('tenant='.length);
+      if (!API_KEY_NAME_PATTERN.test(name)) problems.push(`tenant "${name}" must match ${API_KEY_NAME_PATTERN.source}`);
+      else if (tenant !== undefined && tenant !== name) problems.push(`names two tenants ("${tenant}", "${name}"); a key belongs to one`);
+      else tenant = name;
+    }
     else if (scope === SCOPES.FLOWS_EXECUTE) executeAll = true;
     else if (scope.startsWith(`${SCOPES.FLOWS_EXECUTE}:`)) {
       const listed = scope.slice(SCOPES.FLOWS_EXECUTE.length + 1).split('|');
@@ -100,11 +111,11 @@ function parseScopes(text: string): { scopes: string[]; grants: Grants; problems
         else problems.push(`"${flow}" in ${SCOPES.FLOWS_EXECUTE}:… is not a flow name (${FLOW_NAME_PATTERN.source})`);
       }
     } else {
-      problems.push(`unknown scope "${scope}" (known: flows:execute, flows:execute:<flow>|<flow>, flows:read, executions:read, admin)`);
+      problems.push(`unknown scope "${scope}" (known: flows:execute, flows:execute:<flow>|<flow>, flows:read, executions:read, executions:read:all, admin, tenant=<name>)`);
     }
   }
-  const grants: Grants = Object.freeze({ admin, flowsRead, executionsRead, execute: executeAll ? 'all' : (flows as ReadonlySet<string>) });
-  return { scopes, grants, problems };
+  const grants: Grants = Object.freeze({ admin, flowsRead, executionsRead, allTenants: allTenants || admin, execute: executeAll ? 'all' : (flows as ReadonlySet<string>) });
+  return { scopes, grants, tenant, problems };
 }
 
 export interface CreatedApiKey {

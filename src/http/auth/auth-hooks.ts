@@ -1,3 +1,4 @@
+import { setPrincipal } from './caller.js';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problem, sendProblem } from '../problem.js';
 import { isPublicRoute, type AuthMode } from './auth-mode.js';
@@ -16,7 +17,8 @@ export interface AuthHooksOptions {
   /** Flow names loaded, to warn about keys that list unknown flows. */
   readonly flows: ReadonlySet<string>;
   /** The flow of an execution (running or stored), for `flows:execute:<flow>` on cancel. */
-  executionFlow(executionId: string): Promise<string | undefined>;
+  /** The flow of an execution the principal may see (undefined for unknown and foreign ids alike). */
+  executionFlow(executionId: string, principal: Principal): Promise<string | undefined>;
 }
 
 /** A callback-style onRequest hook (no promise per request): calls `done`, or answers and does not. */
@@ -84,7 +86,9 @@ export function installAuthHooks(app: FastifyInstance, options: AuthHooksOptions
   };
 
   const authenticate: OnRequest = (request, _reply, done) => {
-    authentications.set(request, verifier.authenticate(request.headers.authorization));
+    const authentication = verifier.authenticate(request.headers.authorization);
+    authentications.set(request, authentication);
+    if ('principal' in authentication) setPrincipal(request, authentication.principal);
     done();
   };
 
@@ -134,9 +138,12 @@ function decide(principal: Principal, requirement: RouteRequirement, request: Fa
       const executeDecision = (flow: string | undefined): Decision => ({ allowed: mayExecute(grants, flow), needed: describeRequirement(requirement, flow) });
       if ('flow' in target) return executeDecision(target.flow);
       if ('param' in target) return executeDecision(typeof params[target.param] === 'string' ? (params[target.param] as string) : '');
+      // Acting on an execution (cancel, retry) also needs to be allowed to read it.
+      if (!hasScope(grants, 'executions:read')) return { allowed: false, needed: `${describeRequirement(requirement)}, executions:read` };
       const id = params[target.executionParam];
       if (typeof id !== 'string') return executeDecision(undefined);
-      return options.executionFlow(id).catch(() => undefined).then(executeDecision);
+      // An unknown or foreign id resolves to no flow: the route itself answers 404, never a 403 that would confirm it exists.
+      return options.executionFlow(id, principal).catch(() => undefined).then(executeDecision);
     }
   }
 }

@@ -32,7 +32,7 @@ export class ApiKeyVerifier {
     const match = BEARER.exec(header);
     if (match === null) return { failure: 'malformed' };
     const entry = this.verify(match[1]!);
-    return entry === undefined ? { failure: 'invalid' } : { principal: { name: entry.name, grants: entry.grants } };
+    return entry === undefined ? { failure: 'invalid' } : { principal: { name: entry.name, tenant: entry.tenant, grants: entry.grants } };
   }
 
   /** The entry whose hash is the SHA-256 of `key`, if any. */

@@ -5,13 +5,20 @@
  *   flows:execute              execute every flow, cancel any execution
  *   flows:execute:<a>|<b>      execute (and cancel executions of) only the listed flows
  *   flows:read                 list flows, read definitions, diagrams and the API documents
- *   executions:read            read execution records (inputs, outputs), their logs, the list
- *   admin                      everything, including routes that declare no scope
+ *   executions:read            read the records (inputs, outputs), logs and list of its tenant's executions;
+ *                              with flows:execute, cancel and retry them
+ *   executions:read:all        the same for every tenant's executions (operators)
+ *   admin                      everything, every tenant's executions, routes that declare no scope
+ *
+ * And one `tenant=<name>` item: the tenant the key belongs to (default: the key's own name). Keys
+ * of one tenant share its executions and idempotency keys; other tenants' executions are, to it,
+ * unknown ids (404).
  */
 export const SCOPES = {
   FLOWS_EXECUTE: 'flows:execute',
   FLOWS_READ: 'flows:read',
   EXECUTIONS_READ: 'executions:read',
+  EXECUTIONS_READ_ALL: 'executions:read:all',
   ADMIN: 'admin',
 } as const;
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
@@ -21,6 +28,8 @@ export interface Grants {
   readonly admin: boolean;
   readonly flowsRead: boolean;
   readonly executionsRead: boolean;
+  /** Every tenant's executions are visible (executions:read:all, admin). */
+  readonly allTenants: boolean;
   readonly execute: 'all' | ReadonlySet<string>;
 }
 
@@ -28,6 +37,8 @@ export interface Grants {
 export interface Principal {
   /** The key's name from API_KEYS (never the key itself). */
   readonly name: string;
+  /** The tenant whose executions it sees and starts. */
+  readonly tenant: string;
   readonly grants: Grants;
 }
 

@@ -1,42 +1,92 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FlowdError } from '../../errors.js';
-import type { ExecutionRecord } from '../../engine/record.js';
-import type { AppDeps } from '../app-deps.js';
-import { problem, problemForRecord, sendProblem, statusForRecord } from '../problem.js';
-import { ExecuteBodySchema } from '../schemas.js';
-import { INFLIGHT_RETRY_AFTER_SECONDS, inflightProblem } from '../overload/overload.js';
+import { recordView } from '../../engine/journal/record-view.js';
+import type { Journal } from '../../engine/journal/journal.js';
+import type { ExecutionRecord, ExecutionStatus } from '../../engine/record.js';
+import { parseIdempotencyKey } from '../../durable/idempotency.js';
+import type { RunOutcome } from '../../executions/execution-service.js';
 import { parseTraceparent } from '../../observability/trace-context.js';
-import { executeDurably } from './durable-execute.js';
+import type { AppDeps } from '../app-deps.js';
+import { callerOf } from '../auth/caller.js';
+import { parsePrefer, preferenceApplied, type Preferences } from '../prefer.js';
+import { problem, problemForRecord, sendProblem, statusForRecord } from '../problem.js';
+import { envelopeProblem } from '../envelope-issues.js';
+import { ExecuteBodySchema } from '../schemas.js';
 
 /**
- * Runs a flow for `POST /flows/{name}/execute` (the generic route and each flow's own route).
- * The envelope is validated here whatever the content type said (SECURITY rule 5).
+ * `POST /flows/{name}/execute` (the generic route and each flow's own route): reads the envelope
+ * (validated here whatever the content type said: SECURITY rule 5), the `Prefer` and
+ * `Idempotency-Key` headers, asks the execution service to run it, and answers its outcome:
+ *
+ * - ended: `200` with the record (the output only with `Prefer: return=minimal`), or a problem
+ *   carrying the record;
+ * - `Prefer: respond-async` → `202` + `Location: /executions/{id}` at once (any replica's worker
+ *   runs it); `Prefer: wait=N` → the answer if it ends within N s, else `202` + Location;
+ * - an `Idempotency-Key` naming an ended execution of the same request → its answer again with
+ *   `Idempotent-Replayed: true`; one still running → `409` + Retry-After (`202` for async callers).
  */
 export async function executeFlow(deps: AppDeps, name: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   if (deps.state.shuttingDown) {
     return sendProblem(reply, problem('FLOWD_ERR_SHUTTING_DOWN', 'the service is shutting down; retry on another instance', { instance: request.id }), 5);
   }
-  // Checked and started in the same tick (no await in between), so a burst cannot overshoot the bound.
-  const overloaded = inflightProblem(deps.engine.activeExecutions, deps.config.MAX_INFLIGHT_EXECUTIONS, request.id);
-  if (overloaded !== undefined) return sendProblem(reply, overloaded, INFLIGHT_RETRY_AFTER_SECONDS);
   const parsed = parseExecuteEnvelope(request.body);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path].join('.'), message: issue.message }));
-    return sendProblem(reply, problem('FLOWD_ERR_REQUEST_INVALID', `invalid request body: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { instance: request.id, issues }));
+    const { detail, issues } = envelopeProblem(request.body, parsed.error.issues);
+    return sendProblem(reply, problem('FLOWD_ERR_REQUEST_INVALID', detail, { instance: request.id, issues }));
   }
   const { input, options = {} } = parsed.data;
+  const prefer = hasAsyncHeaders(request) ? parsePrefer(request.headers['prefer']) : preferMinimalOnly(request);
+  const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
+  if (options.callbackUrl !== undefined) {
+    const refused =
+      !prefer.respondAsync && prefer.waitSeconds === undefined
+        ? 'callbackUrl is for async executions: send it with Prefer: respond-async (or wait=N)'
+        : deps.durable.writer.callbacks.refuse(options.callbackUrl);
+    if (refused !== undefined) return sendProblem(reply, problem('FLOWD_ERR_REQUEST_INVALID', refused, { instance: request.id }));
+  }
   const traceparent = request.headers['traceparent'];
-  const validTraceparent = parseTraceparent(traceparent) === undefined ? undefined : (traceparent as string);
-  // Async, Prefer: wait, Idempotency-Key and the persistence policy (README, Durability).
-  if (deps.durable !== undefined) return executeDurably(deps, deps.durable, name, input, options, validTraceparent, request, reply);
-  const record = await deps.engine.execute(name, input, {
-    timeoutMs: options.timeoutMs,
-    enableCaching: options.enableCaching,
-    parallelExecution: options.parallelExecution,
+  const outcome = await deps.executions.run({
+    flow: name,
+    input,
+    options,
     requestId: request.id,
-    traceparent: validTraceparent,
+    traceparent: parseTraceparent(traceparent) === undefined ? undefined : (traceparent as string),
+    caller: callerOf(request),
+    respondAsync: prefer.respondAsync,
+    waitMs: prefer.waitSeconds === undefined ? undefined : prefer.waitSeconds * 1000,
+    idempotencyKey,
   });
-  return sendRecord(reply, record, request.id, preferMinimal(request));
+  return sendOutcome(deps, reply, outcome, request.id, prefer);
+}
+
+function sendOutcome(deps: AppDeps, reply: FastifyReply, outcome: RunOutcome, instance: string, prefer: Preferences): FastifyReply {
+  switch (outcome.kind) {
+    case 'ended':
+      return sendJournal(deps, reply, outcome.journal, instance, prefer.minimal);
+    case 'accepted':
+      return accepted(reply, outcome.executionId, outcome.status, prefer);
+    case 'replayed':
+      void reply.header('idempotent-replayed', 'true');
+      if (prefer.respondAsync) return accepted(reply, outcome.record.executionId, outcome.record.status, prefer);
+      return sendRecord(reply, outcome.record, instance, prefer.minimal);
+    case 'in_progress':
+      void reply.header('idempotent-replayed', 'true');
+      if (prefer.respondAsync) return accepted(reply, outcome.executionId, outcome.status, prefer);
+      void reply.header('location', `/executions/${outcome.executionId}`);
+      return sendProblem(
+        reply,
+        problem(
+          'FLOWD_ERR_IDEMPOTENCY_IN_PROGRESS',
+          `the execution of this Idempotency-Key (${outcome.executionId}) is still ${outcome.status}; retry after a while, or follow the Location`,
+          { instance },
+        ),
+        1,
+      );
+  }
+}
+
+/** The answer to the caller who ran it: the record as everyone sees it, with the output it asked for. */
+export function sendJournal(deps: AppDeps, reply: FastifyReply, journal: Journal, instance: string, minimal: boolean): FastifyReply {
+  return sendRecord(reply, recordView(journal.entries, { clean: deps.clean, rawOutput: true }), instance, minimal);
 }
 
 export function sendRecord(reply: FastifyReply, record: ExecutionRecord, instance: string, minimal: boolean): FastifyReply {
@@ -48,8 +98,15 @@ export function sendRecord(reply: FastifyReply, record: ExecutionRecord, instanc
     return reply.code(200).send(record);
   }
   const body = problemForRecord(record, instance);
-  const retryAfter = record.error?.code === 'FLOWD_ERR_CIRCUIT_OPEN' || record.error?.code === 'FLOWD_ERR_BULKHEAD_FULL' ? record.error.retryAfterSeconds ?? 1 : undefined;
+  const retryAfter = record.error?.code === 'FLOWD_ERR_CIRCUIT_OPEN' || record.error?.code === 'FLOWD_ERR_BULKHEAD_FULL' ? (record.error.retryAfterSeconds ?? 1) : undefined;
   return sendProblem(reply, { ...body, status: statusForRecord(record) }, retryAfter);
+}
+
+function accepted(reply: FastifyReply, executionId: string, status: ExecutionStatus, prefer: Preferences): FastifyReply {
+  void reply.header('location', `/executions/${executionId}`);
+  const preference = preferenceApplied({ respondAsync: prefer.respondAsync, waitSeconds: prefer.waitSeconds });
+  if (preference !== undefined) void reply.header('preference-applied', preference);
+  return reply.code(202).send({ executionId, status });
 }
 
 type Envelope = ReturnType<typeof ExecuteBodySchema.safeParse>;
@@ -71,11 +128,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
-function preferMinimal(request: FastifyRequest): boolean {
+/** Whether the request asks for more than the plain sync answer (most do not: no Prefer parsing then). */
+function hasAsyncHeaders(request: FastifyRequest): boolean {
   const prefer = request.headers['prefer'];
-  return typeof prefer === 'string' && /(^|[,;\s])return=minimal($|[,;\s])/.test(prefer);
+  return prefer !== undefined && !(typeof prefer === 'string' && /^\s*return=minimal\s*$/.test(prefer));
 }
 
-export function isFlowdError(error: unknown): error is FlowdError {
-  return error instanceof FlowdError;
+function preferMinimalOnly(request: FastifyRequest): Preferences {
+  return { respondAsync: false, waitSeconds: undefined, minimal: request.headers['prefer'] !== undefined };
 }

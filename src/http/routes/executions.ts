@@ -1,9 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FlowdError } from '../../errors.js';
-import { EXECUTION_STATUSES, TERMINAL_STATUSES } from '../../engine/record.js';
+import { EXECUTION_STATUSES } from '../../engine/record.js';
+import { cancelExecution } from '../../executions/execution-cancel.js';
+import { callerOf } from '../auth/caller.js';
 import type { AppDeps } from '../app-deps.js';
-import { ExecutionIdParams, ExecutionRecordSchema, problemResponses } from '../schemas.js';
+import { ExecutionRecordSchema } from '../record-schemas.js';
+import { ExecutionIdParams, problemResponses } from '../schemas.js';
 
 const LogEntrySchema = z.looseObject({ time: z.string(), level: z.string(), msg: z.string() });
 
@@ -11,33 +14,48 @@ function notFound(id: string): FlowdError {
   return new FlowdError('FLOWD_ERR_EXECUTION_NOT_FOUND', `no execution "${id}" (unknown, or expired from the store)`);
 }
 
+const ListItemSchema = z.object({
+  executionId: z.string(),
+  flow: z.string(),
+  version: z.string(),
+  status: z.enum(EXECUTION_STATUSES),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  parentId: z.string().optional(),
+  correlationKey: z.string().optional(),
+  errorCode: z.string().optional(),
+  recovered: z.boolean().optional(),
+  stored: z.boolean().describe('false: kept in the memory of the process that ran it only (persistence none); lost on restart'),
+});
+
 export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/executions', {
       schema: {
         tags: ['executions'],
         summary: 'Recent executions, newest first',
+        description:
+          "The caller's executions: those in the store, and those this process ran without storing them (`stored: false`, persistence none). " +
+          'Paginated by `nextCursor`.',
         querystring: z.object({
           flow: z.string().max(64).optional(),
           status: z.enum(EXECUTION_STATUSES).optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
           cursor: z.string().max(64).optional(),
         }),
-        response: { 200: z.object({ items: z.array(ExecutionRecordSchema), nextCursor: z.string().optional() }), ...problemResponses(400) },
+        response: { 200: z.object({ items: z.array(ListItemSchema), nextCursor: z.string().optional() }), ...problemResponses(400) },
       },
-    }, async (request) => deps.store.list(request.query));
+    }, async (request) => deps.reads.list(request.query, callerOf(request)));
 
     app.get('/executions/:id', {
       schema: {
         tags: ['executions'],
-        summary: 'One execution with its phase-by-phase timeline',
+        summary: 'One execution with its phase-by-phase timeline, each phase with its output and captured calls',
         params: ExecutionIdParams,
         response: { 200: ExecutionRecordSchema, ...problemResponses(400, 404) },
       },
     }, async (request) => {
-      const record =
-        deps.engine.getRunning(request.params.id) ??
-        (deps.durable === undefined ? await deps.store.get(request.params.id) : await deps.durable.getRecord(request.params.id));
+      const record = await deps.reads.record(request.params.id, callerOf(request));
       if (record === undefined) throw notFound(request.params.id);
       return record;
     });
@@ -46,11 +64,12 @@ export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       schema: {
         tags: ['executions'],
         summary: "An execution's structured log entries (JSON array, or NDJSON with Accept: application/x-ndjson)",
+        produces: ['application/json', 'application/x-ndjson'],
         params: ExecutionIdParams,
         response: { 200: z.union([z.array(LogEntrySchema), z.string()]), ...problemResponses(400, 404) },
       },
     }, async (request, reply) => {
-      const logs = deps.durable === undefined ? await deps.store.getLogs(request.params.id) : await deps.durable.getLogs(request.params.id);
+      const logs = await deps.reads.logs(request.params.id, callerOf(request));
       if (logs === undefined) throw notFound(request.params.id);
       if ((request.headers.accept ?? '').includes('application/x-ndjson')) {
         return reply.type('application/x-ndjson').send(logs.map((entry) => JSON.stringify(entry)).join('\n') + (logs.length > 0 ? '\n' : ''));
@@ -70,20 +89,12 @@ export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       const { id } = request.params;
-      if (deps.durable !== undefined) {
-        const outcome = await deps.durable.cancel(id);
-        if (outcome === 'cancelling' || outcome === 'cancelled') return reply.code(202).send({ executionId: id, status: outcome });
-        if (outcome === 'not_found') throw notFound(id);
-        const ended = await deps.durable.getRecord(id);
-        throw new FlowdError('FLOWD_ERR_EXECUTION_NOT_RETRYABLE', `execution "${id}" already ended (${ended?.status ?? 'ended'})`);
-      }
-      if (deps.engine.cancel(id, 'cancelled through the API')) return reply.code(202).send({ executionId: id, status: 'cancelling' as const });
-      const record = await deps.store.get(id);
-      if (record === undefined) throw notFound(id);
-      if (TERMINAL_STATUSES.has(record.status)) {
-        throw new FlowdError('FLOWD_ERR_EXECUTION_NOT_RETRYABLE', `execution "${id}" already ended (${record.status})`);
-      }
-      throw new FlowdError('FLOWD_ERR_EXECUTION_NOT_RETRYABLE', `execution "${id}" is not running in this process`);
+      const caller = callerOf(request);
+      const outcome = await cancelExecution(deps, id, caller);
+      if (outcome === 'cancelling' || outcome === 'cancelled') return reply.code(202).send({ executionId: id, status: outcome });
+      if (outcome === 'not_found') throw notFound(id);
+      const ended = await deps.reads.record(id, caller, false);
+      throw new FlowdError('FLOWD_ERR_EXECUTION_NOT_RETRYABLE', `execution "${id}" already ended (${ended?.status ?? 'ended'})`);
     });
   };
 }

@@ -4,7 +4,7 @@ import type { AppDeps } from '../app-deps.js';
 import { problem, sendProblem } from '../problem.js';
 import { problemResponses } from '../schemas.js';
 
-const HealthSchema = z.object({ status: z.enum(['ok', 'ready']), flows: z.number().int().optional() });
+const HealthSchema = z.object({ status: z.enum(['ok', 'ready']), flows: z.number().int().min(0).optional() });
 
 export function healthRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {

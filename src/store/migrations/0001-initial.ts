@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Executions (record, queue state and lease on one row, so a fenced write is one statement),

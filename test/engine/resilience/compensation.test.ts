@@ -132,7 +132,7 @@ describe('compensation', () => {
     ]);
   });
 
-  it('a failing compensation does not stop the others; the execution ends compensation_failed listing it', async () => {
+  it('a failing compensation does not stop the others; the execution ends compensation_failed, its error naming the compensation that failed', async () => {
     scriptShop();
     upstream.script('POST /charges', { status: 400 });
     upstream.script('POST /holds/release', { status: 500 });
@@ -141,7 +141,12 @@ describe('compensation', () => {
     const record = await engine.execute('order', input);
 
     expect(record.status).toBe('compensation_failed');
-    expect(record.error).toMatchObject({ code: 'FLOWD_ERR_COMPONENT_FAILED', phase: 'charge' });
+    expect(record.error).toMatchObject({
+      code: 'FLOWD_ERR_COMPENSATION_FAILED',
+      phase: 'hold',
+      message: expect.stringContaining('the compensation of phase "hold" failed (2 of 3 undone)'),
+      cause: { code: 'FLOWD_ERR_COMPONENT_FAILED', phase: 'charge' },
+    });
     // default retry: the release is tried 3 times, then the reservations are still undone
     expect(undoCalls()).toEqual([
       'POST /holds/release',

@@ -2,6 +2,8 @@
  * Shared builders for the resilience tests: flows with `http` components pointing at a
  * fault upstream (test/helpers/fault-upstream.ts), and engines that are closed after each test.
  */
+import type { Journal } from '../../../src/engine/journal/journal.js';
+import { recordView } from '../../../src/engine/journal/record-view.js';
 import { afterEach } from 'vitest';
 import type { FlowEngine } from '../../../src/engine/flow-engine.js';
 import type { Middleware, RetryEvent } from '../../../src/engine/middleware.js';
@@ -75,9 +77,9 @@ export function retrySpy(): Middleware & { events: { attempt: number; delayMs: n
 }
 
 /** Collects every record an engine finishes (children, recovery flows and triggered flows included). */
-export function recordCollector(): { records: ExecutionRecord[]; observer: { onFinish(record: ExecutionRecord): void } } {
+export function recordCollector(): { records: ExecutionRecord[]; observer: { onFinish(journal: Journal): void } } {
   const records: ExecutionRecord[] = [];
-  return { records, observer: { onFinish: (record) => void records.push(structuredClone(record)) } };
+  return { records, observer: { onFinish: (journal) => void records.push(recordView(journal.entries)) } };
 }
 
 export function phase(record: ExecutionRecord, id: string, index?: number): ExecutionRecord['phases'][number] {

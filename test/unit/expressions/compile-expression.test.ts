@@ -29,14 +29,16 @@ describe('compileExpression: syntax errors', () => {
     expect(e.message).toContain('phases[2].request.body.sku');
     expect(e.message).toContain('Unexpected end of expression');
     expect(e.message).toContain('S0207');
-    expect(e.message).toMatch(/at character 14/);
+    expect(e.message).toMatch(/syntax error at character 15 of the expression/);
+    // The expression with a caret under the place JSONata stopped (here: after the final dot).
+    expect(e.message.split('\n').slice(1)).toEqual(["    '/c/' & input.", '                  ^']);
     expect(e.where).toBe('phases[2].request.body.sku');
     expect(e.expression).toBe("'/c/' & input.");
     expect(e.details).toMatchObject({ jsonataCode: 'S0207', position: 14 });
   });
 
   it('reports an unterminated string literal', () => {
-    expect(() => compileExpression('"abc', 'output')).toThrow(/output: invalid expression ""abc": .*S0101/);
+    expect(() => compileExpression('"abc', 'output')).toThrow(/^output: syntax error at character 5 of the expression: String literal must be terminated by a matching quote \(JSONata S0101\)\n {4}"abc\n {8}\^$/);
   });
 });
 

@@ -80,7 +80,7 @@ describe('compileTemplate', () => {
 
   it('fails at load on a syntax error, naming the nested location', () => {
     expect(() => compileTemplate({ body: ['{% input. %}'] }, 'phases[0].request')).toThrow(
-      /phases\[0\]\.request\.body\[0\]: invalid expression/,
+      /phases\[0\]\.request\.body\[0\]: syntax error at character 7 of the expression/,
     );
   });
 

@@ -1,0 +1,143 @@
+import { LeaseLostError } from '../errors.js';
+import type { Journal } from '../engine/journal/journal.js';
+import { recordView } from '../engine/journal/record-view.js';
+import type { FlowLogger } from '../engine/logger.js';
+import type { ExecutionRecord } from '../engine/record.js';
+import type { ExecutionObserver } from '../engine/runtime.js';
+import type { CompiledFlow } from '../flows/compiled.js';
+import type { ExecutionStore, FinishedSummary, Lease, StoredOptions } from '../store/execution-store.js';
+import type { CallbackSender } from './callbacks.js';
+import { encodeEntries } from './journal-codec.js';
+import type { LeaseKeeper } from './leases.js';
+
+/** What every durable run of this process shares. */
+export interface DurableWriter {
+  readonly store: ExecutionStore;
+  readonly leases: LeaseKeeper;
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly logger: FlowLogger;
+  readonly callbacks: CallbackSender;
+  /** Secrets masked, sensitive fields redacted: what stored rows and callbacks show. */
+  readonly clean: (value: unknown) => unknown;
+}
+
+export interface DurableRunInit {
+  readonly flow: CompiledFlow;
+  readonly tenant: string;
+  readonly options: StoredOptions;
+  /** Held already: the execution was written before it ran (queued, idempotent) or was claimed. */
+  readonly lease?: Lease | undefined;
+  /** How many of the journal's entries the store has. */
+  readonly stored?: number | undefined;
+}
+
+/**
+ * The durable side of one execution, as its observer: the journal is written ahead of every call
+ * with side effects (fenced by the lease, batched with other executions' writes by the store), and
+ * completely at the end. An execution that makes no side effect before it ends is written once,
+ * at its end (nothing could be repeated by a resume). A lost lease stops the execution: the
+ * worker that holds it now carries on from what is stored.
+ */
+export class DurableRun implements ExecutionObserver {
+  /** Aborts the execution when its lease is lost (passed to the engine as its signal). */
+  readonly controller = new AbortController();
+  readonly #writer: DurableWriter;
+  readonly #init: DurableRunInit;
+  #lease: Lease | undefined;
+  #stored: number;
+  #writing: Promise<void> = Promise.resolve();
+  #finished: ((record: ExecutionRecord) => void) | undefined;
+
+  constructor(writer: DurableWriter, init: DurableRunInit) {
+    this.#writer = writer;
+    this.#init = init;
+    this.#lease = init.lease;
+    this.#stored = init.stored ?? 0;
+    if (init.lease !== undefined) writer.leases.hold(init.lease, this.controller);
+  }
+
+  get lease(): Lease | undefined {
+    return this.#lease;
+  }
+
+  beforeEffect(journal: Journal): Promise<void> {
+    this.#writing = this.#writing.then(() => this.#write(journal));
+    return this.#writing;
+  }
+
+  async onFinish(journal: Journal, flow: CompiledFlow): Promise<void> {
+    await this.#writing.catch(() => {});
+    const writer = this.#writer;
+    const record = recordView(journal.entries, { clean: writer.clean });
+    const summary: FinishedSummary = { status: record.status, errorCode: record.error?.code, recovered: record.recovered };
+    try {
+      if (this.#lease === undefined) {
+        await writer.store.save({
+          executionId: journal.executionId,
+          flow: flow.name,
+          version: flow.version,
+          flowHash: flow.hash,
+          tenant: this.#init.tenant,
+          parentId: journal.started.parentId,
+          correlationKey: journal.started.correlationKey,
+          startedAt: journal.started.at,
+          summary,
+          // Nothing resumes a succeeded execution and nothing retries it: its raw values are not kept.
+          rows: encodeEntries(journal.entries, 0, writer.clean, record.status !== 'succeeded'),
+        });
+      } else {
+        // Nothing resumes a succeeded execution and nothing retries it: its raw values go.
+        await writer.store.finish(this.#lease, encodeEntries(journal.entries, this.#stored, writer.clean), summary, { clearState: record.status === 'succeeded' });
+      }
+      this.#stored = journal.length;
+    } catch (error) {
+      if (error instanceof LeaseLostError) writer.logger.warn({ executionId: journal.executionId }, 'final write refused: another worker holds the execution now');
+      else writer.logger.error({ err: error, executionId: journal.executionId }, 'could not write the final record; the execution will be resumed when its lease expires');
+      return;
+    } finally {
+      if (this.#lease !== undefined) writer.leases.drop(this.#lease.executionId);
+    }
+    const callbackUrl = this.#init.options.callbackUrl;
+    if (callbackUrl !== undefined) writer.callbacks.send(callbackUrl, record);
+    this.#finished?.(record);
+  }
+
+  /** Called with the stored record once the end is written (not when the write failed). */
+  onStored(listener: (record: ExecutionRecord) => void): void {
+    this.#finished = listener;
+  }
+
+  /** The run stopped without an end (lease lost, shutdown): its lease is not renewed any more. */
+  abandon(): void {
+    if (this.#lease !== undefined) this.#writer.leases.drop(this.#lease.executionId);
+  }
+
+  async #write(journal: Journal): Promise<void> {
+    if (this.controller.signal.aborted) throw this.controller.signal.reason as Error;
+    const writer = this.#writer;
+    const length = journal.length;
+    if (this.#lease === undefined) {
+      const created = await writer.store.create({
+        executionId: journal.executionId,
+        flow: this.#init.flow.name,
+        version: this.#init.flow.version,
+        flowHash: this.#init.flow.hash,
+        tenant: this.#init.tenant,
+        options: this.#init.options,
+        parentId: journal.started.parentId,
+        correlationKey: journal.started.correlationKey,
+        status: 'running',
+        owner: writer.owner,
+        leaseMs: writer.leaseMs,
+        rows: encodeEntries(journal.entries, 0, writer.clean),
+      });
+      if (!created.created || created.lease === undefined) throw new LeaseLostError('the execution could not be written before its first side effect');
+      this.#lease = created.lease;
+      writer.leases.hold(created.lease, this.controller);
+    } else if (length > this.#stored) {
+      await writer.store.append(this.#lease, encodeEntries(journal.entries, this.#stored, writer.clean), writer.leaseMs);
+    }
+    this.#stored = length;
+  }
+}

@@ -1,0 +1,40 @@
+import type { JournalEntry } from '../engine/journal/entries.js';
+import type { JournalRow } from '../store/execution-store.js';
+
+/**
+ * Journal entries as store rows. `data` is the entry as shown (every value cleaned: secrets
+ * masked, sensitive fields redacted); `state` keeps, separately, the raw values a resumed or
+ * retried run needs: the input, phase outputs, compensable requests, the final output. Clearing
+ * `state` (an ended execution nothing can resume or retry from) leaves a complete, safe journal.
+ */
+const STATE_FIELDS: Readonly<Partial<Record<JournalEntry['type'], readonly string[]>>> = {
+  execution_started: ['input'],
+  phase_ended: ['output', 'compensable'],
+  execution_finished: ['output'],
+};
+
+export function encodeEntry(entry: JournalEntry, seq: number, clean: (value: unknown) => unknown, withState = true): JournalRow {
+  const fields = withState ? STATE_FIELDS[entry.type] : undefined;
+  if (fields === undefined) return { seq, type: entry.type, data: JSON.stringify(clean(entry)), state: null };
+  let state: Record<string, unknown> | undefined;
+  for (const field of fields) {
+    if (field in entry) (state ??= {})[field] = (entry as unknown as Record<string, unknown>)[field];
+  }
+  return { seq, type: entry.type, data: JSON.stringify(clean(entry)), state: state === undefined ? null : JSON.stringify(state) };
+}
+
+/** Encodes `entries[from…]`; without their raw values when nothing will resume or retry from them. */
+export function encodeEntries(entries: readonly JournalEntry[], from: number, clean: (value: unknown) => unknown, withState = true): JournalRow[] {
+  const rows: JournalRow[] = [];
+  for (let seq = from; seq < entries.length; seq++) rows.push(encodeEntry(entries[seq]!, seq, clean, withState));
+  return rows;
+}
+
+/** Rows back to entries; with their state when the rows carry it (as shown otherwise). */
+export function decodeRows(rows: readonly JournalRow[]): JournalEntry[] {
+  return rows.map((row) => {
+    const entry = JSON.parse(row.data) as Record<string, unknown>;
+    if (row.state !== null) Object.assign(entry, JSON.parse(row.state) as Record<string, unknown>);
+    return entry as unknown as JournalEntry;
+  });
+}

@@ -1,0 +1,233 @@
+import type { AdapterContext } from '../../adapters/types.js';
+import { failureOf } from '../../adapters/failures.js';
+import { TimeoutError, toFlowdError, type FlowdError } from '../../errors.js';
+import type { CallPhase, CompiledComponent, RetrySettings } from '../../flows/compiled.js';
+import type { Journal } from '../journal/journal.js';
+import { guardCall, runWithRetry } from '../policies.js';
+import type { ExecutionContext } from '../run/context.js';
+import { summarize } from '../run/scope.js';
+
+/** Where a call's attempts go in the journal: the phase run (and the compensation, for undo calls). */
+export interface CallTarget {
+  /** The `phase_started` of the phase. */
+  readonly ref: number;
+  /** The `compensation_started`, for a compensation's calls. */
+  readonly compensation?: number | undefined;
+  /** Stable across retries and resumes: `<executionId>:<checkpointKey>[:compensate]`. */
+  readonly idempotencyKey: string;
+  /** Attempts made so far (read by the phase's journal entry). */
+  attempts: number;
+}
+
+/**
+ * Calls a component with retries (call phases and compensations): retry ∘ breaker ∘ bulkhead ∘
+ * per-attempt timeout. Every attempt's failure is a journal entry; its request and response are
+ * captured as the flow's capture policy says.
+ */
+export async function callComponent(
+  execution: ExecutionContext,
+  phase: CallPhase,
+  component: CompiledComponent,
+  retry: RetrySettings,
+  attemptTimeoutMs: number,
+  request: unknown,
+  signal: AbortSignal,
+  target: CallTarget,
+): Promise<unknown> {
+  if (component.pure) {
+    target.attempts = 1;
+    if (signal.aborted) throw toFlowdError(signal.reason);
+    return component.instance.execute(request, adapterContext(execution, phase, component, signal, 1, target, undefined));
+  }
+  const attempt = (number: number, attemptSignal: AbortSignal): Promise<unknown> => {
+    target.attempts = number;
+    return guardCall(component, (guarded) => attemptCall(execution, phase, component, attemptTimeoutMs, request, guarded, number, target), attemptSignal);
+  };
+  let noted = 0;
+  try {
+    if (retry.maxAttempts === 1) return await attempt(1, signal);
+    const runtime = execution.runtime;
+    return await runWithRetry(retry, attempt, {
+      signal,
+      random: runtime.random,
+      now: () => runtime.clock.now(),
+      onRetry: ({ attempt: failed, delayMs, error }) => {
+        noted = failed;
+        noteFailure(execution.journal, target, failed, error, delayMs);
+        runtime.chain.emitRetry({ execution: execution.context, phase, attempt: failed, delayMs, error });
+      },
+    });
+  } catch (error) {
+    const failure = toFlowdError(error);
+    // The last attempt's failure (the retried ones were noted with their backoff; a cancellation
+    // during a backoff is not an attempt).
+    if (target.attempts > noted) noteFailure(execution.journal, target, target.attempts, failure, undefined);
+    throw failure;
+  }
+}
+
+function noteFailure(journal: Journal, target: CallTarget, attempt: number, error: FlowdError, retryInMs: number | undefined): void {
+  const detail = failureOf(error)?.detail;
+  const keepDetail = detail !== undefined && journal.capture.policy !== 'none' && journal.admit(detail);
+  journal.append({
+    type: 'attempt_failed',
+    ref: target.ref,
+    attempt,
+    error: summarize(error, undefined, attempt),
+    ...(keepDetail ? { detail } : {}),
+    ...(retryInMs === undefined ? {} : { retryInMs }),
+    ...(target.compensation === undefined ? {} : { compensation: target.compensation }),
+  });
+}
+
+/** One attempt with its own timeout; the adapter gets a signal that aborts on timeout or flow abort. */
+async function attemptCall(
+  execution: ExecutionContext,
+  phase: CallPhase,
+  component: CompiledComponent,
+  timeoutMs: number,
+  request: unknown,
+  signal: AbortSignal,
+  attempt: number,
+  target: CallTarget,
+): Promise<unknown> {
+  const limited = withTimeout(signal, timeoutMs, phase.id, 'attempt');
+  const capture = new AttemptCapture(execution.journal, target, attempt);
+  try {
+    const pending = component.instance.execute(request, adapterContext(execution, phase, component, limited.signal, attempt, target, capture));
+    // An adapter that describes its request does so before it first awaits; the others are shown the evaluated request.
+    capture.defaultRequest(request);
+    const result = await pending;
+    capture.succeeded(result);
+    return result;
+  } catch (error) {
+    capture.failed();
+    // When our own signal fired, report why (timeout, deadline, cancellation), not the adapter's abort error.
+    if (limited.signal.aborted) throw toFlowdError(limited.signal.reason);
+    throw toFlowdError(error);
+  } finally {
+    limited.dispose();
+  }
+}
+
+/**
+ * What one attempt captures: with `all`, the request when sent and the response when it came; with
+ * `errors`, both only when the attempt failed (kept until then); with `none`, nothing.
+ */
+class AttemptCapture {
+  readonly #journal: Journal;
+  readonly #target: CallTarget;
+  readonly #attempt: number;
+  #described = false;
+  #held: { request: unknown; at: number; t: number } | undefined;
+
+  constructor(journal: Journal, target: CallTarget, attempt: number) {
+    this.#journal = journal;
+    this.#target = target;
+    this.#attempt = attempt;
+  }
+
+  /** The adapter's own description of what it sent (AdapterContext.sent). */
+  readonly sent = (request: Record<string, unknown>): void => {
+    this.#described = true;
+    this.#request(request);
+  };
+
+  defaultRequest(request: unknown): void {
+    if (!this.#described) this.#request(request);
+  }
+
+  succeeded(response: unknown): void {
+    const journal = this.#journal;
+    if (journal.capture.policy !== 'all' || !journal.admit(response)) return;
+    const target = this.#target;
+    journal.append({
+      type: 'response_received',
+      ref: target.ref,
+      attempt: this.#attempt,
+      response,
+      ...(target.compensation === undefined ? {} : { compensation: target.compensation }),
+    });
+  }
+
+  failed(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    if (this.#journal.admit(held.request)) this.#append(held.request, held.at, held.t);
+  }
+
+  #request(request: unknown): void {
+    const journal = this.#journal;
+    const policy = journal.capture.policy;
+    if (policy === 'none') return;
+    if (policy === 'errors') {
+      this.#held = { request, at: journal.now(), t: performance.now() };
+      return;
+    }
+    if (journal.admit(request)) this.#append(request, undefined, undefined);
+  }
+
+  #append(request: unknown, at: number | undefined, t: number | undefined): void {
+    const target = this.#target;
+    this.#journal.append(
+      {
+        type: 'request_sent',
+        ref: target.ref,
+        attempt: this.#attempt,
+        request,
+        ...(target.compensation === undefined ? {} : { compensation: target.compensation }),
+      },
+      at,
+      t,
+    );
+  }
+}
+
+function adapterContext(
+  execution: ExecutionContext,
+  phase: CallPhase,
+  component: CompiledComponent,
+  signal: AbortSignal,
+  attempt: number,
+  target: CallTarget,
+  capture: AttemptCapture | undefined,
+): AdapterContext {
+  return {
+    signal,
+    logger: execution.logger.child({ phase: phase.id, attempt }),
+    attempt,
+    executionId: execution.executionId,
+    flow: execution.flow.name,
+    phase: phase.id,
+    component: component.name,
+    idempotencyKey: target.idempotencyKey,
+    traceparent: execution.options.traceparent,
+    sent: capture?.sent,
+  };
+}
+
+/** A child signal that also aborts after `ms` with a TimeoutError naming the phase. */
+export function withTimeout(
+  parent: AbortSignal,
+  ms: number,
+  phase: string,
+  scope: 'attempt' | 'phase' = 'phase',
+): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => {
+    controller.abort(
+      new TimeoutError(scope, scope === 'attempt' ? `phase "${phase}": call timed out after ${ms} ms` : `phase "${phase}" exceeded its ${ms} ms deadline`),
+    );
+  }, ms);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onAbort);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { FlowdError } from '../errors.js';
+import { FlowNotFoundError, type FlowEngine } from '../engine/flow-engine.js';
+import { checkpointsOf } from '../engine/journal/checkpoints.js';
+import type { Journal } from '../engine/journal/journal.js';
+import { TERMINAL_STATUSES, type ExecutionRecord } from '../engine/record.js';
+import type { CompiledFlow } from '../flows/compiled.js';
+import type { Caller } from './caller.js';
+import type { ExecutionReads } from './execution-reads.js';
+import { planRetry } from './retry-plan.js';
+
+/** Executions a retry can start from: they ended without success and nothing is left half-undone. */
+const RETRYABLE = new Set(['failed', 'compensated', 'timed_out', 'cancelled']);
+
+function notRetryable(message: string): FlowdError {
+  return new FlowdError('FLOWD_ERR_EXECUTION_NOT_RETRYABLE', message);
+}
+
+/**
+ * `POST /executions/{id}/retry`: runs the execution's flow again with the same input, restoring
+ * the outputs of the phases it completed instead of running them (taken from its journal), so
+ * the work really restarts at the phase that failed. The new execution names the original in
+ * `retryOf` and runs for the original's tenant.
+ */
+export async function retryExecution(
+  deps: { engine: FlowEngine; flows: ReadonlyMap<string, CompiledFlow>; reads: ExecutionReads },
+  executionId: string,
+  caller: Caller,
+  requestId: string,
+): Promise<{ executionId: string; done: Promise<ExecutionRecord>; journal: Journal; fromPhase: string | undefined; reused: number }> {
+  const found = await deps.reads.find(executionId, caller, true);
+  if (found === undefined) throw new FlowdError('FLOWD_ERR_EXECUTION_NOT_FOUND', `no execution "${executionId}" (unknown, or expired from the store)`);
+  if (found.source === 'running') throw notRetryable(`execution "${executionId}" is still running`);
+  const original = deps.reads.view(found, false);
+  checkRetryable(original);
+  const flow = deps.flows.get(original.flow);
+  if (flow === undefined) throw new FlowNotFoundError(original.flow);
+  if (flow.version !== original.version) {
+    throw notRetryable(`execution "${executionId}" ran version ${original.version} of flow "${flow.name}"; version ${flow.version} is loaded now, so its phase outputs cannot be reused`);
+  }
+  const started = found.entries[0];
+  if (started?.type !== 'execution_started' || !('input' in started)) {
+    throw notRetryable(`the stored values of execution "${executionId}" were cleared; execute the flow again with its input instead`);
+  }
+  const plan = planRetry(flow, original, checkpointsOf(found.entries));
+  const run = deps.engine.start(flow.name, started.input, {
+    checkpoints: plan.checkpoints,
+    compensationRequests: plan.compensationRequests,
+    retryOf: executionId,
+    requestId,
+    tenant: started.tenant,
+  });
+  return { ...run, fromPhase: plan.fromPhase, reused: plan.checkpoints.size };
+}
+
+function checkRetryable(record: ExecutionRecord): void {
+  const id = record.executionId;
+  if (record.status === 'succeeded') throw notRetryable(`execution "${id}" succeeded; there is nothing to retry`);
+  if (record.status === 'compensation_failed') {
+    throw notRetryable(`execution "${id}" ended compensation_failed: some completed phases could not be undone; resolve them before running the order again`);
+  }
+  if (!TERMINAL_STATUSES.has(record.status) || !RETRYABLE.has(record.status)) throw notRetryable(`execution "${id}" is ${record.status}`);
+}

@@ -1,0 +1,243 @@
+import { FlowdError, InputValidationError } from '../errors.js';
+import { FlowNotFoundError, type FlowEngine } from '../engine/flow-engine.js';
+import type { Journal } from '../engine/journal/journal.js';
+import { TERMINAL_STATUSES, type ExecutionRecord, type ExecutionStatus } from '../engine/record.js';
+import { startedEntry } from '../engine/run/execution.js';
+import type { CompiledFlow } from '../flows/compiled.js';
+import { callerKey, fingerprint } from '../durable/idempotency.js';
+import { encodeEntries } from '../durable/journal-codec.js';
+import type { LeasedRuns } from '../durable/leased-runs.js';
+import type { PersistencePolicy } from '../durable/persistence-policy.js';
+import type { WorkQueue } from '../durable/work-queue.js';
+import type { ExecutionStore, Lease, StoredOptions } from '../store/execution-store.js';
+import type { Caller } from './caller.js';
+import type { ExecutionReads } from './execution-reads.js';
+import { retryExecution } from './execution-retry.js';
+
+/** One request to run a flow, as the API (or any front end) received it. */
+export interface RunRequest {
+  readonly flow: string;
+  readonly input: unknown;
+  readonly options: Omit<StoredOptions, 'requestId' | 'traceparent'>;
+  readonly requestId: string;
+  readonly traceparent?: string | undefined;
+  readonly caller: Caller;
+  /** Queue it and answer at once (`Prefer: respond-async`). */
+  readonly respondAsync?: boolean | undefined;
+  /** Answer after at most this long, ended or not (`Prefer: wait=N`). */
+  readonly waitMs?: number | undefined;
+  readonly idempotencyKey?: string | undefined;
+}
+
+/** How a run request ended, for the front end to answer. */
+export type RunOutcome =
+  /** It ran to its end: the journal holds everything (the caller sees its output as is). */
+  | { readonly kind: 'ended'; readonly journal: Journal }
+  /** Accepted, not ended (queued, or still running after `wait`). */
+  | { readonly kind: 'accepted'; readonly executionId: string; readonly status: ExecutionStatus }
+  /** The idempotency key names an execution of the same request that ended: its record again. */
+  | { readonly kind: 'replayed'; readonly record: ExecutionRecord }
+  /** The idempotency key names an execution of the same request that has not ended. */
+  | { readonly kind: 'in_progress'; readonly executionId: string; readonly status: ExecutionStatus };
+
+export interface ExecutionServiceOptions {
+  readonly engine: FlowEngine;
+  readonly flows: ReadonlyMap<string, CompiledFlow>;
+  readonly store: ExecutionStore;
+  readonly reads: ExecutionReads;
+  readonly policy: PersistencePolicy;
+  readonly runs: LeasedRuns;
+  readonly queue: WorkQueue;
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly idempotencyTtlMs: number;
+  readonly maxInflight: number;
+  readonly clean: (value: unknown) => unknown;
+}
+
+/**
+ * How executions run: in memory (the default), durably (`persistence: all`, written ahead of
+ * side effects and resumable), queued (`respond-async`), or not at all when an Idempotency-Key
+ * names an execution of the same request. Owns the in-flight bound: a slot is taken before
+ * anything is awaited and given back when the execution ends, on every path.
+ */
+export class ExecutionService {
+  readonly #options: ExecutionServiceOptions;
+  #inflight = 0;
+
+  constructor(options: ExecutionServiceOptions) {
+    this.#options = options;
+  }
+
+  /** Executions this service runs now (sync, durable, waited on). */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  async run(request: RunRequest): Promise<RunOutcome> {
+    const options = this.#options;
+    const queueOnly = request.respondAsync === true && request.waitMs === undefined;
+    const release = queueOnly ? undefined : this.#takeSlot();
+    let running: Promise<unknown> | undefined;
+    try {
+      const flow = options.flows.get(request.flow);
+      if (flow === undefined) throw new FlowNotFoundError(request.flow);
+      validate(flow, request.input);
+      const eager = request.respondAsync === true || request.waitMs !== undefined || request.idempotencyKey !== undefined;
+      if (!eager) {
+        const durable = options.policy.of(flow) === 'all';
+        const started = durable ? this.#startLazy(flow, request) : this.#startInMemory(request);
+        running = started.done;
+        return await this.#answer(started, request.waitMs);
+      }
+      const created = await this.#create(flow, request, queueOnly ? 'queued' : 'running');
+      if (created.kind !== 'created') return created.outcome;
+      if (queueOnly) {
+        options.queue.wake();
+        return { kind: 'accepted', executionId: created.journal.executionId, status: 'queued' };
+      }
+      const started = options.runs.start({
+        flow,
+        tenant: request.caller.tenant,
+        options: storedOptions(request),
+        journal: created.journal,
+        input: request.input,
+        lease: created.lease,
+      });
+      running = started.done;
+      return await this.#answer({ executionId: started.executionId, done: started.done, journal: created.journal }, request.waitMs);
+    } finally {
+      if (release !== undefined) {
+        if (running === undefined) release();
+        else void running.finally(release);
+      }
+    }
+  }
+
+  /** Re-runs a failed execution from the phase that failed (see execution-retry.ts), within the in-flight bound. */
+  async retry(executionId: string, caller: Caller, requestId: string): Promise<{ journal: Journal; fromPhase: string | undefined; reused: number }> {
+    const release = this.#takeSlot();
+    try {
+      const retried = await retryExecution(this.#options, executionId, caller, requestId);
+      await retried.done;
+      return retried;
+    } finally {
+      release();
+    }
+  }
+
+  /** Takes an in-flight slot now (no await before it: a burst cannot slip through), or refuses. */
+  #takeSlot(): () => void {
+    if (this.#inflight >= this.#options.maxInflight) {
+      throw new FlowdError('FLOWD_ERR_OVERLOADED', `too many executions in flight (MAX_INFLIGHT_EXECUTIONS=${this.#options.maxInflight}); retry shortly`, {
+        details: { retryAfterSeconds: 1 },
+      });
+    }
+    this.#inflight += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#inflight -= 1;
+    };
+  }
+
+  #startInMemory(request: RunRequest): { executionId: string; done: Promise<unknown>; journal: Journal } {
+    const { options } = request;
+    return this.#options.engine.start(request.flow, request.input, {
+      timeoutMs: options.timeoutMs,
+      enableCaching: options.enableCaching,
+      parallelExecution: options.parallelExecution,
+      correlationKey: options.correlationKey,
+      requestId: request.requestId,
+      traceparent: request.traceparent,
+      tenant: request.caller.tenant,
+    });
+  }
+
+  /** Durable without a prior write: stored ahead of its first side effect, or once at its end. */
+  #startLazy(flow: CompiledFlow, request: RunRequest): { executionId: string; done: Promise<unknown>; journal: Journal } {
+    const journal = this.#options.engine.newJournal(flow);
+    const started = this.#options.runs.start({ flow, tenant: request.caller.tenant, options: storedOptions(request), input: request.input, journal });
+    return { executionId: started.executionId, done: started.done, journal };
+  }
+
+  async #answer(started: { executionId: string; done: Promise<unknown>; journal: Journal }, waitMs: number | undefined): Promise<RunOutcome> {
+    const ended = waitMs === undefined ? await started.done.then(() => true) : await within(started.done, waitMs);
+    const journal = started.journal;
+    // Still running after `wait`, or this replica lost the lease and another one carries on.
+    if (!ended || !journal.entries.some((entry) => entry.type === 'execution_finished')) {
+      return { kind: 'accepted', executionId: started.executionId, status: 'running' };
+    }
+    return { kind: 'ended', journal };
+  }
+
+  /** Writes the execution before it runs; with an Idempotency-Key, finds the execution it names instead. */
+  async #create(
+    flow: CompiledFlow,
+    request: RunRequest,
+    status: 'queued' | 'running',
+  ): Promise<{ kind: 'created'; journal: Journal; lease: Lease | undefined } | { kind: 'existing'; outcome: RunOutcome }> {
+    const options = this.#options;
+    const executionId = options.engine.newExecutionId();
+    const journal = options.engine.newJournal(flow);
+    const stored = storedOptions(request);
+    journal.append(startedEntry(flow, executionId, request.input, { ...stored, tenant: request.caller.tenant }));
+    const print = request.idempotencyKey === undefined ? undefined : fingerprint(flow.name, request.input);
+    const created = await options.store.create({
+      executionId,
+      flow: flow.name,
+      version: flow.version,
+      flowHash: flow.hash,
+      tenant: request.caller.tenant,
+      options: stored,
+      correlationKey: stored.correlationKey,
+      status,
+      owner: options.owner,
+      leaseMs: options.leaseMs,
+      rows: encodeEntries(journal.entries, 0, options.clean),
+      idempotency:
+        request.idempotencyKey === undefined
+          ? undefined
+          : { key: callerKey(request.caller.tenant, request.idempotencyKey), fingerprint: print!, ttlMs: options.idempotencyTtlMs },
+    });
+    if (created.created) return { kind: 'created', journal, lease: created.lease };
+    if (created.fingerprint !== print) {
+      throw new FlowdError('FLOWD_ERR_IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request; use a new key', {
+        details: { executionId: created.executionId },
+      });
+    }
+    return { kind: 'existing', outcome: await this.#replay(created.executionId, request) };
+  }
+
+  async #replay(executionId: string, request: RunRequest): Promise<RunOutcome> {
+    const found = await this.#options.reads.find(executionId, request.caller);
+    const record = found === undefined ? undefined : this.#options.reads.view(found, false);
+    if (record !== undefined && TERMINAL_STATUSES.has(record.status)) return { kind: 'replayed', record };
+    return { kind: 'in_progress', executionId, status: record?.status ?? 'running' };
+  }
+}
+
+export function validate(flow: CompiledFlow, input: unknown): void {
+  const issues = flow.validateInput(input);
+  if (issues !== undefined) {
+    throw new InputValidationError(`input does not match the schema of flow "${flow.name}": ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`, issues);
+  }
+}
+
+function storedOptions(request: RunRequest): StoredOptions {
+  return { ...request.options, requestId: request.requestId, traceparent: request.traceparent };
+}
+
+/** True if `done` settles within `ms`, else false (the execution goes on). */
+async function within(done: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([done.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

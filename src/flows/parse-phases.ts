@@ -1,0 +1,126 @@
+import { isPlainObject, mustBe, parseFields, type Reporter } from './parse-fields.js';
+import {
+  MAX_PARALLEL_BRANCHES,
+  OtherwiseBranchSchema,
+  PHASE_ID_PATTERN,
+  PHASE_KIND_KEYS,
+  PHASE_SCHEMAS,
+  WhenBranchSchema,
+  type DecisionBranchDefinition,
+  type PhaseDefinition,
+} from './schema.js';
+import { didYouMean } from './suggest.js';
+
+const BROKEN = Symbol('broken phase');
+
+/**
+ * A phase too broken to compile (no kind, an invalid id…). It keeps its place in its list, and
+ * its id when that is valid, so the checks that follow (references, goto targets, duplicates)
+ * neither miss it nor report it again.
+ */
+interface BrokenPhase {
+  readonly id: string | undefined;
+  readonly [BROKEN]: true;
+}
+
+export function isBrokenPhase(definition: PhaseDefinition): definition is PhaseDefinition & BrokenPhase {
+  return BROKEN in definition;
+}
+
+function brokenPhase(value: unknown): PhaseDefinition {
+  const id = isPlainObject(value) && typeof value['id'] === 'string' && PHASE_ID_PATTERN.test(value['id']) ? value['id'] : undefined;
+  // Never leaves the compiler: a flow with a broken phase has issues and is not returned.
+  return { id, [BROKEN]: true } as unknown as PhaseDefinition;
+}
+
+/**
+ * Reads a list of phases, reporting every problem of every phase (nested ones included) in one
+ * pass. Returns the list with each phase parsed as far as it is valid; phases that cannot be
+ * compiled at all are broken placeholders (see isBrokenPhase).
+ */
+export function parsePhaseList(value: unknown, path: readonly PropertyKey[], report: Reporter, options: { allowEmpty?: boolean } = {}): PhaseDefinition[] {
+  if (value === undefined) {
+    report(path, 'is required: a list of phases');
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    report(path, mustBe('a list of phases', value));
+    return [];
+  }
+  if (value.length === 0 && options.allowEmpty !== true) report(path, 'needs at least one phase');
+  return value.map((phase, index) => parsePhase(phase, [...path, index], report));
+}
+
+function parsePhase(value: unknown, path: readonly PropertyKey[], report: Reporter): PhaseDefinition {
+  if (!isPlainObject(value)) {
+    report(path, mustBe('a phase (a mapping with an id and one of: component, decision, parallel, map, flow)', value));
+    return brokenPhase(value);
+  }
+  const kinds = PHASE_KIND_KEYS.filter((key) => Object.hasOwn(value, key));
+  if (kinds.length === 0) {
+    const near = Object.keys(value).map((key) => didYouMean(key, PHASE_KIND_KEYS)).find((hint) => hint !== '') ?? '';
+    report(path, `a phase needs exactly one of: ${PHASE_KIND_KEYS.join(', ')} (found keys: ${Object.keys(value).join(', ') || 'none'})${near}`);
+    return brokenPhase(value);
+  }
+  if (kinds.length > 1) {
+    report(path, `a phase can only be one kind, found: ${kinds.join(', ')} (keep one; put the others in phases of their own)`);
+  }
+  const kind = kinds[0]!;
+  // Other kinds' keys were reported above; the phase is checked as the first kind found.
+  const own = Object.fromEntries(Object.entries(value).filter(([key]) => key === kind || !(PHASE_KIND_KEYS as readonly string[]).includes(key)));
+  const nested = kind === 'decision' || kind === 'parallel' || kind === 'map' ? [kind] : [];
+  const { data, failed } = parseFields(own, PHASE_SCHEMAS[kind], path, report, nested);
+  // Nested phases are read (and their problems reported) even when this phase is itself broken.
+  if (kind === 'decision') data['decision'] = parseDecision(own['decision'], [...path, 'decision'], report);
+  else if (kind === 'parallel') data['parallel'] = parseParallel(own['parallel'], [...path, 'parallel'], report);
+  else if (kind === 'map') data['map'] = parseMap(own['map'], [...path, 'map'], report);
+  if (failed.has('id') || failed.has(kind) || (kind === 'map' && data['map'] === undefined)) return brokenPhase(value);
+  return data as unknown as PhaseDefinition;
+}
+
+function parseDecision(value: unknown, path: readonly PropertyKey[], report: Reporter): DecisionBranchDefinition[] {
+  if (!Array.isArray(value)) {
+    report(path, mustBe('a list of branches ({when, phases} … and a last {otherwise})', value));
+    return [];
+  }
+  if (value.length === 0) report(path, 'needs at least one branch');
+  return value.flatMap((branch, index) => {
+    const where = [...path, index];
+    if (!isPlainObject(branch)) {
+      report(where, mustBe('a branch: {when, phases} or {otherwise}', branch));
+      return [];
+    }
+    const list = Object.hasOwn(branch, 'otherwise') ? 'otherwise' : 'phases';
+    const schema = list === 'otherwise' ? OtherwiseBranchSchema : WhenBranchSchema;
+    const { data, failed } = parseFields(branch, schema, where, report, [list]);
+    if (branch[list] !== undefined) data[list] = parsePhaseList(branch[list], [...where, list], report, { allowEmpty: true });
+    return failed.has('when') ? [] : [data];
+  });
+}
+
+function parseParallel(value: unknown, path: readonly PropertyKey[], report: Reporter): Record<string, PhaseDefinition[]> {
+  if (!isPlainObject(value)) {
+    report(path, mustBe('a mapping of branch name → list of phases', value));
+    return {};
+  }
+  const names = Object.keys(value);
+  if (names.length === 0) report(path, 'a parallel block needs at least one branch');
+  if (names.length > MAX_PARALLEL_BRANCHES) report(path, `a parallel phase has at most ${MAX_PARALLEL_BRANCHES} branches (found ${names.length})`);
+  const branches: Record<string, PhaseDefinition[]> = {};
+  for (const name of names) {
+    if (!PHASE_ID_PATTERN.test(name)) report([...path, name], `"${name}" is not a valid branch name: must match ^[A-Za-z_][A-Za-z0-9_]{0,63}$`);
+    branches[name] = parsePhaseList(value[name], [...path, name], report);
+  }
+  return branches;
+}
+
+function parseMap(value: unknown, path: readonly PropertyKey[], report: Reporter): Record<string, unknown> | undefined {
+  if (!isPlainObject(value)) {
+    report(path, mustBe('a mapping with items and phases', value));
+    return undefined;
+  }
+  const schema = PHASE_SCHEMAS.map.shape.map;
+  const { data, failed } = parseFields(value, schema, path, report, ['phases']);
+  data['phases'] = parsePhaseList(value['phases'], [...path, 'phases'], report);
+  return failed.has('items') ? undefined : data;
+}

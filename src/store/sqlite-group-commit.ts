@@ -1,0 +1,88 @@
+import type Database from 'better-sqlite3';
+import { GROUP_COMMIT_DEFAULTS, takeBatch, type GroupCommitOptions, type Weighed } from './group-commit-bounds.js';
+
+interface Job extends Weighed {
+  readonly run: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Group commit for SQLite: every write queued during one turn of the event loop runs in one
+ * IMMEDIATE transaction (each in its own savepoint, so one failing write does not undo the
+ * others), and each caller is answered once that transaction committed. Concurrent executions
+ * thus share commits (and fsyncs) instead of paying one each; a caller still never proceeds before
+ * its write is durable. A transaction holds at most `maxRows` journal rows and `maxBytes` of row
+ * text: beyond, the turn's writes are split over several transactions.
+ */
+export class SqliteGroupCommit {
+  readonly #db: Database.Database;
+  readonly #limits: { maxRows: number; maxBytes: number };
+  readonly #pending: Job[] = [];
+  #scheduled = false;
+  #nested: Database.Transaction<(run: () => unknown) => unknown> | undefined;
+  #batch: Database.Transaction<(jobs: readonly Job[], outcomes: Outcome[]) => void> | undefined;
+  #transactions = 0;
+  #operations = 0;
+
+  constructor(db: Database.Database, options: GroupCommitOptions = {}) {
+    this.#db = db;
+    this.#limits = { maxRows: options.maxRows ?? GROUP_COMMIT_DEFAULTS.maxRows, maxBytes: options.maxBytes ?? GROUP_COMMIT_DEFAULTS.maxBytes };
+  }
+
+  /** Runs `run` (synchronous SQLite work) in the next group transaction. */
+  write<T>(run: () => T, weight: Weighed = { rows: 0, bytes: 0 }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ run, resolve: resolve as (value: unknown) => void, reject, rows: weight.rows, bytes: weight.bytes });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits everything queued now (also called before the database closes). */
+  flush(): void {
+    this.#scheduled = false;
+    while (this.#pending.length > 0) this.#commit(takeBatch(this.#pending, this.#limits));
+  }
+
+  /** Transactions committed and writes they carried, since the store opened. */
+  stats(): { transactions: number; operations: number } {
+    return { transactions: this.#transactions, operations: this.#operations };
+  }
+
+  #commit(jobs: readonly Job[]): void {
+    if (!this.#db.open) {
+      for (const job of jobs) job.reject(new Error('the SQLite store is closed'));
+      return;
+    }
+    this.#nested ??= this.#db.transaction((run: () => unknown) => run());
+    const nested = this.#nested;
+    this.#batch ??= this.#db.transaction((batch: readonly Job[], outcomes: Outcome[]) => {
+      for (const job of batch) {
+        try {
+          outcomes.push({ ok: true, value: nested(job.run) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
+    const outcomes: Outcome[] = [];
+    try {
+      this.#batch.immediate(jobs, outcomes);
+    } catch (error) {
+      for (const job of jobs) job.reject(error);
+      return;
+    }
+    this.#transactions += 1;
+    this.#operations += jobs.length;
+    jobs.forEach((job, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) job.resolve(outcome.value);
+      else job.reject(outcome.error);
+    });
+  }
+}
