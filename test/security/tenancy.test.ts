@@ -17,6 +17,14 @@ const UNKNOWN_ID = '01a24000-0000-7000-8000-000000000000';
 const FLOWS = [
   { name: 'work', input: { type: 'object' }, persistence: 'failed', phases: [{ id: 'p', component: 'transform', request: '{% input %}' }] },
   { name: 'slow', phases: [{ id: 'wait', component: 'delay', request: { ms: 60_000 } }], timeout_ms: 120_000 },
+  { name: 'parent', phases: [{ id: 'child', flow: 'work', input: '{% input %}' }], triggers: [{ flow: 'work' }] },
+  { name: 'verify', input: { type: 'object' }, phases: [{ id: 'ok', component: 'transform', request: '{% input %}' }] },
+  {
+    name: 'dependent',
+    input: { type: 'object' },
+    depends_on: [{ flow: 'verify', within_ms: 60_000, correlation_key: '{% input.customer %}' }],
+    phases: [{ id: 'go', component: 'transform', request: '{% deps.verify %}' }],
+  },
   {
     name: 'flaky',
     persistence: 'failed',
@@ -91,6 +99,25 @@ describe('two tenants', () => {
     expect(read.statusCode).toBe(200);
     const listed = json(await inject(operator, 'GET', '/executions'))['items'] as { executionId: string }[];
     expect(listed.map((item) => item.executionId)).toContain(aliceRun);
+  });
+});
+
+describe('work started on behalf of a caller', () => {
+  it('sub-flows and triggered flows run for the original caller: visible to it, not to another tenant', async () => {
+    const parent = json(await inject(alice, 'POST', '/flows/parent/execute', { input: { n: 5 } }));
+    const child = (parent['phases'] as { id: string; childExecutionId?: string }[]).find((phase) => phase.id === 'child')!.childExecutionId!;
+    const triggered = (parent['triggered'] as string[])[0]!;
+    for (const id of [child, triggered]) {
+      expect((await inject(alice, 'GET', `/executions/${id}`)).statusCode, id).toBe(200);
+      expectProblem(await inject(mallory, 'GET', `/executions/${id}`), 404, 'FLOWD_ERR_EXECUTION_NOT_FOUND');
+    }
+  });
+
+  it("depends_on with a correlation key only matches the same tenant's executions", async () => {
+    const customer = `c-${Date.now()}`;
+    expect((await inject(alice, 'POST', '/flows/verify/execute', { input: {}, options: { correlationKey: customer } })).statusCode).toBe(200);
+    expectProblem(await inject(mallory, 'POST', '/flows/dependent/execute', { input: { customer } }), 424, 'FLOWD_ERR_DEPENDENCY_NOT_MET');
+    expect((await inject(alice, 'POST', '/flows/dependent/execute', { input: { customer } })).statusCode).toBe(200);
   });
 });
 
