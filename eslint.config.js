@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', '.dist-*/**', 'node_modules/**', 'bench/.peer/**', 'bench/**/*.mjs', 'coverage/**', 'data/**', 'src/console/assets/**', 'openapi/flowd-api.ts'] },
+  { ignores: ['dist/**', '.dist-*/**', 'node_modules/**', 'bench/.peer/**', 'bench/**/*.mjs', 'coverage/**', 'data/**', 'src/console/assets/**', 'openapi/flowd-api.ts', '.dependency-cruiser.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   FLOWD_ERR_LIMIT_EXCEEDED: { status: 422, title: 'A configured limit was exceeded' },
   FLOWD_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   FLOWD_ERR_BULKHEAD_FULL: { status: 429, title: 'The component is at its concurrency limit' },
+  FLOWD_ERR_QUEUE_FULL: { status: 429, title: "The tenant's queue of async executions is full" },
   FLOWD_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   FLOWD_ERR_COMPONENT_FAILED: { status: 502, title: 'A component failed' },
   FLOWD_ERR_COMPENSATION_FAILED: { status: 502, title: 'A compensation failed' },

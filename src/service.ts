@@ -27,6 +27,7 @@ import { endOfRunObserver, PersistencePolicy } from './durable/persistence-polic
 import { durableSettings } from './durable/settings.js';
 import { ExecutionReads } from './executions/execution-reads.js';
 import { ExecutionService } from './executions/execution-service.js';
+import { QueueAdmission } from './executions/queue-admission.js';
 import { RecentExecutions } from './executions/recent.js';
 
 export interface ServiceOptions {
@@ -103,6 +104,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
       secrets,
       logger,
       journalSinks: [createMetricsSink(metrics), createLogSink(logger)],
+      capture: { policy: config.CAPTURE, maxBytes: config.CAPTURE_MAX_BYTES },
       middleware: [
         createCircuitMetricsMiddleware(metrics),
         createOutputLimitsMiddleware({ maxPhaseOutputBytes: config.MAX_PHASE_OUTPUT_BYTES, maxRecordBytes: config.MAX_RECORD_BYTES }),
@@ -140,6 +142,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     idempotencyTtlMs: settings.idempotencyTtlMs,
     maxInflight: config.MAX_INFLIGHT_EXECUTIONS,
     clean,
+    admission: new QueueAdmission({ store, max: config.QUEUE_MAX, maxPerTenant: config.QUEUE_MAX_PER_TENANT }),
   });
   metrics.flowsLoaded.set(flows.size);
   const app = await buildApp({ config, engine, flows, store, metrics, secrets, logger, state, executions, reads, durable, clean });

@@ -68,6 +68,14 @@ export const EnvSchema = z.object({
   MAX_RECORD_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(8 * 1024 * 1024),
   MAX_SUBFLOW_DEPTH: int(1, 100).default(8),
   REDACT_FIELDS: z.string().default(''),
+  // The execution journal (docs/ARCHITECTURE.md): what executions capture of their calls, and its bound.
+  CAPTURE: z.enum(['all', 'errors', 'none']).default('all'),
+  CAPTURE_MAX_BYTES: int(0, 1024 * 1024 * 1024).default(64 * 1024),
+  // Async work queued at once, in all and per tenant (429/503 with Retry-After beyond).
+  QUEUE_MAX: int(1, 100_000_000).default(100_000),
+  QUEUE_MAX_PER_TENANT: int(1, 100_000_000).default(10_000),
+  // 32 random bytes, base64: encrypts the raw values kept to resume or retry executions (AES-256-GCM).
+  STATE_ENCRYPTION_KEY: z.string().optional(),
 });
 
 export type EnvConfig = Readonly<z.infer<typeof EnvSchema>>;

@@ -4,8 +4,9 @@ import type { JournalRow } from '../store/execution-store.js';
 /**
  * Journal entries as store rows. `data` is the entry as shown (every value cleaned: secrets
  * masked, sensitive fields redacted); `state` keeps, separately, the raw values a resumed or
- * retried run needs: the input, phase outputs, compensable requests, the final output. Clearing
- * `state` (an ended execution nothing can resume or retry from) leaves a complete, safe journal.
+ * retried run needs (the input, phase outputs, compensable requests, the final output) — only
+ * those the cleaning changed: every value is stored once. Clearing `state` (an ended execution
+ * nothing can resume or retry from) leaves a complete, safe journal.
  */
 const STATE_FIELDS: Readonly<Partial<Record<JournalEntry['type'], readonly string[]>>> = {
   execution_started: ['input'],
@@ -14,13 +15,15 @@ const STATE_FIELDS: Readonly<Partial<Record<JournalEntry['type'], readonly strin
 };
 
 export function encodeEntry(entry: JournalEntry, seq: number, clean: (value: unknown) => unknown, withState = true): JournalRow {
+  const shown = clean(entry) as Record<string, unknown>;
   const fields = withState ? STATE_FIELDS[entry.type] : undefined;
-  if (fields === undefined) return { seq, type: entry.type, data: JSON.stringify(clean(entry)), state: null };
   let state: Record<string, unknown> | undefined;
-  for (const field of fields) {
-    if (field in entry) (state ??= {})[field] = (entry as unknown as Record<string, unknown>)[field];
+  for (const field of fields ?? []) {
+    const raw = (entry as unknown as Record<string, unknown>)[field];
+    // Stored once: a value the cleaning left as it was is in `data` already (copy-on-write keeps it the same object).
+    if (field in entry && shown[field] !== raw) (state ??= {})[field] = raw;
   }
-  return { seq, type: entry.type, data: JSON.stringify(clean(entry)), state: state === undefined ? null : JSON.stringify(state) };
+  return { seq, type: entry.type, data: JSON.stringify(shown), state: state === undefined ? null : JSON.stringify(state) };
 }
 
 /** Encodes `entries[from…]`; without their raw values when nothing will resume or retry from them. */

@@ -12,6 +12,7 @@ import type { WorkQueue } from '../durable/work-queue.js';
 import type { ExecutionStore, Lease, StoredOptions } from '../store/execution-store.js';
 import type { Caller } from './caller.js';
 import type { ExecutionReads } from './execution-reads.js';
+import type { QueueAdmission } from './queue-admission.js';
 import { retryExecution } from './execution-retry.js';
 
 /** One request to run a flow, as the API (or any front end) received it. */
@@ -53,6 +54,8 @@ export interface ExecutionServiceOptions {
   readonly idempotencyTtlMs: number;
   readonly maxInflight: number;
   readonly clean: (value: unknown) => unknown;
+  /** The bounds on queued work (QUEUE_MAX, QUEUE_MAX_PER_TENANT). */
+  readonly admission: QueueAdmission;
 }
 
 /**
@@ -184,23 +187,29 @@ export class ExecutionService {
     const stored = storedOptions(request);
     journal.append(startedEntry(flow, executionId, request.input, { ...stored, tenant: request.caller.tenant }));
     const print = request.idempotencyKey === undefined ? undefined : fingerprint(flow.name, request.input);
-    const created = await options.store.create({
-      executionId,
-      flow: flow.name,
-      version: flow.version,
-      flowHash: flow.hash,
-      tenant: request.caller.tenant,
-      options: stored,
-      correlationKey: stored.correlationKey,
-      status,
-      owner: options.owner,
-      leaseMs: options.leaseMs,
-      rows: encodeEntries(journal.entries, 0, options.clean),
-      idempotency:
-        request.idempotencyKey === undefined
-          ? undefined
-          : { key: callerKey(request.caller.tenant, request.idempotencyKey), fingerprint: print!, ttlMs: options.idempotencyTtlMs },
-    });
+    const admitted = status === 'queued' ? await options.admission.admit(request.caller.tenant) : undefined;
+    let created;
+    try {
+      created = await options.store.create({
+        executionId,
+        flow: flow.name,
+        version: flow.version,
+        flowHash: flow.hash,
+        tenant: request.caller.tenant,
+        options: stored,
+        correlationKey: stored.correlationKey,
+        status,
+        owner: options.owner,
+        leaseMs: options.leaseMs,
+        rows: encodeEntries(journal.entries, 0, options.clean),
+        idempotency:
+          request.idempotencyKey === undefined
+            ? undefined
+            : { key: callerKey(request.caller.tenant, request.idempotencyKey), fingerprint: print!, ttlMs: options.idempotencyTtlMs },
+      });
+    } finally {
+      admitted?.(created?.created === true);
+    }
     if (created.created) return { kind: 'created', journal, lease: created.lease };
     if (created.fingerprint !== print) {
       throw new FlowdError('FLOWD_ERR_IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request; use a new key', {

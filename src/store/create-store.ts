@@ -4,12 +4,13 @@ import type { ExecutionStore } from './execution-store.js';
 import { MemoryExecutionStore } from './memory-store.js';
 import { PostgresExecutionStore } from './postgres-store.js';
 import { SqliteExecutionStore } from './sqlite-store.js';
+import { StateCipher, withStateEncryption } from './state-encryption.js';
 
 export const SQLITE_FILE_NAME = 'flowd.db';
 
 type StoreConfig = Pick<
   EnvConfig,
-  'STORE' | 'DATA_DIR' | 'DATABASE_URL' | 'DATABASE_SCHEMA' | 'DATABASE_POOL_MAX' | 'SQLITE_SYNCHRONOUS' | 'EXECUTIONS_MAX'
+  'STORE' | 'DATA_DIR' | 'DATABASE_URL' | 'DATABASE_SCHEMA' | 'DATABASE_POOL_MAX' | 'SQLITE_SYNCHRONOUS' | 'EXECUTIONS_MAX' | 'STATE_ENCRYPTION_KEY'
 >;
 
 /**
@@ -17,6 +18,13 @@ type StoreConfig = Pick<
  * `sqlite` (DATA_DIR/flowd.db, WAL) or `postgres` (DATABASE_URL, tables in DATABASE_SCHEMA).
  */
 export async function createStore(config: StoreConfig, options: { onPoolError?: (error: Error) => void } = {}): Promise<ExecutionStore> {
+  // Checked before anything is opened: a bad key never starts the service.
+  const cipher = config.STATE_ENCRYPTION_KEY === undefined ? undefined : new StateCipher(config.STATE_ENCRYPTION_KEY);
+  const store = await openStore(config, options);
+  return cipher === undefined ? store : withStateEncryption(store, cipher);
+}
+
+async function openStore(config: StoreConfig, options: { onPoolError?: (error: Error) => void }): Promise<ExecutionStore> {
   switch (config.STORE) {
     case 'memory':
       return new MemoryExecutionStore({ maxExecutions: config.EXECUTIONS_MAX });
