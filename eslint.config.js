@@ -28,5 +28,5 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  { files: ['eslint.config.js', 'scripts/**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
+  { files: ['eslint.config.js', 'scripts/**/*.mjs', 'src/**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
 );

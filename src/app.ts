@@ -5,6 +5,7 @@ import sjson from 'secure-json-parse';
 import type { AppDeps } from './http/app-deps.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { problemClientErrorHandler } from './http/client-error.js';
+import { boundConnections } from './http/connection-deadlines.js';
 import { jsonShapeViolation, type JsonShapeLimits } from './http/json-body-limits.js';
 import { registerNegotiation } from './http/negotiation.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -15,6 +16,7 @@ import { flowDocRoutes } from './http/routes/flow-docs.js';
 import { flowOperations } from './http/routes/flow-operations.js';
 import { flowRoutes } from './http/routes/flows.js';
 import { healthRoutes } from './http/routes/health.js';
+import { createRouterErrorHandler, type OnRequestHook } from './http/router-errors.js';
 import { registerSecurity } from './http/security.js';
 import { UNMATCHED_ROUTE } from './observability/metrics.js';
 import { parseTraceparent } from './observability/trace-context.js';
@@ -23,9 +25,6 @@ export type { AppDeps, AppState } from './http/app-deps.js';
 
 /** An incoming x-request-id is kept only if it is short and plain. */
 const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
-
-/** Time a client gets to send its request headers (slow-loris bound); never above REQUEST_TIMEOUT_MS. */
-const HEADERS_TIMEOUT_MS = 30_000;
 
 /** Builds the API app (never listens: the server or a test does). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -53,12 +52,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
     http: {
       maxHeaderSize: config.MAX_HEADER_BYTES,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS),
+      // Node's own checks are the backstop of boundConnections (below); Node wants headers ≤ request.
+      headersTimeout: Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS),
       // Node checks request timeouts on this interval (default 30 s): keep it well under the timeout.
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.REQUEST_TIMEOUT_MS / 4))),
     },
     // 408 / 431 / malformed HTTP from Node's parser answered as problem+json too.
     clientErrorHandler: problemClientErrorHandler,
+    // 414 / malformed URL from the router: through the guards, then problem+json (router-errors.ts).
+    frameworkErrors: createRouterErrorHandler(() => unmatched.admit),
+  });
+  // Filled in once the guards exist (registerSecurity needs the instance first).
+  const unmatched: { admit?: OnRequestHook | undefined } = {};
+
+  // Idle and slow connections: deadlines that fire on time, and a connection cap.
+  boundConnections(app.server, {
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    maxConnections: config.MAX_CONNECTIONS,
   });
 
   // Only JSON is accepted: anything else (text/plain included) is a 415, never parsed unvalidated.
@@ -68,8 +79,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     parseJsonBody(body as string, shapeLimits, done);
   });
 
-  // Before any route: shedding, authentication, rate limit, authorisation; then 405/406.
-  const protectBody = await registerSecurity(app, deps);
+  // Before any route: host check, shedding, authentication, rate limit, authorisation; then 405/406.
+  const security = await registerSecurity(app, deps);
+  const { protectBody } = security;
+  unmatched.admit = security.admitUnmatched;
   const negotiation = registerNegotiation(app);
 
   // The hooks every request passes are callback-style: an async hook costs a promise and a

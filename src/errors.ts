@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   FLOWD_ERR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'An execution with this idempotency key is still running' },
   FLOWD_ERR_EXECUTION_NOT_RETRYABLE: { status: 409, title: 'The execution cannot be retried or cancelled in its state' },
   FLOWD_ERR_REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
+  FLOWD_ERR_URI_TOO_LONG: { status: 414, title: 'The request URI is too long' },
+  FLOWD_ERR_HOST_NOT_ALLOWED: { status: 421, title: 'The Host header names no address this service answers for' },
   FLOWD_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   FLOWD_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   FLOWD_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },

@@ -44,9 +44,12 @@ export function createBuiltinRegistry(options: {
   dispatcher: Dispatcher;
   random?: (() => number) | undefined;
   adapters?: readonly ComponentAdapter<never>[] | undefined;
+  /** Masks secrets in upstream error bodies before they are cut to size. */
+  secrets?: SecretStore | undefined;
 }): AdapterRegistry {
   const registry = new AdapterRegistry();
-  registry.register(createHttpAdapter({ dispatcher: options.dispatcher }));
+  const secrets = options.secrets;
+  registry.register(createHttpAdapter({ dispatcher: options.dispatcher, ...(secrets === undefined ? {} : { maskText: (text: string) => secrets.maskText(text) }) }));
   registry.register(transformAdapter);
   registry.register(createDelayAdapter());
   registry.register(createMockAdapter(options.random === undefined ? {} : { random: options.random }));
@@ -65,8 +68,8 @@ export async function buildEngine(options: CreateEngineOptions = {}): Promise<Bu
       ? createEgressDispatcher({ policy, connections: options.httpConnectionsPerOrigin ?? 64 })
       : undefined;
   const dispatcher = options.httpDispatcher ?? ownDispatcher!;
-  const adapters = createBuiltinRegistry({ dispatcher, random: options.random, adapters: options.adapters });
   const secrets = options.secrets ?? new SecretStore();
+  const adapters = createBuiltinRegistry({ dispatcher, random: options.random, adapters: options.adapters, secrets });
   const sources: FlowSource[] = (options.flows ?? []).map((definition, index) => ({
     source: `<flows[${index}]${typeof definition.name === 'string' ? ` ${definition.name}` : ''}>`,
     definition,

@@ -15,7 +15,7 @@ import { createRootLogger } from './observability/logger.js';
 import { createCircuitMetricsMiddleware, createMetricsSink } from './observability/metrics-sink.js';
 import { createSensitiveFieldMatcher, parseRedactFields } from './observability/sensitive-fields.js';
 import { createOutputLimitsMiddleware } from './limits/output-limits.js';
-import { setExpressionLimits } from './expressions/index.js';
+import { setExpressionIsolation, setExpressionLimits, startExpressionWorkers } from './expressions/index.js';
 import { buildMetricsApp } from './observability/metrics-app.js';
 import { createMetrics, type FlowdMetrics } from './observability/metrics.js';
 import type { AppState } from './http/app-deps.js';
@@ -90,6 +90,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     wake: () => wake(),
   });
   setExpressionLimits({ timeoutMs: config.EXPRESSION_TIMEOUT_MS });
+  setExpressionIsolation({ workers: config.EXPRESSION_WORKERS });
+  startExpressionWorkers();
   let built: BuiltEngine;
   try {
     const customAdapters = [...(await loadAdapterModules(config.ADAPTER_MODULES)), ...(options.adapters ?? [])];

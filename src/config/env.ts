@@ -24,6 +24,8 @@ export const EnvSchema = z.object({
   BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   MAX_JSON_DEPTH: int(2, 1000).default(64),
   REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
+  HEADERS_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
+  MAX_CONNECTIONS: int(1, 1_000_000).default(1024),
   SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000).default(10_000),
   EXECUTIONS_MAX: int(1, 10_000_000).default(1000),
   // Durable executions (README, Durability). Tests that want no files set STORE=memory.
@@ -49,12 +51,13 @@ export const EnvSchema = z.object({
   EGRESS_ALLOW: z.string().default(''),
   HTTP_CONNECTIONS_PER_ORIGIN: int(1, 10_000).default(64),
   EXPRESSION_TIMEOUT_MS: int(1, 60_000).default(50),
+  EXPRESSION_WORKERS: int(0, 64).default(2),
   CACHE_MAX_ENTRIES: int(1, 10_000_000).default(10_000),
   MAX_MAP_ITEMS: int(1, 1_000_000).default(10_000),
   ADAPTER_MODULES: z.string().default(''),
   API_KEYS: z.string().default(''),
   AUTH_DISABLED: bool.default(false),
-  PUBLIC_PATHS: z.string().default('/health/live,/health/ready,/docs/*,/openapi.json'),
+  PUBLIC_PATHS: z.string().default('/health/live,/health/ready'),
   RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(600),
   MAX_INFLIGHT_EXECUTIONS: int(1, 1_000_000).default(1000),
   // Limits (README, Security): each violation is a specific problem+json, never a 500.

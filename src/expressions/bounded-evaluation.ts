@@ -107,7 +107,7 @@ class Guard {
 
   private checkDeadline(): void {
     if (this.activeMs > this.limits.timeoutMs) {
-      this.stop('time', `exceeded its ${this.limits.timeoutMs} ms time limit`);
+      this.stop('time', 'time limit');
     }
   }
 
@@ -131,11 +131,20 @@ class Guard {
     this.tripped =
       limit === 'size'
         ? sizeError(context, what)
-        : new ExpressionError(`${this.where}: expression "${this.source}" ${what}`, { where: this.where, expression: this.source }, {
-            details: { limit },
-          });
+        : limit === 'time'
+          ? timeLimitError(this.where, this.source, this.limits.timeoutMs)
+          : new ExpressionError(`${this.where}: expression "${this.source}" ${what}`, { where: this.where, expression: this.source }, {
+              details: { limit },
+            });
     throw new LimitReached(this.tripped.message);
   }
+}
+
+/** The error of an evaluation stopped at its time limit, by its guard or by terminating its worker. */
+export function timeLimitError(where: string, source: string, timeoutMs: number): ExpressionError {
+  return new ExpressionError(`${where}: expression "${source}" exceeded its ${timeoutMs} ms time limit`, { where, expression: source }, {
+    details: { limit: 'time' },
+  });
 }
 
 /** AST node types whose result is a value the expression built (operators, function calls, constructors). */

@@ -9,16 +9,20 @@
  * unchanged: an object constructor drops members whose value is undefined, `&` treats an
  * undefined operand as '', `=` with an undefined operand is false.
  *
+ * Expressions the fast path does not cover run in a worker thread that is terminated at its
+ * deadline (isolation/), so no expression can stall the event loop.
+ *
  * Results are plain JSON values (JSONata sequences become plain arrays, objects get an ordinary
  * prototype). A fast-path result may share structure with the scope (`input.items` returns the
  * scope's own array): treat results as immutable.
  */
 import jsonata from 'jsonata';
 import { ExpressionError } from '../errors.js';
-import { evaluateBounded, installGuardHook } from './bounded-evaluation.js';
+import { installGuardHook } from './bounded-evaluation.js';
 import { compileFast } from './fast/compile-fast.js';
 import { FALLBACK, type Scope } from './fast/fallback.js';
 import { syntaxError } from './jsonata-errors.js';
+import { evaluateIsolated } from './isolation/isolated-evaluation.js';
 import { getExpressionLimits, jsonataOptions } from './limits.js';
 import { collectReferences } from './references.js';
 
@@ -68,8 +72,10 @@ export function compileExpression(source: string, where: string): CompiledExpres
     maxChars: () => getExpressionLimits().maxResultChars,
   });
 
+  // Only the scope members the expression reads are copied to the worker (all when it reads `$`).
+  const roots = rootRefs.has('$') ? undefined : [...rootRefs];
   const slow = async (scope: Scope): Promise<unknown> => {
-    const value = await evaluateBounded(expression, scope, where, source);
+    const value = await evaluateIsolated(expression, scope, where, source, roots);
     if (value === undefined) throw noValueError(where, source);
     return value;
   };

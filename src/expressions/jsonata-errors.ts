@@ -26,8 +26,44 @@ function describe(error: JsonataErrorLike): string {
   const parts: string[] = [];
   if (error.code !== undefined) parts.push(error.code);
   if (typeof error.position === 'number') parts.push(`at character ${error.position}`);
-  const message = error.message ?? 'unknown error';
+  const message = withoutValues(error);
   return parts.length === 0 ? message : `${message} (${parts.join(' ')})`;
+}
+
+/** Members of a JSONata error whose value its message template prints (`{{value}}`, `{{value2}}`, `{{exp}}`). */
+const VALUE_MEMBERS = ['value', 'value2', 'exp'] as const;
+
+/**
+ * JSONata's message with the data it quotes replaced by its type: `$number(input.password)` fails
+ * with "Unable to cast value to a number: (a string)", never the password itself. The message goes
+ * into records, problem bodies and logs, which must not carry input values (SECURITY rule 6).
+ * `$error()`/`$assert()` messages are the flow author's own words and stay as written.
+ */
+function withoutValues(error: JsonataErrorLike): string {
+  let message = error.message ?? 'unknown error';
+  if (error.code === 'D3137' || error.code === 'D3141') return message;
+  const record = error as Record<string, unknown>;
+  for (const member of VALUE_MEMBERS) {
+    if (!(member in record)) continue;
+    const printed = printedForm(record[member]);
+    if (printed !== undefined && printed !== '' && message.includes(printed)) message = message.split(printed).join(typeName(record[member]));
+  }
+  return message;
+}
+
+function printedForm(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return '(null)';
+  if (Array.isArray(value)) return '(an array)';
+  const type = typeof value;
+  return type === 'object' ? '(an object)' : `(a ${type})`;
 }
 
 function details(error: JsonataErrorLike): Record<string, unknown> {
@@ -81,11 +117,9 @@ export function evaluationError(error: unknown, source: string, where: string): 
         ? `a range of ${String(inner.value)} items; JSONata allows at most 10000000`
         : `a sequence longer than ${getExpressionLimits().maxResultNodes} items`;
     const err = sizeError({ where, source }, what);
-    return new ExpressionError(err.message, { where, expression: source }, { cause: error, details: { limit: 'size', ...details(inner) } });
+    return new ExpressionError(err.message, { where, expression: source }, { details: { limit: 'size', ...details(inner) } });
   }
   if (error instanceof Error && e.code === undefined) e = { message: `${error.name}: ${error.message}` };
-  return new ExpressionError(`${where}: expression "${source}" failed: ${describe(e)}`, { where, expression: source }, {
-    cause: error,
-    details: details(e),
-  });
+  // No `cause`: JSONata's error object carries the offending value, and a logged cause would print it.
+  return new ExpressionError(`${where}: expression "${source}" failed: ${describe(e)}`, { where, expression: source }, { details: details(e) });
 }

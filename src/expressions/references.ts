@@ -10,6 +10,10 @@
  * with the context it was defined in). Later path steps, predicates, sort terms, grouping and
  * transform updates run against other values, so names there are not scope reads. A dynamic
  * access such as `$lookup(phases, $x)` shows up as `phases` in rootRefs with no phase id.
+ *
+ * Some built-ins read the context when an argument is left out (`$keys()` is `$keys($)`, and at
+ * the top the context is the whole scope), and `$eval` evaluates against it: such a call at the
+ * top — or any use of these functions as a value, which could be called that way later — adds `$`.
  */
 
 type Node = Readonly<Record<string, unknown>>;
@@ -20,6 +24,25 @@ export interface References {
 }
 
 const WHOLE_SCOPE = '$';
+
+/**
+ * Built-ins whose context parameter (`-` in their JSONata signature) accepts an object, with the
+ * number of arguments below which the context fills in: called at the top with fewer, they read
+ * the whole scope. (Those whose context must be a string or number fail on the scope instead.)
+ */
+const CONTEXT_READERS: ReadonlyMap<string, number> = new Map([
+  ['string', 1],
+  ['boolean', 1],
+  ['not', 1],
+  ['keys', 1],
+  ['spread', 1],
+  ['clone', 1],
+  ['lookup', 2],
+  ['sift', 2],
+  ['each', 2],
+  // $eval's second argument defaults to the context: always counted.
+  ['eval', Number.POSITIVE_INFINITY],
+]);
 const DECORATIONS = ['predicate', 'stages', 'group', 'terms'] as const;
 
 function isNode(value: unknown): value is Node {
@@ -81,7 +104,22 @@ export function collectReferences(ast: unknown): References {
       }
       case 'variable':
         if (node['value'] === '$' || (node['value'] === '' && atRoot)) rootRefs.add(WHOLE_SCOPE);
+        // A context reader used as a value (`$f := $keys`, `$map(x, $keys)`, `~> $keys`) may be called without its argument.
+        if (atRoot && typeof node['value'] === 'string' && CONTEXT_READERS.has(node['value'])) rootRefs.add(WHOLE_SCOPE);
         return;
+      case 'function': {
+        const procedure = node['procedure'];
+        const args = Array.isArray(node['arguments']) ? (node['arguments'] as unknown[]) : [];
+        const name = isNode(procedure) && procedure['type'] === 'variable' ? procedure['value'] : undefined;
+        const fillsIn = typeof name === 'string' ? CONTEXT_READERS.get(name) : undefined;
+        if (fillsIn === undefined) {
+          children(procedure, atRoot);
+        } else if (atRoot && args.length < fillsIn) {
+          rootRefs.add(WHOLE_SCOPE);
+        }
+        children(args, atRoot);
+        return;
+      }
       case 'wildcard':
       case 'descendant':
         if (atRoot) rootRefs.add(WHOLE_SCOPE);

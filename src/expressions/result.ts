@@ -8,10 +8,11 @@
  * `maxResultNodes` steps before it is refused.
  */
 import { ExpressionError } from '../errors.js';
+import { MAX_VALUE_NESTING } from '../limits/json-nesting.js';
 import type { ExpressionLimits } from './limits.js';
 
-/** Nesting beyond this is refused: the copy recurses, and no sensible flow value is this deep. */
-const MAX_NESTING = 1000;
+/** Nesting beyond this is refused: the copy recurses, and every serialiser after it too. */
+const MAX_NESTING = MAX_VALUE_NESTING;
 
 export interface ResultContext {
   readonly where: string;

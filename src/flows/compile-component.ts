@@ -3,7 +3,7 @@ import { DEFAULT_HALF_OPEN_AFTER_MS, buildBreaker, buildBulkhead } from '../engi
 import type { CompiledComponent } from './compiled.js';
 import type { Reporter } from './parse-fields.js';
 import { COMPONENT_POLICY_KEYS, type ComponentDefinition, type FlowDefinition } from './schema.js';
-import { resolveSecrets, type SecretSource, type SecretStore } from './secrets.js';
+import { MIN_SECRET_LENGTH, resolveSecrets, type SecretSource, type SecretStore } from './secrets.js';
 import { didYouMean, listNames } from './suggest.js';
 import { plainZodIssues } from './zod-words.js';
 
@@ -38,6 +38,9 @@ export function compileComponent(name: string, definition: ComponentDefinition, 
   for (const missing of resolved.missing) {
     report(path, `secret "${missing}" is not set (set the environment variable ${missing}, or ${missing}_FILE to a file holding it)`);
   }
+  for (const short of resolved.tooShort) {
+    report(path, `secret "${short}" is shorter than ${MIN_SECRET_LENGTH} characters: it could not be masked safely in logs and records (use a longer value)`);
+  }
   const parsed = adapter.configSchema.safeParse(resolved.value);
   if (!parsed.success) {
     for (const issue of plainZodIssues(parsed.error.issues, resolved.value, adapter.configSchema, COMPONENT_POLICY_KEYS)) {
@@ -45,7 +48,7 @@ export function compileComponent(name: string, definition: ComponentDefinition, 
     }
     return undefined;
   }
-  if (resolved.missing.length > 0) return undefined;
+  if (resolved.missing.length > 0 || resolved.tooShort.length > 0) return undefined;
   let instance;
   try {
     instance = adapter.create(parsed.data, { name, flow: flow.name });

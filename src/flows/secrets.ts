@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { MAX_VALUE_NESTING } from '../limits/json-nesting.js';
 
 /**
  * `${secret:NAME}` inside a component's configuration is replaced at load by the environment
@@ -11,13 +12,20 @@ export interface SecretSource {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * Shorter secrets are refused at load: masking them would mangle ordinary words, and not masking
+ * them would let them through every sink.
+ */
+export const MIN_SECRET_LENGTH = 4;
+
 export class SecretStore {
   readonly #values = new Set<string>();
   #pattern: RegExp | undefined;
 
+  /** Remembers a secret value; one shorter than MIN_SECRET_LENGTH is a programming error here (the loader refuses it first). */
   add(value: string): void {
-    // Very short values would mask ordinary words; such a secret is itself a configuration smell.
-    if (value.length < 4 || this.#values.has(value)) return;
+    if (value.length < MIN_SECRET_LENGTH) throw new RangeError(`a secret must be at least ${MIN_SECRET_LENGTH} characters long`);
+    if (this.#values.has(value)) return;
     this.#values.add(value);
     this.#pattern = undefined;
   }
@@ -34,9 +42,7 @@ export class SecretStore {
   maskText(text: string): string {
     if (this.#values.size === 0) return text;
     this.#pattern ??= new RegExp(
-      // Also the JSON-escaped spelling: a secret holding `"`, `\` or a control character appears
-      // escaped in serialised bodies and log lines.
-      [...new Set([...this.#values].flatMap((value) => [value, JSON.stringify(value).slice(1, -1)]))]
+      [...new Set([...this.#values].flatMap(spellingsOf))]
         .sort((a, b) => b.length - a.length)
         .map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
         .join('|'),
@@ -55,10 +61,54 @@ export class SecretStore {
   }
 }
 
+const TOO_DEEP = '[nested too deep]';
+
+/**
+ * Every way a secret value can show up in text flowd handles: as it is; JSON-escaped (a secret
+ * holding `"`, `\` or a control character appears escaped in bodies and log lines);
+ * percent-encoded (an upstream echoing a query string or form body); base64 and base64url (an
+ * upstream echoing `Authorization: Basic …`, or a token it encoded).
+ */
+function spellingsOf(value: string): string[] {
+  const percent = encodeURIComponent(value);
+  return [
+    value,
+    JSON.stringify(value).slice(1, -1),
+    percent,
+    percent.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+    percent.replaceAll('%20', '+'),
+    ...base64Spellings(value),
+  ].filter((spelling) => spelling.length >= MIN_SECRET_LENGTH);
+}
+
+/**
+ * Base64 turns each 3 bytes into 4 characters, so how a secret is spelled inside a longer encoded
+ * text (`user:secret` in a Basic header) depends on its offset modulo 3. For each of the three
+ * offsets, the characters that encode only secret bytes are the same whatever surrounds it: those
+ * are masked. Both alphabets, without padding.
+ */
+function base64Spellings(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  // The secret encoded on its own, padding included: masked whole.
+  const spellings: string[] = [bytes.toString('base64'), bytes.toString('base64url')];
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64').replace(/=+$/, '');
+    // Characters holding filler bits (before) or bits of whatever follows (after) are dropped.
+    const start = offset === 0 ? 0 : Math.ceil((offset * 8) / 6);
+    const end = Math.floor(((offset + bytes.length) * 8) / 6);
+    const core = encoded.slice(start, end);
+    spellings.push(core, core.replaceAll('+', '-').replaceAll('/', '_'));
+  }
+  return spellings;
+}
+
 /** Copy-on-write, like redactSensitive: only what holds a secret is copied; clean data is returned as is. */
 function maskDeep(value: unknown, maskText: (text: string) => string, depth = 0): unknown {
   if (typeof value === 'string') return maskText(value);
-  if (depth > 64 || typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  // Values flowd keeps are nested at most MAX_VALUE_NESTING deep; deeper parts are not walked, and
+  // not passed on unmasked either.
+  if (depth > MAX_VALUE_NESTING) return TOO_DEEP;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
@@ -90,20 +140,26 @@ function defineField(target: Record<string, unknown>, key: string, value: unknow
 }
 
 /**
- * Resolves secret references in `value` (deeply). Returns the resolved value and the names that
- * could not be resolved, so the loader can report them all at once.
+ * Resolves secret references in `value` (deeply). Returns the resolved value, the names that
+ * could not be resolved and those whose value is too short to mask, so the loader can report them
+ * all at once.
  */
 export function resolveSecrets(
   value: unknown,
   source: SecretSource,
   store: SecretStore,
-): { value: unknown; missing: string[] } {
+): { value: unknown; missing: string[]; tooShort: string[] } {
   const missing: string[] = [];
+  const tooShort: string[] = [];
   const resolveString = (text: string): string =>
     text.replace(SECRET_REFERENCE, (_match, name: string) => {
       const secret = readSecret(name, source);
       if (secret === undefined) {
         missing.push(name);
+        return '';
+      }
+      if (secret.length < MIN_SECRET_LENGTH) {
+        tooShort.push(name);
         return '';
       }
       store.add(secret);
@@ -117,7 +173,7 @@ export function resolveSecrets(
     }
     return item;
   };
-  return { value: walk(value), missing };
+  return { value: walk(value), missing, tooShort };
 }
 
 function readSecret(name: string, source: SecretSource): string | undefined {

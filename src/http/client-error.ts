@@ -20,6 +20,11 @@ export function problemClientErrorHandler(error: Error & { code?: string }, sock
   } else {
     [code, status, detail] = ['FLOWD_ERR_REQUEST_INVALID', 400, 'malformed HTTP request'];
   }
+  answerAndClose(socket, code, status, detail, error);
+}
+
+/** Writes a problem+json answer straight to the socket (no request object exists, or none can answer) and closes it. */
+export function answerAndClose(socket: Socket, code: ErrorCode, status: number, detail: string, error?: Error): void {
   const body = JSON.stringify({ ...problem(code, detail), status });
   if (socket.writable) {
     socket.write(

@@ -1,8 +1,9 @@
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
+import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { CompiledFlow } from '../flows/compiled.js';
+import { askForApiKeyOnce, sendStoredApiKey } from './swagger-ui-auth.js';
 
 export const OPENAPI_INFO = {
   title: 'flowd',
@@ -12,6 +13,7 @@ export const OPENAPI_INFO = {
 };
 
 type Transform = typeof jsonSchemaTransform;
+type UiConfig = NonNullable<FastifySwaggerUiOptions['uiConfig']>;
 type TransformInput = Parameters<Transform>[0];
 
 /**
@@ -42,7 +44,17 @@ export async function registerOpenApi(app: FastifyInstance, flows: ReadonlyMap<s
     },
     transformObject: (input) => addFlowExamples(jsonSchemaTransformObject(input) as OpenApiDocument, flows),
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, tryItOutEnabled: true } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: {
+      deepLinking: true,
+      tryItOutEnabled: true,
+      persistAuthorization: true,
+      // The document needs flows:read when auth is on: the page sends the user's key (swagger-ui-auth.ts).
+      requestInterceptor: sendStoredApiKey as unknown as UiConfig['requestInterceptor'],
+      responseInterceptor: askForApiKeyOnce as unknown as UiConfig['responseInterceptor'],
+    },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.type('application/json').send(app.swagger()));
 }
 

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from './app-deps.js';
 import { installAuthHooks, publicPathList, resolveAuthMode } from './auth/index.js';
+import { loopbackHostGuard } from './host-guard.js';
 import { createRateLimitHook, registerLoadShedding } from './overload/overload.js';
+import { chainHooks, type OnRequestHook } from './router-errors.js';
 import { createSensitiveFieldMatcher, parseRedactFields, redactSensitiveLogLine } from '../observability/sensitive-fields.js';
 
 const LIVENESS_ROUTE = '/health/live';
@@ -11,8 +13,16 @@ function isProbe(request: FastifyRequest): boolean {
   return request.routeOptions.url?.startsWith('/health/') === true;
 }
 
+export interface Security {
+  /** The body guard the caller's onSend hook applies to every string body (see createBodyGuard). */
+  readonly protectBody: BodyGuard;
+  /** The guards for a request no route matched (router errors): host check, authentication, rate limit, authorisation. */
+  readonly admitUnmatched: OnRequestHook | undefined;
+}
+
 /**
  * The API's guards, in the order they run on every request (onRequest hooks):
+ *   0. keyless loopback mode only: the Host must be a loopback name → 421 FLOWD_ERR_HOST_NOT_ALLOWED;
  *   1. event-loop-pressure shedding → 503 FLOWD_ERR_OVERLOADED (liveness exempt);
  *   2. authentication: reads `Authorization: Bearer <key>` (never answers by itself);
  *   3. rate limit per key, or per client IP without a valid key → 429 FLOWD_ERR_RATE_LIMITED;
@@ -20,14 +30,15 @@ function isProbe(request: FastifyRequest): boolean {
  * Hooks that would do nothing under the configuration are not added at all (no shedding at
  * MAX_EVENT_LOOP_DELAY_MS=0, no limit at RATE_LIMIT_PER_MINUTE=0, no auth hooks with auth off).
  *
- * Returns the body guard the caller's onSend hook applies to every string body (see
- * createBodyGuard). Must be called on the root instance before any route is registered (the auth
- * onRoute hook resolves each route's requirement at registration). Throws ConfigurationError for
- * auth settings that must not start (no keys on a non-loopback address, malformed API_KEYS).
+ * Must be called on the root instance before any route is registered (the auth onRoute hook
+ * resolves each route's requirement at registration). Throws ConfigurationError for auth
+ * settings that must not start (no keys on a non-loopback address, malformed API_KEYS).
  */
-export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Promise<BodyGuard> {
+export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Promise<Security> {
   const { config } = deps;
   const mode = resolveAuthMode(config);
+  const hostGuard = !mode.enabled && mode.reason === 'loopback' ? loopbackHostGuard : undefined;
+  if (hostGuard !== undefined) app.addHook('onRequest', hostGuard);
 
   await registerLoadShedding(app, {
     maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
@@ -58,7 +69,8 @@ export async function registerSecurity(app: FastifyInstance, deps: AppDeps): Pro
 
   if (auth.authorize !== undefined) app.addHook('onRequest', auth.authorize);
 
-  return createBodyGuard(deps);
+  const unmatched = [hostGuard, auth.authenticate, rateLimit, auth.authorize].filter((hook): hook is OnRequestHook => hook !== undefined);
+  return { protectBody: createBodyGuard(deps), admitUnmatched: unmatched.length === 0 ? undefined : chainHooks(unmatched) };
 }
 
 /** Masks the secrets of one response body (string); the content type is read from the reply. */

@@ -1,5 +1,6 @@
 import type { Middleware } from '../engine/middleware.js';
 import { LimitExceededError } from '../errors.js';
+import { assertNestingWithin } from './json-nesting.js';
 import { jsonSizeUpTo } from './json-size.js';
 
 export interface OutputLimits {
@@ -26,6 +27,8 @@ export function createOutputLimitsMiddleware(limits: OutputLimits): Middleware {
     name: 'output-limits',
     checkOutput(ctx, output) {
       const { phase, execution } = ctx;
+      // An output nested thousands deep (a custom adapter's) would overflow every serialiser after it.
+      assertNestingWithin(output, `the output of phase "${phase.id}"`);
       const size = jsonSizeUpTo(output, limits.maxPhaseOutputBytes);
       if (size > limits.maxPhaseOutputBytes) {
         throw new LimitExceededError(

@@ -120,7 +120,8 @@ describe('server timeouts are explicit', () => {
     expect(api.requestTimeout).toBe(45_000);
     expect(api.timeout).toBe(45_000); // connectionTimeout: socket inactivity
     expect(api.keepAliveTimeout).toBe(72_000);
-    expect(api.headersTimeout).toBe(30_000);
+    expect(api.headersTimeout).toBe(10_000);
+    expect(api.maxConnections).toBe(1024);
 
     const metrics = service.metricsApp.server;
     expect(metrics.requestTimeout).toBe(METRICS_TIMEOUTS.requestMs);

@@ -172,14 +172,24 @@ describe('creating a key', () => {
 describe('PUBLIC_PATHS', () => {
   const reader = makeKey('reader', ['flows:read']);
 
-  it('is configurable: removing the documents from it puts them behind flows:read', async () => {
-    const t = await startService([echoFlow('alpha')], { API_KEYS: apiKeysEnv(reader), PUBLIC_PATHS: '/health/live' });
+  it('defaults to the health routes only: the API documents are behind flows:read', async () => {
+    const t = await startService([echoFlow('alpha')], { API_KEYS: apiKeysEnv(reader) });
     try {
-      for (const url of ['/openapi.json', '/docs/json', '/health/ready']) {
+      for (const url of ['/openapi.json', '/docs/json']) {
         expectProblem(await t.service.app.inject({ method: 'GET', url }), 401, 'FLOWD_ERR_UNAUTHENTICATED');
       }
       expect((await t.service.app.inject({ method: 'GET', url: '/openapi.json', headers: reader.auth })).statusCode).toBe(200);
-      expect((await t.service.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+      expect((await t.service.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).not.toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('is configurable: an operator can make the documents public, or take a probe out', async () => {
+    const t = await startService([echoFlow('alpha')], { API_KEYS: apiKeysEnv(reader), PUBLIC_PATHS: '/health/live,/openapi.json,/docs/json' });
+    try {
+      for (const url of ['/openapi.json', '/docs/json']) expect((await t.service.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+      expectProblem(await t.service.app.inject({ method: 'GET', url: '/health/ready' }), 401, 'FLOWD_ERR_UNAUTHENTICATED');
     } finally {
       await t.close();
     }

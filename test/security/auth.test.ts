@@ -174,10 +174,18 @@ describe('scopes: every route checks its own scope (403 FLOWD_ERR_FORBIDDEN othe
     expectProblem(await t.service.app.inject({ method: 'POST', url, headers: reader.auth }), 403, 'FLOWD_ERR_FORBIDDEN');
   });
 
-  it('public paths need no key: health, docs, openapi.json', async () => {
-    for (const url of ['/health/live', '/health/ready', '/openapi.json', '/docs/json', '/docs/static/index.html']) {
+  it('public by default: the health probes and the Swagger UI page and assets (they hold no data)', async () => {
+    for (const url of ['/health/live', '/health/ready', '/docs', '/docs/static/index.html', '/docs/static/swagger-initializer.js', '/docs/static/swagger-ui.css']) {
       const response = await t.service.app.inject({ method: 'GET', url });
       expect([401, 403], url).not.toContain(response.statusCode);
+    }
+  });
+
+  it('the API documents (the flow catalogue) need flows:read: 401 without a key, 403 without the scope', async () => {
+    for (const url of ['/openapi.json', '/docs/json', '/docs/yaml']) {
+      expectProblem(await t.service.app.inject({ method: 'GET', url }), 401, 'FLOWD_ERR_UNAUTHENTICATED');
+      expectProblem(await t.service.app.inject({ method: 'GET', url, headers: execAlpha.auth }), 403, 'FLOWD_ERR_FORBIDDEN');
+      expect((await t.service.app.inject({ method: 'GET', url, headers: reader.auth })).statusCode, url).toBe(200);
     }
   });
 

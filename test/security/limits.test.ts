@@ -63,7 +63,7 @@ describe('request bodies', () => {
   it('BODY_LIMIT_BYTES holds when Content-Length lies (chunked body over a socket)', async () => {
     const chunk = `{"input":{"s":"${'x'.repeat(6000)}"}}`;
     const response = await rawRequest(port, [
-      `POST /flows/alpha/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+      `POST /flows/alpha/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
       `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`,
     ]);
     expect(response.status).toBe(413);
@@ -101,7 +101,7 @@ describe('connection-level limits (real socket: Node enforces them before Fastif
 
   it('REQUEST_TIMEOUT_MS: a slow-drip request (slowloris) gets 408 problem+json FLOWD_ERR_REQUEST_TIMEOUT', async () => {
     const started = Date.now();
-    const head = 'POST /flows/alpha/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n';
+    const head = 'POST /flows/alpha/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n';
     // One byte every 200 ms: the socket is never idle, so only the request deadline stops it.
     const response = await rawRequest(port, [head, ...'{"input":{"s":"'.split('')], { gapMs: 200, timeoutMs: 8000 });
     expect(response.status).toBe(408);

@@ -77,3 +77,39 @@ export function rawHttp(port: number, method: string, path: string, headers: Rec
   if (body !== undefined) lines.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(payload)}`);
   return rawRequest(port, [`${lines.join('\r\n')}\r\n\r\n${payload}`]);
 }
+
+export interface RawConnection {
+  write(text: string): void;
+  /** Everything the server sent so far. */
+  received(): string;
+  /** Resolves with what the server sent once the connection closed. */
+  readonly closed: Promise<RawResponse>;
+  isClosed(): boolean;
+  destroy(): void;
+}
+
+/** An open TCP connection to 127.0.0.1 that the test writes to by hand (idle, dripping, kept alive). */
+export function openConnection(port: number): Promise<RawConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (data: string) => {
+      received += data;
+    });
+    const closed = new Promise<RawResponse>((done) => {
+      socket.on('close', () => done(parseRawResponse(received)));
+    });
+    socket.on('error', () => undefined); // a reset after the answer: `closed` carries what arrived
+    socket.once('connect', () =>
+      resolve({
+        write: (text) => void socket.write(text),
+        received: () => received,
+        closed,
+        isClosed: () => socket.closed,
+        destroy: () => socket.destroy(),
+      }),
+    );
+    socket.once('error', reject);
+  });
+}

@@ -14,7 +14,19 @@ import { json, makeKey, startService, type TestService } from './helpers.js';
 const CANARY = 'cnry-5d2f8a41e9b7c3';
 /** A secret with JSON-special characters: it appears escaped in JSON bodies and log lines. */
 const ODD_CANARY = 'odd"q\\b-cnry-77f1e2';
-const CANARY_FORMS = [CANARY, ODD_CANARY, JSON.stringify(ODD_CANARY).slice(1, -1), encodeURIComponent(CANARY), encodeURIComponent(ODD_CANARY)];
+const base64 = (text: string, alphabet: 'base64' | 'base64url' = 'base64') => Buffer.from(text).toString(alphabet);
+/** The part of `svc:<canary>` in base64 that encodes only canary bytes (what a Basic header echo would show). */
+const BASIC_CORE = base64(`svc:${CANARY}`).slice(6, -6);
+const CANARY_FORMS = [
+  CANARY,
+  ODD_CANARY,
+  JSON.stringify(ODD_CANARY).slice(1, -1),
+  encodeURIComponent(CANARY),
+  encodeURIComponent(ODD_CANARY),
+  base64(CANARY),
+  base64(ODD_CANARY, 'base64url'),
+  BASIC_CORE,
+];
 
 const SENSITIVE_INPUT = {
   user: 'bob',
@@ -48,7 +60,10 @@ async function kept(id: string): Promise<ExecutionRecord | undefined> {
 
 beforeAll(async () => {
   upstream = await startServer((req, res, recorded) => {
-    const echo = JSON.stringify({ headers: req.headers, body: recorded.body === '' ? null : JSON.parse(recorded.body), said: `my token is ${String(req.headers['x-canary'])}` });
+    const token = String(req.headers['x-canary']);
+    const odd = String(req.headers['x-odd']);
+    const encoded = { basic: `Basic ${base64(`svc:${token}`)}`, b64: base64(token), b64url: base64(odd, 'base64url'), query: `q=${encodeURIComponent(odd)}&t=${encodeURIComponent(token)}` };
+    const echo = JSON.stringify({ headers: req.headers, body: recorded.body === '' ? null : JSON.parse(recorded.body), said: `my token is ${token}`, encoded });
     res.writeHead(req.url === '/fail' ? 500 : 200, { 'content-type': 'application/json' });
     res.end(echo);
   });
@@ -142,6 +157,13 @@ describe('the canary secret is in no sink', () => {
     expect(echoed.said).toBe('my token is [REDACTED]');
   });
 
+  it('its encoded echoes are masked too: base64 (inside a Basic credential too), base64url, percent-encoding', () => {
+    const ok = bodies.find((b) => b.label === 'execute ok')!;
+    const encoded = JSON.parse(ok.body).output.output.encoded as Record<string, string>;
+    for (const value of Object.values(encoded)) expect(value).toContain('[REDACTED]');
+    expect(encoded['b64']).toBe('[REDACTED]');
+  });
+
   it('not in an error message built from upstream data ($error) — problem, record and logs', () => {
     const explode = bodies.find((b) => b.label === 'execute explode')!;
     expect(JSON.parse(explode.body).detail).toMatch(/upstream said: .*\[REDACTED\]/);
@@ -196,5 +218,21 @@ describe('input fields with sensitive names', () => {
     expect(logs).toContain('visible-note-4417');
     expect(logs).toContain('careless: input seen');
     for (const value of SENSITIVE_VALUES) expect(logs.includes(value), `logs contain ${value}`).toBe(false);
+  });
+});
+
+describe('secrets too short to mask', () => {
+  it('a secret shorter than 4 characters is refused at load, naming the secret (never its value)', async () => {
+    const flow = { name: 'short', components: { api: { adapter: 'http', base_url: 'https://api.example', headers: { 'x-key': '${secret:SHORT_KEY}' } } }, phases: [{ id: 'a', component: 'api' }] };
+    const error = await startService([flow], { SHORT_KEY: 'k9!' }).then(
+      async (s) => {
+        await s.close();
+        return undefined;
+      },
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).toBe('ConfigurationError');
+    expect(error?.message).toMatch(/secret "SHORT_KEY" is shorter than 4 characters/);
+    expect(error?.message).not.toContain('k9!');
   });
 });

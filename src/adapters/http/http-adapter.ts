@@ -45,6 +45,12 @@ export interface HttpResult {
 export interface HttpAdapterOptions {
   /** The egress-checked, pooled dispatcher shared by every http component. */
   dispatcher: Dispatcher;
+  /**
+   * Masks secret values in a text (the SecretStore's). An error body is cut to 2 048 characters
+   * for the record; masking it only afterwards would miss a secret cut in two, and its first part
+   * would reach records and logs.
+   */
+  maskText?: (text: string) => string;
 }
 
 /**
@@ -61,6 +67,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
     create(config, init) {
       const base = createTargetBase(config.base_url);
       const staticHeaders = assertSafeHeaders(config.headers ?? {});
+      const configuredHeaders = Object.keys(staticHeaders);
       const maxBytes = config.max_response_bytes ?? DEFAULT_MAX_RESPONSE_BYTES;
       const redirectOrigins = new Set((config.redirect_origins ?? []).map((origin) => new URL(origin).origin));
       return {
@@ -86,8 +93,8 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
             }
           }
           headers['accept'] ??= 'application/json';
-          const first: RedirectHop = { url, method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body };
-          return send(options.dispatcher, first, config, redirectOrigins, maxBytes, ctx, init.name);
+          const first: RedirectHop = { url, method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, configuredHeaders };
+          return send(options, first, config, redirectOrigins, maxBytes, ctx, init.name);
         },
         describe: () => ({ target: base.origin }),
       };
@@ -96,7 +103,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
 }
 
 async function send(
-  dispatcher: Dispatcher,
+  { dispatcher, maskText }: HttpAdapterOptions,
   first: RedirectHop,
   config: HttpConfig,
   redirectOrigins: ReadonlySet<string>,
@@ -131,7 +138,7 @@ async function send(
       throw new ComponentError(`component "${component}" answered ${response.statusCode}`, {
         kind: 'status',
         upstreamStatus: response.statusCode,
-        body: truncate(body),
+        body: truncate(typeof body === 'string' && maskText !== undefined ? maskText(body) : body),
         ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       });
     }
@@ -166,6 +173,7 @@ function childTraceparent(ctx: AdapterContext): string | undefined {
   return `${match[1]}-${match[2]}-${randomBytes(8).toString('hex')}-${match[3]}`;
 }
 
+/** Cuts a text body to size for the record; mask secrets first (see HttpAdapterOptions.maskText). */
 function truncate(body: unknown): unknown {
   if (typeof body === 'string') return body.length > 2048 ? `${body.slice(0, 2048)}…` : body;
   return body;

@@ -1,5 +1,5 @@
 import { FLOW_NAME_PATTERN } from '../../flows/schema.js';
-import { ADMIN_ONLY, AUTHENTICATED, type RouteRequirement } from './scopes.js';
+import { ADMIN_ONLY, AUTHENTICATED, PUBLIC, type RouteRequirement } from './scopes.js';
 
 const FLOWS_READ: RouteRequirement = Object.freeze({ kind: 'scope', scope: 'flows:read' });
 const EXECUTIONS_READ: RouteRequirement = Object.freeze({ kind: 'scope', scope: 'executions:read' });
@@ -15,6 +15,15 @@ export const BUILTIN_ROUTE_REQUIREMENTS: Readonly<Record<string, RouteRequiremen
   'GET /health/ready': AUTHENTICATED,
   // The API documents list every flow and its input schema.
   'GET /openapi.json': FLOWS_READ,
+  'GET /docs/json': FLOWS_READ,
+  'GET /docs/yaml': FLOWS_READ,
+  // Swagger UI's page and assets hold no data (the page fetches /docs/json with the user's key),
+  // and a browser cannot send a key when it navigates to a page.
+  'GET /docs': PUBLIC,
+  'GET /docs/': PUBLIC,
+  'GET /docs/static/index.html': PUBLIC,
+  'GET /docs/static/swagger-initializer.js': PUBLIC,
+  'GET /docs/static/*': PUBLIC,
   'GET /flows': FLOWS_READ,
   'GET /flows/:name': FLOWS_READ,
   'GET /flows/:name/diagram': FLOWS_READ,
@@ -27,7 +36,7 @@ export const BUILTIN_ROUTE_REQUIREMENTS: Readonly<Record<string, RouteRequiremen
   'POST /executions/:id/retry': Object.freeze({ kind: 'execute', target: Object.freeze({ executionParam: 'id' }) }),
 });
 
-/** Route prefixes whose every GET route shares a requirement (Swagger UI's assets and documents). */
+/** Route prefixes whose other GET routes share a requirement (any further Swagger UI route). */
 const PREFIX_REQUIREMENTS: readonly { prefix: string; requirement: RouteRequirement }[] = [{ prefix: '/docs', requirement: FLOWS_READ }];
 
 /** Each flow's own documented execute route: `/flows/<flow>/execute`, a static pattern. */

@@ -11,6 +11,7 @@ import { createEgressDispatcher } from '../../../src/adapters/http/egress/dispat
 import { createEgressPolicy } from '../../../src/adapters/http/egress/ip-policy.js';
 import { createRebindingTestResolver, type ScriptedLookup } from '../../../src/adapters/http/egress/lookup.js';
 import { followRedirects, type RedirectHop } from '../../../src/adapters/http/egress/redirects.js';
+import { startService } from '../helpers.js';
 import { loopbackOnlyConnector, startServer, type RecordingConnector, type TestServer } from './helpers.js';
 
 let a: TestServer;
@@ -125,5 +126,44 @@ describe('redirects', () => {
   it('enforces the hop limit', async () => {
     await expect(followRedirects(hop(aUrl('/loop')), send, { maxRedirects: 3 })).rejects.toBeInstanceOf(LimitExceededError);
     expect(a.requests).toHaveLength(4);
+  });
+});
+
+describe('a component following a redirect to another origin', () => {
+  it('drops every header set in its configuration (x-api-key, not only authorization), and keeps them on its own origin', async () => {
+    const other = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"at":"other"}');
+    });
+    const home = await startServer((req, res) => {
+      if (req.url === '/away') res.writeHead(302, { location: `${other.origin}/landing` });
+      else if (req.url === '/near') res.writeHead(302, { location: '/landing' });
+      else res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"at":"home"}');
+    });
+    const component = { adapter: 'http', base_url: home.origin, follow_redirects: 1, redirect_origins: [other.origin], headers: { 'x-api-key': '${secret:UPSTREAM_KEY}', 'x-tenant': 'acme' } };
+    const t = await startService(
+      [
+        { name: 'away', components: { api: component }, phases: [{ id: 'get', component: 'api', request: { method: 'GET', path: '/away', headers: { 'x-trace-note': 'n1' } }, output: '{% result.body %}' }] },
+        { name: 'near', components: { api: component }, phases: [{ id: 'get', component: 'api', request: { method: 'GET', path: '/near' }, output: '{% result.body %}' }] },
+      ],
+      { UPSTREAM_KEY: 'key-canary-61d0a9', EGRESS_ALLOW: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn' },
+    );
+    try {
+      const away = await t.service.app.inject({ method: 'POST', url: '/flows/away/execute', payload: { input: {} } });
+      expect(JSON.parse(away.body).output).toEqual({ at: 'other' });
+      expect(home.requests[0]?.headers['x-api-key']).toBe('key-canary-61d0a9');
+      const seenByOther = other.requests[0]!.headers;
+      expect(seenByOther['x-api-key']).toBeUndefined();
+      expect(seenByOther['x-tenant']).toBeUndefined();
+      expect(seenByOther['x-trace-note']).toBe('n1');
+      const near = await t.service.app.inject({ method: 'POST', url: '/flows/near/execute', payload: { input: {} } });
+      expect(JSON.parse(near.body).output).toEqual({ at: 'home' });
+      expect(home.requests.at(-1)?.headers['x-api-key']).toBe('key-canary-61d0a9');
+    } finally {
+      await t.close();
+      await home.close();
+      await other.close();
+    }
   });
 });

@@ -69,6 +69,22 @@ describe('compileExpression: references', () => {
     expect([...compileExpression('input.items[$.sku = "a"]', 'w').rootRefs]).toEqual(['input']);
   });
 
+  it('marks a top-level call that fills a left-out argument with the context (the whole scope) with $, and $eval', () => {
+    for (const source of ['$keys()', '$string()', "$lookup('input')", '$sift(function($v){ $v })', '$each(function($v){ $v })', "$eval('1')"]) {
+      expect([...compileExpression(source, 'w').rootRefs], source).toContain('$');
+    }
+    // A context reader passed around as a value may be called that way later.
+    expect([...compileExpression('$map(input.items, $keys)', 'w').rootRefs]).toContain('$');
+    // With its argument given, or called where the context is something else, it reads only that.
+    expect([...compileExpression("$string(input.a) & $keys(input.b)[0] & $lookup(input.c, 'd')", 'w').rootRefs]).toEqual(['input']);
+    expect([...compileExpression('input.items.$keys()', 'w').rootRefs]).toEqual(['input']);
+  });
+
+  it('evaluates such a call against the whole scope (it is copied whole to the worker)', async () => {
+    expect(await compileExpression('$keys()', 'w').evaluate({ input: { a: 1 }, phases: {} })).toEqual(['input', 'phases']);
+    expect(await compileExpression("$lookup('phases')", 'w').evaluate({ input: { a: 1 }, phases: { p: 1 } })).toEqual({ p: 1 });
+  });
+
   it('reports a dynamic phase access as phases with no id', () => {
     const e = compileExpression("$lookup(phases, 'x' & input.id)", 'w');
     expect([...e.rootRefs].sort()).toEqual(['input', 'phases']);

@@ -12,8 +12,9 @@
  *  - is sent through the same egress dispatcher, so the connector checks the address
  *    actually connected to again (an allowed origin still cannot reach 127.0.0.1 or
  *    169.254.169.254 unless EGRESS_ALLOW opens it);
- *  - drops authorization/cookie/proxy-authorization once the origin changes, and they
- *    stay dropped for the rest of the chain (as fetch does);
+ *  - drops authorization/cookie/proxy-authorization, and every header the hop names as
+ *    configured (a component's static headers: API keys live there), once the origin
+ *    changes; they stay dropped for the rest of the chain (as fetch does for credentials);
  *  - counts against `maxRedirects`; one more is a LimitExceededError.
  */
 import { EgressDeniedError, LimitExceededError } from '../../../errors.js';
@@ -33,6 +34,8 @@ export interface RedirectHop {
   headers: Record<string, string>;
   /** Must be replayable for 307/308, so no streams. */
   body?: string | Uint8Array | undefined;
+  /** Lower-case names of headers from the component's configuration: dropped, like credentials, when the origin changes. */
+  configuredHeaders?: readonly string[] | undefined;
 }
 
 export interface RedirectResponse {
@@ -87,12 +90,16 @@ async function discard(response: RedirectResponse): Promise<void> {
 
 function nextHop(hop: RedirectHop, status: number, url: URL): RedirectHop {
   const headers = { ...hop.headers };
-  if (url.origin !== hop.url.origin) for (const name of CREDENTIAL_HEADERS) delete headers[name];
+  if (url.origin !== hop.url.origin) {
+    for (const name of CREDENTIAL_HEADERS) delete headers[name];
+    for (const name of hop.configuredHeaders ?? []) delete headers[name];
+  }
+  const { configuredHeaders } = hop;
   // 303 always becomes GET (except HEAD); 301/302 turn POST into GET, as every client does.
   const toGet = (status === 303 && hop.method !== 'HEAD') || ((status === 301 || status === 302) && hop.method === 'POST');
-  if (!toGet) return { url, method: hop.method, headers, body: hop.body };
+  if (!toGet) return { url, method: hop.method, headers, body: hop.body, configuredHeaders };
   for (const name of BODY_HEADERS) delete headers[name];
-  return { url, method: 'GET', headers, body: undefined };
+  return { url, method: 'GET', headers, body: undefined, configuredHeaders };
 }
 
 /**

@@ -4,6 +4,7 @@
  *    missing content-length changes nothing), aborting the stream past it;
  *  - the caller's AbortSignal as the overall deadline, because undici's bodyTimeout is
  *    an idle timer that a slow-drip upstream resets forever;
+ *  - JSON nested deeper than MAX_VALUE_NESTING refused (kind "protocol"), before any recursive walk;
  *  - JSON parsed with secure-json-parse. Choice: a body carrying `__proto__` or
  *    `constructor.prototype` keys is REJECTED (ComponentError, kind "protocol"), not
  *    silently cleaned: an upstream sending them is broken or hostile, and a flow should
@@ -16,6 +17,7 @@
  */
 import sjson from 'secure-json-parse';
 import { ComponentError, FlowdError, LimitExceededError, TimeoutError } from '../../../errors.js';
+import { MAX_VALUE_NESTING, findTooDeeplyNested } from '../../../limits/json-nesting.js';
 
 /** What readJsonBody needs from a body: undici's BodyReadable satisfies it. */
 export interface ReadableBody extends AsyncIterable<Uint8Array | string> {
@@ -155,8 +157,9 @@ export async function readJsonBody(body: ReadableBody, options: ReadBodyOptions)
   // RFC 8259: JSON exchanged between systems is UTF-8, whatever the charset parameter says.
   const text = decode(bytes, undefined);
   if (text.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+    parsed = sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) as unknown;
   } catch (error) {
     const poisoned = error instanceof SyntaxError && error.message.includes('forbidden prototype property');
     throw new ComponentError(
@@ -167,4 +170,10 @@ export async function readJsonBody(body: ReadableBody, options: ReadBodyOptions)
       { cause: error },
     );
   }
+  // JSON.parse builds any depth; the walks after it (serialising the record, the answer) do not.
+  const tooDeep = findTooDeeplyNested(parsed);
+  if (tooDeep !== undefined) {
+    throw new ComponentError(`upstream JSON is nested deeper than ${MAX_VALUE_NESTING} levels (at ${tooDeep})`, { kind: 'protocol' });
+  }
+  return parsed;
 }

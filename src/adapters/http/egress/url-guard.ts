@@ -78,6 +78,19 @@ function decodeSegment(segment: string): string | undefined {
   return current;
 }
 
+/**
+ * Whether a decoded path segment means "parent directory" to some server behind the origin:
+ * `..` itself; `..;x` (Tomcat and Spring drop `;` path parameters before resolving, so `..;` climbs);
+ * compatibility forms that Unicode-normalising servers fold into `..` (full-width `．．`, the
+ * two-dot leader `‥`); trailing whitespace that some servers trim.
+ */
+function climbsUp(part: string): boolean {
+  const folded = part.normalize('NFKC');
+  const semicolon = folded.indexOf(';');
+  const withoutParameters = semicolon === -1 ? folded : folded.slice(0, semicolon);
+  return withoutParameters.trimEnd() === '..';
+}
+
 function assertSafePath(path: string): void {
   if (hasControlCharacter(path)) throw deny('path contains a control character (CR, LF, NUL, tab, …)');
   if (ENCODED_CONTROL.test(path)) throw deny('path contains a percent-encoded control character (e.g. %0d%0a, %00)');
@@ -98,8 +111,8 @@ function assertSafePath(path: string): void {
     const decoded = decodeSegment(segment);
     if (decoded === undefined) throw deny('path contains malformed percent-encoding');
     // A decoded segment may hide separators ("..%2f"), so split it again.
-    if (decoded.split(/[/\\]/).some((part) => part === '..')) {
-      throw deny('path contains a ".." segment (also refused percent-encoded)');
+    if (decoded.split(/[/\\]/).some(climbsUp)) {
+      throw deny('path contains a ".." segment (also refused percent-encoded, with ";" parameters or as full-width dots)');
     }
   }
 }
