@@ -3,6 +3,7 @@ import { request, type Dispatcher } from 'undici';
 import { createEgressDispatcher, createEgressPolicy, normalizeHostname, parseAllowList } from '../adapters/http/egress/index.js';
 import { cidrContains, parseCidr, parseIp } from '../adapters/http/egress/ip-address.js';
 import type { FlowLogger } from '../engine/logger.js';
+import { assertNestingWithin } from '../limits/json-nesting.js';
 import type { ExecutionRecord } from '../engine/record.js';
 
 const ATTEMPTS = 3;
@@ -65,7 +66,14 @@ export class CallbackSender {
   }
 
   async #deliver(url: string, record: ExecutionRecord): Promise<void> {
-    const body = JSON.stringify(record);
+    let body: string;
+    try {
+      assertNestingWithin(record, 'the callback record');
+      body = JSON.stringify(record);
+    } catch (error) {
+      this.#logger.error({ err: error, executionId: record.executionId }, 'callback not sent: its record cannot be serialised');
+      return;
+    }
     for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
       try {
         const response = await request(url, {

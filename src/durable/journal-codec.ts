@@ -1,4 +1,5 @@
 import type { JournalEntry } from '../engine/journal/entries.js';
+import { MAX_VALUE_NESTING, findTooDeeplyNested } from '../limits/json-nesting.js';
 import type { JournalRow } from '../store/execution-store.js';
 
 /**
@@ -23,7 +24,29 @@ export function encodeEntry(entry: JournalEntry, seq: number, clean: (value: unk
     // Stored once: a value the cleaning left as it was is in `data` already (copy-on-write keeps it the same object).
     if (field in entry && shown[field] !== raw) (state ??= {})[field] = raw;
   }
-  return { seq, type: entry.type, data: JSON.stringify(shown), state: state === undefined ? null : JSON.stringify(state) };
+  return { seq, type: entry.type, data: serialise(shown), state: state === undefined ? null : serialise(state) };
+}
+
+/**
+ * JSON of an entry. The values an entry can hold are bounded upstream (request bodies, upstream
+ * JSON, phase outputs), but a custom adapter's result or a log field is not: a value nested too
+ * deeply to serialise is replaced by a marker instead of failing the write (never a 500 or a lost journal).
+ */
+function serialise(value: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    const safe: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(value)) {
+      const path = findTooDeeplyNested(field);
+      safe[key] = path === undefined ? field : { truncated: true, reason: `nested deeper than ${MAX_VALUE_NESTING} levels (at ${path})` };
+    }
+    try {
+      return JSON.stringify(safe);
+    } catch {
+      throw error;
+    }
+  }
 }
 
 /** Encodes `entries[from…]`; without their raw values when nothing will resume or retry from them. */

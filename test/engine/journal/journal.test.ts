@@ -186,3 +186,14 @@ describe('checkpoints', () => {
     expect(compensationRequests.size).toBe(0);
   });
 });
+
+describe('what is stored of a journal', () => {
+  it('a value nested too deeply to serialise is stored as a marker, the rest of the entry as it is', async () => {
+    const { encodeEntry, decodeRows } = await import('../../../src/durable/journal-codec.js');
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    const row = encodeEntry({ type: 'response_received', ref: 2, attempt: 1, response: deep, at: 1, t: 1 }, 3, (value) => value);
+    const [entry] = decodeRows([row]);
+    expect(entry).toMatchObject({ type: 'response_received', ref: 2, attempt: 1, response: { truncated: true, reason: expect.stringContaining('nested deeper than') } });
+  });
+});
