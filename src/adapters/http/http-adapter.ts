@@ -94,6 +94,8 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
           }
           headers['accept'] ??= 'application/json';
           const first: RedirectHop = { url, method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, configuredHeaders };
+          // What the journal shows of this attempt: as sent (secrets are masked when it is shown).
+          ctx.sent?.({ method: first.method, url: url.href, headers, ...(request.body === undefined || body === undefined ? {} : { body: request.body }) });
           return send(options, first, config, redirectOrigins, maxBytes, ctx, init.name);
         },
         describe: () => ({ target: base.origin }),
