@@ -14,7 +14,6 @@ import { createLogSink } from './observability/log-sink.js';
 import { createRootLogger } from './observability/logger.js';
 import { createCircuitMetricsMiddleware, createMetricsSink } from './observability/metrics-sink.js';
 import { createSensitiveFieldMatcher, parseRedactFields } from './observability/sensitive-fields.js';
-import { createOutputLimitsMiddleware } from './limits/output-limits.js';
 import { setExpressionIsolation, setExpressionLimits, startExpressionWorkers } from './expressions/index.js';
 import { buildMetricsApp } from './observability/metrics-app.js';
 import { createMetrics, type FlowdMetrics } from './observability/metrics.js';
@@ -105,9 +104,9 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
       logger,
       journalSinks: [createMetricsSink(metrics), createLogSink(logger)],
       capture: { policy: config.CAPTURE, maxBytes: config.CAPTURE_MAX_BYTES },
+      outputLimits: { maxPhaseOutputBytes: config.MAX_PHASE_OUTPUT_BYTES, maxRecordBytes: config.MAX_RECORD_BYTES },
       middleware: [
         createCircuitMetricsMiddleware(metrics),
-        createOutputLimitsMiddleware({ maxPhaseOutputBytes: config.MAX_PHASE_OUTPUT_BYTES, maxRecordBytes: config.MAX_RECORD_BYTES }),
         ...(options.middleware ?? []),
       ],
       cache: createMemoryPhaseCache({ maxEntries: config.CACHE_MAX_ENTRIES }),

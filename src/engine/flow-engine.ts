@@ -3,6 +3,7 @@ import type { CompiledFlow } from '../flows/compiled.js';
 import type { JournalEntry } from './journal/entries.js';
 import { captureFor, DEFAULT_CAPTURE, Journal, type CaptureLimits, type JournalSink } from './journal/journal.js';
 import { Execution } from './run/execution.js';
+import type { OutputLimits } from './run/output-limits.js';
 import { newExecutionId } from './ids.js';
 import { silentLogger, type FlowLogger } from './logger.js';
 import { MiddlewareChain, type Middleware } from './middleware.js';
@@ -38,6 +39,8 @@ export interface FlowEngineOptions {
   readonly capture?: Partial<CaptureLimits>;
   /** Told of every journal entry of every execution (metrics, the process log). Must not throw. */
   readonly journalSinks?: readonly JournalSink[];
+  /** Bounds on what phases produce (a phase past them fails with FLOWD_ERR_LIMIT_EXCEEDED). Default: none. */
+  readonly outputLimits?: OutputLimits;
   /**
    * Starts a dependent flow without waiting for it and returns its execution id.
    * Default: runs it in this process in the background.
@@ -89,6 +92,7 @@ export class FlowEngine {
       observer: options.observer,
       capture: { ...DEFAULT_CAPTURE, ...options.capture },
       sinks: options.journalSinks ?? [],
+      outputLimits: options.outputLimits,
       maxSubflowDepth: options.maxSubflowDepth ?? DEFAULT_MAX_SUBFLOW_DEPTH,
       maxMapItems: options.maxMapItems ?? DEFAULT_MAX_MAP_ITEMS,
       runChild: (flow, input, childOptions) => this.#runChild(flow, input, childOptions),

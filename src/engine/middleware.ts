@@ -129,6 +129,10 @@ export class MiddlewareChain {
   readonly hasPhaseHooks: boolean;
   /** Whether any middleware wraps phases (`phase`): without, a phase costs no extra promise. */
   readonly hasAroundPhase: boolean;
+  /** Whether any middleware looks at whole executions (`flow`, `onFlowStart`, `onFlowEnd`): without, no flow context is made. */
+  readonly hasFlowHooks: boolean;
+  /** Whether any middleware observes retries, cache lookups or compensations. */
+  readonly hasEventHooks: boolean;
   readonly #middleware: readonly Middleware[];
   readonly #checkOutput: readonly Middleware[];
   readonly #flowStart: readonly Middleware[];
@@ -150,6 +154,8 @@ export class MiddlewareChain {
     this.#phaseEnd = middleware.filter((m) => m.onPhaseEnd !== undefined);
     this.hasAroundPhase = phaseHooks.length > 0;
     this.hasPhaseHooks = this.hasAroundPhase || this.#checkOutput.length > 0 || this.#phaseEnd.length > 0;
+    this.hasFlowHooks = flowHooks.length > 0 || this.#flowStart.length > 0 || this.#flowEnd.length > 0;
+    this.hasEventHooks = middleware.some((m) => m.onRetry !== undefined || m.onCache !== undefined || m.onCompensation !== undefined);
   }
 
   /** Runs the output checks in order; the first that throws fails the phase. */

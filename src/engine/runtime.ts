@@ -1,5 +1,6 @@
 import type { CompiledFlow } from '../flows/compiled.js';
 import type { CaptureLimits, Journal, JournalSink } from './journal/journal.js';
+import type { OutputLimits } from './run/output-limits.js';
 import type { FlowLogger } from './logger.js';
 import type { MiddlewareChain } from './middleware.js';
 import type { PhaseCache } from './phase-cache.js';
@@ -88,6 +89,8 @@ export interface EngineRuntime {
   readonly capture: CaptureLimits;
   /** Told of every journal entry (metrics, the process log). */
   readonly sinks: readonly JournalSink[];
+  /** Bounds on phase outputs (MAX_PHASE_OUTPUT_BYTES, MAX_RECORD_BYTES); undefined: unbounded. */
+  readonly outputLimits: OutputLimits | undefined;
   readonly maxSubflowDepth: number;
   readonly maxMapItems: number;
   runChild(flow: string, input: unknown, options: ChildExecuteOptions): Promise<ExecutionRecord>;

@@ -209,3 +209,6 @@ export type JournalEntryType = JournalEntry['type'];
 
 /** Distributes over the union, so an entry literal without `at`/`t` keeps its own type. */
 export type NewEntry = JournalEntry extends infer E ? (E extends JournalEntry ? Omit<E, 'at' | 't'> : never) : never;
+
+/** An entry being built, field by field (before the journal sets `at` and `t`). */
+export type EntryDraft<E extends JournalEntry> = { -readonly [K in keyof Omit<E, 'at' | 't'>]: Omit<E, 'at' | 't'>[K] };

@@ -12,14 +12,18 @@ const CAPTURED: ReadonlySet<LogLevel> = new Set(['info', 'warn', 'error', 'fatal
  */
 export class JournalLogger implements FlowLogger {
   readonly #journal: Journal;
-  readonly #bindings: Readonly<Record<string, unknown>>;
   readonly #parent: FlowLogger | (() => FlowLogger);
+  /** This logger's own bindings, and its parent's (merged when a line is first written: most loggers write none). */
+  readonly #own: Readonly<Record<string, unknown>> | undefined;
+  readonly #inherited: JournalLogger | undefined;
+  #bindings: Readonly<Record<string, unknown>> | undefined;
   #out: FlowLogger | undefined;
 
-  constructor(journal: Journal, out: FlowLogger | (() => FlowLogger), bindings: Readonly<Record<string, unknown>> = {}) {
+  constructor(journal: Journal, out: FlowLogger | (() => FlowLogger), own?: Readonly<Record<string, unknown>>, inherited?: JournalLogger) {
     this.#journal = journal;
     this.#parent = out;
-    this.#bindings = bindings;
+    this.#own = own;
+    this.#inherited = inherited;
   }
 
   get #target(): FlowLogger {
@@ -27,11 +31,19 @@ export class JournalLogger implements FlowLogger {
     return this.#out;
   }
 
+  get #merged(): Readonly<Record<string, unknown>> {
+    if (this.#bindings === undefined) {
+      const merged: Record<string, unknown> = {};
+      const inherited = this.#inherited === undefined ? undefined : this.#inherited.#merged;
+      if (inherited !== undefined) for (const key of Object.keys(inherited)) merged[key] = inherited[key];
+      if (this.#own !== undefined) for (const key of Object.keys(this.#own)) if (key !== '__proto__') merged[key] = this.#own[key];
+      this.#bindings = merged;
+    }
+    return this.#bindings;
+  }
+
   child(bindings: Record<string, unknown>): FlowLogger {
-    const merged: Record<string, unknown> = {};
-    for (const key of Object.keys(this.#bindings)) merged[key] = this.#bindings[key];
-    for (const key of Object.keys(bindings)) if (key !== '__proto__') merged[key] = bindings[key];
-    return new JournalLogger(this.#journal, () => this.#target.child(bindings), merged);
+    return new JournalLogger(this.#journal, () => this.#target.child(bindings), bindings, this);
   }
 
   isLevelEnabled(level: string): boolean {
@@ -63,7 +75,8 @@ export class JournalLogger implements FlowLogger {
     if (target.isLevelEnabled?.(level) ?? true) target[level as 'info'].call(target, obj, msg);
     if (!CAPTURED.has(level)) return;
     const fields: Record<string, unknown> = {};
-    for (const key of Object.keys(this.#bindings)) fields[key] = this.#bindings[key];
+    const bindings = this.#merged;
+    for (const key of Object.keys(bindings)) fields[key] = bindings[key];
     for (const key of Object.keys(obj)) if (key !== '__proto__') fields[key] = serialize((obj as Record<string, unknown>)[key]);
     this.#journal.log(level, msg ?? '', fields);
   }

@@ -2,6 +2,7 @@ import type { AdapterContext } from '../../adapters/types.js';
 import { failureOf } from '../../adapters/failures.js';
 import { TimeoutError, toFlowdError, type FlowdError } from '../../errors.js';
 import type { CallPhase, CompiledComponent, RetrySettings } from '../../flows/compiled.js';
+import type { AttemptFailedEntry, EntryDraft, RequestSentEntry, ResponseReceivedEntry } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
 import { guardCall, runWithRetry } from '../policies.js';
 import type { ExecutionContext } from '../run/context.js';
@@ -54,7 +55,7 @@ export async function callComponent(
       onRetry: ({ attempt: failed, delayMs, error }) => {
         noted = failed;
         noteFailure(execution.journal, target, failed, error, delayMs);
-        runtime.chain.emitRetry({ execution: execution.context, phase, attempt: failed, delayMs, error });
+        if (runtime.chain.hasEventHooks) runtime.chain.emitRetry({ execution: execution.context, phase, attempt: failed, delayMs, error });
       },
     });
   } catch (error) {
@@ -69,15 +70,11 @@ export async function callComponent(
 function noteFailure(journal: Journal, target: CallTarget, attempt: number, error: FlowdError, retryInMs: number | undefined): void {
   const detail = failureOf(error)?.detail;
   const keepDetail = detail !== undefined && journal.capture.policy !== 'none' && journal.admit(detail);
-  journal.append({
-    type: 'attempt_failed',
-    ref: target.ref,
-    attempt,
-    error: summarize(error, undefined, attempt),
-    ...(keepDetail ? { detail } : {}),
-    ...(retryInMs === undefined ? {} : { retryInMs }),
-    ...(target.compensation === undefined ? {} : { compensation: target.compensation }),
-  });
+  const entry: EntryDraft<AttemptFailedEntry> = { type: 'attempt_failed', ref: target.ref, attempt, error: summarize(error, undefined, attempt) };
+  if (keepDetail) entry.detail = detail;
+  if (retryInMs !== undefined) entry.retryInMs = retryInMs;
+  if (target.compensation !== undefined) entry.compensation = target.compensation;
+  journal.append(entry);
 }
 
 /** One attempt with its own timeout; the adapter gets a signal that aborts on timeout or flow abort. */
@@ -141,13 +138,9 @@ class AttemptCapture {
     const journal = this.#journal;
     if (journal.capture.policy !== 'all' || !journal.admit(response)) return;
     const target = this.#target;
-    journal.append({
-      type: 'response_received',
-      ref: target.ref,
-      attempt: this.#attempt,
-      response,
-      ...(target.compensation === undefined ? {} : { compensation: target.compensation }),
-    });
+    const entry: EntryDraft<ResponseReceivedEntry> = { type: 'response_received', ref: target.ref, attempt: this.#attempt, response };
+    if (target.compensation !== undefined) entry.compensation = target.compensation;
+    journal.append(entry);
   }
 
   failed(): void {
@@ -170,17 +163,9 @@ class AttemptCapture {
 
   #append(request: unknown, at: number | undefined, t: number | undefined): void {
     const target = this.#target;
-    this.#journal.append(
-      {
-        type: 'request_sent',
-        ref: target.ref,
-        attempt: this.#attempt,
-        request,
-        ...(target.compensation === undefined ? {} : { compensation: target.compensation }),
-      },
-      at,
-      t,
-    );
+    const entry: EntryDraft<RequestSentEntry> = { type: 'request_sent', ref: target.ref, attempt: this.#attempt, request };
+    if (target.compensation !== undefined) entry.compensation = target.compensation;
+    this.#journal.append(entry, at, t);
   }
 }
 

@@ -35,7 +35,7 @@ export async function runCall(phase: CallPhase, ctx: KindContext): Promise<KindR
       const cached = await loadCached(execution, key, phase.cache.ttlMs, call, callSignal);
       run.cached = cached.hit;
       execution.journal.append({ type: 'cache_checked', ref: run.ref, hit: cached.hit });
-      execution.runtime.chain.emitCache({ execution: execution.context, phase, hit: cached.hit });
+      if (execution.runtime.chain.hasEventHooks) execution.runtime.chain.emitCache({ execution: execution.context, phase, hit: cached.hit });
       result = cached.value;
     } else {
       result = await call();

@@ -45,7 +45,7 @@ export async function runCompensations(execution: ExecutionContext): Promise<Com
       ...(record.error === undefined ? {} : { error: record.error }),
     });
     records.push(record);
-    execution.runtime.chain.emitCompensation({ execution: execution.context, compensation: record });
+    if (execution.runtime.chain.hasEventHooks) execution.runtime.chain.emitCompensation({ execution: execution.context, compensation: record });
   }
   execution.pending.length = 0;
   return records;

@@ -30,6 +30,8 @@ export interface ExecutionContext {
   readonly context: FlowContext;
   /** Completed compensable phases, oldest first. */
   readonly pending: PendingCompensation[];
+  /** Bytes of output its call and sub-flow phases produced so far (MAX_RECORD_BYTES). */
+  outputBytes: number;
   /** Options for a sub-flow or prerequisite started by this execution. */
   childOptions(signal: AbortSignal): ChildExecuteOptions;
   /**

@@ -1,7 +1,7 @@
 import { CancelledError, FlowdError, LeaseLostError, TimeoutError, toFlowdError } from '../../errors.js';
 import type { CompiledFlow } from '../../flows/compiled.js';
 import { isoTime } from '../iso-time.js';
-import type { NewEntry } from '../journal/entries.js';
+import type { EntryDraft, ExecutionFinishedEntry, ExecutionStartedEntry, NewEntry } from '../journal/entries.js';
 import { captureFor, Journal } from '../journal/journal.js';
 import { JournalLogger } from '../journal/journal-logger.js';
 import { checkpointsOf } from '../journal/checkpoints.js';
@@ -26,8 +26,9 @@ export class Execution implements ExecutionContext {
   readonly executionId: string;
   readonly journal: Journal;
   readonly logger: FlowLogger;
-  readonly context: FlowContext;
+  #context: FlowContext | undefined;
   readonly pending: PendingCompensation[] = [];
+  outputBytes = 0;
   readonly deadlineAt: number;
   readonly runner: PhaseRunner;
   readonly #controller = new AbortController();
@@ -59,9 +60,6 @@ export class Execution implements ExecutionContext {
     if (options.requestId !== undefined) bindings['reqId'] = options.requestId;
     if (traceId !== undefined) bindings['traceId'] = traceId;
     this.logger = new JournalLogger(this.journal, () => runtime.logger.child(bindings));
-    const context = { executionId, flow, input, logger: this.logger, requestId: options.requestId, parentId: options.parentId };
-    // The record is a view: read when a middleware reads it.
-    this.context = Object.defineProperty(context, 'record', { enumerable: true, get: () => this.record }) as FlowContext;
     const ownTimeout = Math.min(flow.timeoutMs, options.timeoutMs ?? Infinity);
     this.deadlineAt = Math.min(now + ownTimeout, options.deadlineAt ?? Infinity);
     const remaining = Math.max(0, this.deadlineAt - now);
@@ -83,6 +81,17 @@ export class Execution implements ExecutionContext {
       }
     }
     this.#scope = { input, phases: {}, execution: { id: executionId, flow: flow.name, version: flow.version, startedAt: isoTime(this.journal.started.at) }, deps: {} };
+  }
+
+  /** The middleware's view of the execution, made when a middleware needs one. */
+  get context(): FlowContext {
+    if (this.#context === undefined) {
+      const options = this.options;
+      const context = { executionId: this.executionId, flow: this.flow, input: this.input, logger: this.logger, requestId: options.requestId, parentId: options.parentId };
+      // The record is a view: read when a middleware reads it.
+      this.#context = Object.defineProperty(context, 'record', { enumerable: true, get: () => this.record }) as FlowContext;
+    }
+    return this.#context;
   }
 
   /** The execution record so far (a view of the journal, rebuilt only when the journal grew). */
@@ -130,18 +139,23 @@ export class Execution implements ExecutionContext {
     try {
       await this.observer?.onStart?.(this.journal, this.flow);
       const { chain } = this.runtime;
-      chain.flowStarted(this.context);
+      const hooks = chain.hasFlowHooks;
+      if (hooks) chain.flowStarted(this.context);
       try {
-        await chain.aroundFlow(this.context, async () => {
+        if (hooks) {
+          await chain.aroundFlow(this.context, async () => {
+            await this.#runBody();
+            return this.record;
+          });
+        } else {
           await this.#runBody();
-          return this.record;
-        });
+        }
       } catch (error) {
         // A flow middleware (or an observer) stopped the run before it ended: the journal says so.
         if (!this.#closed) this.#abandon(`stopped before it ended: ${toFlowdError(error).message}`);
         throw error;
       } finally {
-        chain.flowEnded(this.context, this.record);
+        if (hooks) chain.flowEnded(this.context, this.record);
         // After the middleware, so what is stored includes what they added.
         if (this.#ended) await this.observer?.onFinish?.(this.journal, this.flow);
       }
@@ -159,12 +173,10 @@ export class Execution implements ExecutionContext {
   /** Ends the execution: its final entry. */
   finish(status: TerminalStatus, outcome: { output?: unknown; error?: ErrorSummary | undefined }): void {
     this.#closed = true;
-    this.journal.append({
-      type: 'execution_finished',
-      status,
-      ...('output' in outcome ? { output: outcome.output } : {}),
-      ...(outcome.error === undefined ? {} : { error: outcome.error }),
-    });
+    const entry: EntryDraft<ExecutionFinishedEntry> = { type: 'execution_finished', status };
+    if ('output' in outcome) entry.output = outcome.output;
+    if (outcome.error !== undefined) entry.error = outcome.error;
+    this.journal.append(entry);
   }
 
   /**
@@ -267,20 +279,14 @@ function countRuns(journal: Journal): number {
 /** An execution's first entry (also written by the durable layer for executions it queues). */
 export function startedEntry(flow: CompiledFlow, executionId: string, input: unknown, options: ChildExecuteOptions): NewEntry {
   const traceId = options.traceparent === undefined ? undefined : /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(options.traceparent)?.[1];
-  return {
-    type: 'execution_started',
-    executionId,
-    flow: flow.name,
-    version: flow.version,
-    hash: flow.hash,
-    input,
-    ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
-    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
-    ...(options.retryOf === undefined ? {} : { retryOf: options.retryOf }),
-    ...(options.correlationKey === undefined ? {} : { correlationKey: options.correlationKey }),
-    ...(traceId === undefined ? {} : { traceId }),
-    ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
-  };
+  const entry: EntryDraft<ExecutionStartedEntry> = { type: 'execution_started', executionId, flow: flow.name, version: flow.version, hash: flow.hash, input };
+  if (options.parentId !== undefined) entry.parentId = options.parentId;
+  if (options.requestId !== undefined) entry.requestId = options.requestId;
+  if (options.retryOf !== undefined) entry.retryOf = options.retryOf;
+  if (options.correlationKey !== undefined) entry.correlationKey = options.correlationKey;
+  if (traceId !== undefined) entry.traceId = traceId;
+  if (options.tenant !== undefined) entry.tenant = options.tenant;
+  return entry;
 }
 
 function leaseLost(thrown: unknown): boolean {

@@ -1,10 +1,12 @@
 import { LimitExceededError, toFlowdError } from '../../errors.js';
+import type { EntryDraft as Mutable, PhaseEndedEntry, PhaseStartedEntry } from '../journal/entries.js';
 import type { CompiledPhase } from '../../flows/compiled.js';
 import { isoTime } from '../iso-time.js';
 import { LivePhaseContext } from '../middleware.js';
 import { runKind } from '../phases/index.js';
 import type { ErrorSummary, PhaseRecord, PhaseStatus } from '../record.js';
 import type { ExecutionContext, KindContext, KindResult, PhaseRun } from './context.js';
+import { checkOutput } from './output-limits.js';
 import { checkpointKey, PhaseFailure, summarize, type Location, type Scope } from './scope.js';
 
 /** Runs phase lists and single phases of one execution, writing each phase run to the journal. */
@@ -57,15 +59,12 @@ export class PhaseRunner {
     const execution = this.execution;
     const journal = execution.journal;
     const key = checkpointKey(phase.id, location);
-    const ref = journal.append({
-      type: 'phase_started',
-      phase: phase.id,
-      kind: phase.kind,
-      key,
-      ...(location.index === undefined ? {} : { index: location.index }),
-      ...(location.iteration === undefined ? {} : { iteration: location.iteration }),
-      ...(phase.kind === 'call' ? { component: phase.component.name } : {}),
-    });
+    // Optional fields set one by one: a literal with conditional spreads takes a slow V8 path.
+    const started: Mutable<PhaseStartedEntry> = { type: 'phase_started', phase: phase.id, kind: phase.kind, key };
+    if (location.index !== undefined) started.index = location.index;
+    if (location.iteration !== undefined) started.iteration = location.iteration;
+    if (phase.kind === 'call') started.component = phase.component.name;
+    const ref = journal.append(started);
     const restored = phase.kind === 'decision' ? undefined : this.#checkpoints?.get(key);
     if (restored !== undefined) return this.#restore(phase, scope, location, key, ref, restored);
     this.runningPhase = phase.id;
@@ -92,6 +91,8 @@ export class PhaseRunner {
       output = phaseContext !== undefined && chain.hasAroundPhase ? await chain.aroundPhase(phaseContext, work) : await work();
       // Checked as the phase hooks return it: what they replaced or added is bounded too.
       if (phaseContext !== undefined) chain.checkOutput(phaseContext, output);
+      const limits = execution.runtime.outputLimits;
+      if (limits !== undefined) execution.outputBytes = checkOutput(limits, phase, output, execution.outputBytes);
       state.status = 'succeeded';
       scope.phases[phase.id] = output;
     } catch (thrown) {
@@ -161,20 +162,16 @@ class PhaseState implements PhaseRun {
     this.#durationMs ??= Math.round((performance.now() - this.#started) * 1000) / 1000;
   }
 
-  ended(output: { output: unknown } | undefined): Parameters<ExecutionContext['journal']['append']>[0] {
-    return {
-      type: 'phase_ended',
-      ref: this.ref,
-      status: this.status === 'running' ? 'succeeded' : this.status,
-      attempts: this.attempts,
-      ...output,
-      ...(this.error === undefined ? {} : { error: this.error }),
-      ...(this.cached === undefined ? {} : { cached: this.cached }),
-      ...(this.fallback === true ? { fallback: true } : {}),
-      ...(this.branch === undefined ? {} : { branch: this.branch }),
-      ...(this.childExecutionId === undefined ? {} : { childExecutionId: this.childExecutionId }),
-      ...(this.compensable === undefined || this.status !== 'succeeded' ? {} : { compensable: this.compensable }),
-    };
+  ended(output: { output: unknown } | undefined): Mutable<PhaseEndedEntry> {
+    const entry: Mutable<PhaseEndedEntry> = { type: 'phase_ended', ref: this.ref, status: this.status === 'running' ? 'succeeded' : this.status, attempts: this.attempts };
+    if (output !== undefined) entry.output = output.output;
+    if (this.error !== undefined) entry.error = this.error;
+    if (this.cached !== undefined) entry.cached = this.cached;
+    if (this.fallback === true) entry.fallback = true;
+    if (this.branch !== undefined) entry.branch = this.branch;
+    if (this.childExecutionId !== undefined) entry.childExecutionId = this.childExecutionId;
+    if (this.compensable !== undefined && this.status === 'succeeded') entry.compensable = this.compensable;
+    return entry;
   }
 
   /** The phase's timeline entry as middleware sees it (final once the phase settled). */
