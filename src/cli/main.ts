@@ -17,7 +17,7 @@ Commands:
   doc --all --out dir [--check]          every flow's document into dir/<flow>.md (--check: fail on drift)
   diagram <flow>                         the flow's Mermaid diagram
   openapi [--out file] [--check]         write the OpenAPI document (default openapi/openapi.json)
-  serve [--port N] [--host H]            start the server (configured by the environment, see README)
+  serve [--port N] [--host H]            start the server (configured by the environment: docs/configuration.md)
   dev [--port N] [--host H]              serve for development: reloads when a flow file changes, readable
                                          logs, executions in memory; a broken file is reported, not fatal
 

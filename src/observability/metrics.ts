@@ -27,6 +27,7 @@ export const METRIC_NAMES = [
   'flowd_http_requests_total',
   'flowd_http_request_duration_seconds',
   'flowd_flows_loaded',
+  'flowd_flow_reloads_total',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
