@@ -753,7 +753,7 @@ export interface paths {
                                  */
                                 outcome: "applied" | "unchanged" | "rejected";
                                 /** @enum {string} */
-                                trigger: "start" | "api" | "signal" | "watch" | "registration";
+                                trigger: "start" | "api" | "signal" | "watch";
                                 /** @description When it ended (ISO 8601). */
                                 at: string;
                                 /** @description The catalog generation serving after it (increases with every applied change). */
@@ -815,7 +815,7 @@ export interface paths {
                              */
                             outcome: "applied" | "unchanged" | "rejected";
                             /** @enum {string} */
-                            trigger: "start" | "api" | "signal" | "watch" | "registration";
+                            trigger: "start" | "api" | "signal" | "watch";
                             /** @description When it ended (ISO 8601). */
                             at: string;
                             /** @description The catalog generation serving after it (increases with every applied change). */

@@ -4,7 +4,7 @@ import type { CompiledFlow } from './compiled.js';
 import type { CatalogChange, FlowCatalog } from './flow-catalog.js';
 
 /** What asked for a reload. */
-export type ReloadTrigger = 'start' | 'api' | 'signal' | 'watch' | 'registration';
+export type ReloadTrigger = 'start' | 'api' | 'signal' | 'watch';
 
 /** The outcome of one reload: applied (something changed), unchanged, or rejected (the last good set kept serving). */
 export interface ReloadResult {

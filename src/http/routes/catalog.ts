@@ -9,7 +9,7 @@ import { problemResponses } from '../schemas.js';
 const ReloadSchema = z
   .object({
     outcome: z.enum(['applied', 'unchanged', 'rejected']).describe('rejected: some file has a problem; the flows loaded before keep serving.'),
-    trigger: z.enum(['start', 'api', 'signal', 'watch', 'registration']),
+    trigger: z.enum(['start', 'api', 'signal', 'watch']),
     at: z.string().describe('When it ended (ISO 8601).'),
     generation: z.number().int().min(1).describe('The catalog generation serving after it (increases with every applied change).'),
     changes: z.array(z.object({ flow: z.string(), version: z.string(), change: z.enum(['added', 'changed', 'removed', 'unchanged']) })),
