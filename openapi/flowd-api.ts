@@ -115,8 +115,11 @@ export interface paths {
                         "application/json": {
                             flows: {
                                 name: string;
+                                /** @description The current version: the one `POST /flows/{name}/execute` runs. */
                                 version: string;
                                 description: string;
+                                /** @description Every loaded version, oldest first. */
+                                versions: string[];
                             }[];
                         };
                     };
@@ -138,7 +141,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A flow: definition (without secrets), input schema, examples and a Mermaid diagram */
+        /** A flow (its current version): definition (without secrets), input schema, examples, a Mermaid diagram, and every loaded version */
         get: {
             parameters: {
                 query?: never;
@@ -159,7 +162,114 @@ export interface paths {
                         "application/json": {
                             name: string;
                             version: string;
+                            /** @description Whether this is the version `POST /flows/{name}/execute` runs. */
+                            current: boolean;
+                            /** @description Content hash of the definition; executions are pinned to it. */
+                            hash: string;
                             description: string;
+                            /** @description Every loaded version of the flow, oldest first. */
+                            versions: {
+                                version: string;
+                                current: boolean;
+                                /** @description Content hash of the definition; executions are pinned to it. */
+                                hash: string;
+                                source: string;
+                                description: string;
+                            }[];
+                            source: string;
+                            inputSchema: {
+                                [key: string]: unknown;
+                            };
+                            examples: {
+                                [key: string]: unknown;
+                            };
+                            definition: {
+                                [key: string]: unknown;
+                            };
+                            components: {
+                                name: string;
+                                adapter: string;
+                                description?: string;
+                                target?: unknown;
+                            }[];
+                            phases: string[];
+                            /** @description Mermaid graph TD of the phases and decisions. */
+                            diagram: string;
+                        };
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flows/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One loaded version of a flow, as GET /flows/{name} shows the current one */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    /** @description A loaded version of the flow (its `version`), as listed by GET /flows/{name}. */
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            version: string;
+                            /** @description Whether this is the version `POST /flows/{name}/execute` runs. */
+                            current: boolean;
+                            /** @description Content hash of the definition; executions are pinned to it. */
+                            hash: string;
+                            description: string;
+                            /** @description Every loaded version of the flow, oldest first. */
+                            versions: {
+                                version: string;
+                                current: boolean;
+                                /** @description Content hash of the definition; executions are pinned to it. */
+                                hash: string;
+                                source: string;
+                                description: string;
+                            }[];
                             source: string;
                             inputSchema: {
                                 [key: string]: unknown;
@@ -276,8 +386,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Execute any flow by name
-         * @description Runs the flow and answers with its execution record. Each loaded flow also has its own documented operation below, with its input schema and examples. Headers: `Prefer: respond-async` (202 + Location at once), `Prefer: wait=N` (202 + Location after N s), `Prefer: return=minimal` (output only), `Idempotency-Key` (same key and input: same execution; 409 while it runs, replay with `Idempotent-Replayed: true` once ended, 422 for another input).
+         * Execute any flow by name (its current version)
+         * @description Runs the current version of the flow and answers with its execution record. Each loaded flow also has its own documented operation, with its input schema and examples. Headers: `Prefer: respond-async` (202 + Location at once), `Prefer: wait=N` (202 + Location after N s), `Prefer: return=minimal` (output only), `Idempotency-Key` (same key and input: same execution; 409 while it runs, replay with `Idempotent-Replayed: true` once ended, 422 for another input).
          */
         post: {
             parameters: {
@@ -421,6 +531,308 @@ export interface paths {
                 };
                 /** @description A problem (RFC 9457) */
                 504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flows/{name}/versions/{version}/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Execute one loaded version of a flow
+         * @description Runs the version named (one of those GET /flows/{name} lists), whichever version is current. Headers: `Prefer: respond-async` (202 + Location at once), `Prefer: wait=N` (202 + Location after N s), `Prefer: return=minimal` (output only), `Idempotency-Key` (same key and input: same execution; 409 while it runs, replay with `Idempotent-Replayed: true` once ended, 422 for another input).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    /** @description A loaded version of the flow (its `version`), as listed by GET /flows/{name}. */
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The flow's input; validated against the flow's input schema. */
+                        input: unknown;
+                        options?: components["schemas"]["ExecuteOptionsInput"];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExecutionRecord"];
+                    };
+                };
+                /** @description The execution was accepted; follow the Location header (GET /executions/{id}) for its record. */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            executionId: string;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+                        };
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                406: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                424: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The flow set serving: its generation and the last reload (with every problem when it was rejected) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            generation: number;
+                            /** @description Whether the flows directory is watched (FLOWS_WATCH, or `flowd dev`). */
+                            watching: boolean;
+                            /** @description The result of one reload of the flows. */
+                            lastReload: {
+                                /**
+                                 * @description rejected: some file has a problem; the flows loaded before keep serving.
+                                 * @enum {string}
+                                 */
+                                outcome: "applied" | "unchanged" | "rejected";
+                                /** @enum {string} */
+                                trigger: "start" | "api" | "signal" | "watch";
+                                /** @description When it ended (ISO 8601). */
+                                at: string;
+                                /** @description The catalog generation serving after it (increases with every applied change). */
+                                generation: number;
+                                changes: {
+                                    flow: string;
+                                    version: string;
+                                    /** @enum {string} */
+                                    change: "added" | "changed" | "removed" | "unchanged";
+                                }[];
+                                /** @description Why it was rejected: one line per problem, `file: path: message`. */
+                                problems: string[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/catalog/reload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reload the flows directory now
+         * @description Reads and compiles every flow file again. When all of them are valid, the new set replaces the loaded one at once (executions in flight finish on the definition they started with) and the answer lists what changed; when any file has a problem, nothing changes and the answer is 422 with every problem (`issues`, also in `GET /catalog`). The same as SIGHUP.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The result of one reload of the flows. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description rejected: some file has a problem; the flows loaded before keep serving.
+                             * @enum {string}
+                             */
+                            outcome: "applied" | "unchanged" | "rejected";
+                            /** @enum {string} */
+                            trigger: "start" | "api" | "signal" | "watch";
+                            /** @description When it ended (ISO 8601). */
+                            at: string;
+                            /** @description The catalog generation serving after it (increases with every applied change). */
+                            generation: number;
+                            changes: {
+                                flow: string;
+                                version: string;
+                                /** @enum {string} */
+                                change: "added" | "changed" | "removed" | "unchanged";
+                            }[];
+                            /** @description Why it was rejected: one line per problem, `file: path: message`. */
+                            problems: string[];
+                        };
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1019,7 +1431,7 @@ export interface components {
          * @description A stable flowd error code (README: Errors).
          * @enum {string}
          */
-        ErrorCode: "FLOWD_ERR_CONFIG_INVALID" | "FLOWD_ERR_REQUEST_INVALID" | "FLOWD_ERR_INPUT_INVALID" | "FLOWD_ERR_UNAUTHENTICATED" | "FLOWD_ERR_FORBIDDEN" | "FLOWD_ERR_NOT_FOUND" | "FLOWD_ERR_FLOW_NOT_FOUND" | "FLOWD_ERR_EXECUTION_NOT_FOUND" | "FLOWD_ERR_METHOD_NOT_ALLOWED" | "FLOWD_ERR_NOT_ACCEPTABLE" | "FLOWD_ERR_IDEMPOTENCY_IN_PROGRESS" | "FLOWD_ERR_EXECUTION_NOT_RETRYABLE" | "FLOWD_ERR_REQUEST_TIMEOUT" | "FLOWD_ERR_URI_TOO_LONG" | "FLOWD_ERR_HOST_NOT_ALLOWED" | "FLOWD_ERR_PAYLOAD_TOO_LARGE" | "FLOWD_ERR_HEADERS_TOO_LARGE" | "FLOWD_ERR_UNSUPPORTED_MEDIA_TYPE" | "FLOWD_ERR_IDEMPOTENCY_KEY_REUSED" | "FLOWD_ERR_EXPRESSION_FAILED" | "FLOWD_ERR_EGRESS_DENIED" | "FLOWD_ERR_LIMIT_EXCEEDED" | "FLOWD_ERR_RATE_LIMITED" | "FLOWD_ERR_BULKHEAD_FULL" | "FLOWD_ERR_QUEUE_FULL" | "FLOWD_ERR_INTERNAL" | "FLOWD_ERR_COMPONENT_FAILED" | "FLOWD_ERR_COMPENSATION_FAILED" | "FLOWD_ERR_CIRCUIT_OPEN" | "FLOWD_ERR_OVERLOADED" | "FLOWD_ERR_SHUTTING_DOWN" | "FLOWD_ERR_CANCELLED" | "FLOWD_ERR_FLOW_TIMEOUT" | "FLOWD_ERR_PHASE_TIMEOUT" | "FLOWD_ERR_LEASE_LOST" | "FLOWD_ERR_DEPENDENCY_NOT_MET";
+        ErrorCode: "FLOWD_ERR_CONFIG_INVALID" | "FLOWD_ERR_FLOWS_INVALID" | "FLOWD_ERR_REQUEST_INVALID" | "FLOWD_ERR_INPUT_INVALID" | "FLOWD_ERR_UNAUTHENTICATED" | "FLOWD_ERR_FORBIDDEN" | "FLOWD_ERR_NOT_FOUND" | "FLOWD_ERR_FLOW_NOT_FOUND" | "FLOWD_ERR_EXECUTION_NOT_FOUND" | "FLOWD_ERR_METHOD_NOT_ALLOWED" | "FLOWD_ERR_NOT_ACCEPTABLE" | "FLOWD_ERR_IDEMPOTENCY_IN_PROGRESS" | "FLOWD_ERR_EXECUTION_NOT_RETRYABLE" | "FLOWD_ERR_REQUEST_TIMEOUT" | "FLOWD_ERR_URI_TOO_LONG" | "FLOWD_ERR_HOST_NOT_ALLOWED" | "FLOWD_ERR_PAYLOAD_TOO_LARGE" | "FLOWD_ERR_HEADERS_TOO_LARGE" | "FLOWD_ERR_UNSUPPORTED_MEDIA_TYPE" | "FLOWD_ERR_IDEMPOTENCY_KEY_REUSED" | "FLOWD_ERR_EXPRESSION_FAILED" | "FLOWD_ERR_EGRESS_DENIED" | "FLOWD_ERR_LIMIT_EXCEEDED" | "FLOWD_ERR_RATE_LIMITED" | "FLOWD_ERR_BULKHEAD_FULL" | "FLOWD_ERR_QUEUE_FULL" | "FLOWD_ERR_INTERNAL" | "FLOWD_ERR_COMPONENT_FAILED" | "FLOWD_ERR_COMPENSATION_FAILED" | "FLOWD_ERR_CIRCUIT_OPEN" | "FLOWD_ERR_OVERLOADED" | "FLOWD_ERR_SHUTTING_DOWN" | "FLOWD_ERR_CANCELLED" | "FLOWD_ERR_FLOW_TIMEOUT" | "FLOWD_ERR_PHASE_TIMEOUT" | "FLOWD_ERR_LEASE_LOST" | "FLOWD_ERR_DEPENDENCY_NOT_MET";
         /** @description Why an execution, a phase or a compensation failed. */
         ErrorSummary: {
             code: components["schemas"]["ErrorCode"];

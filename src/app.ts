@@ -13,7 +13,7 @@ import { consoleRoutes } from './console/console-routes.js';
 import { executionRetryRoutes } from './http/routes/execution-retry.js';
 import { executionRoutes } from './http/routes/executions.js';
 import { flowDocRoutes } from './http/routes/flow-docs.js';
-import { flowOperations } from './http/routes/flow-operations.js';
+import { catalogRoutes } from './http/routes/catalog.js';
 import { flowRoutes } from './http/routes/flows.js';
 import { healthRoutes } from './http/routes/health.js';
 import { createRouterErrorHandler, type OnRequestHook } from './http/router-errors.js';
@@ -104,11 +104,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const typed = zodApp.withTypeProvider<ZodTypeProvider>();
     await typed.register(healthRoutes(deps));
     await typed.register(flowRoutes(deps));
+    await typed.register(catalogRoutes(deps));
     await typed.register(executionRoutes(deps));
     await typed.register(flowDocRoutes(deps));
     await typed.register(executionRetryRoutes(deps));
   });
-  await app.register(flowOperations(deps));
   await app.register(consoleRoutes());
   return app;
 }

@@ -9,6 +9,7 @@ import { FAILURE_BRAND, failureOf, type FailureInfo, type RetryCategory } from '
 
 export const ERROR_CODES = {
   FLOWD_ERR_CONFIG_INVALID: { status: 500, title: 'Configuration is invalid' },
+  FLOWD_ERR_FLOWS_INVALID: { status: 422, title: 'The flow files do not validate; the last good flows keep serving' },
   FLOWD_ERR_REQUEST_INVALID: { status: 400, title: 'The request is invalid' },
   FLOWD_ERR_INPUT_INVALID: { status: 400, title: "The input does not match the flow's schema" },
   FLOWD_ERR_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },

@@ -41,5 +41,7 @@ export { AdapterRegistry, createAdapterRegistry } from './adapters/registry.js';
 export type { FlowDefinition, PhaseDefinition, RetryPolicyDefinition } from './flows/schema.js';
 export { FlowDefinitionSchema } from './flows/schema.js';
 export type { CompiledFlow } from './flows/compiled.js';
+export { FlowCatalog, compareVersions, type CatalogChange, type CatalogSwap, type DefinitionKey } from './flows/flow-catalog.js';
+export type { FlowReloader, ReloadResult, ReloadTrigger } from './flows/flow-reloader.js';
 export { flowDiagram } from './flows/diagram.js';
 export * from './errors.js';

@@ -7,8 +7,11 @@ import { AdapterRegistry } from './adapters/registry.js';
 import { transformAdapter } from './adapters/transform/transform-adapter.js';
 import type { ComponentAdapter } from './adapters/types.js';
 import { FlowEngine, type FlowEngineOptions } from './engine/flow-engine.js';
+import { ConfigurationError, type ConfigurationIssue } from './errors.js';
 import type { CompiledFlow } from './flows/compiled.js';
-import { compileFlows, type FlowSource } from './flows/compiler.js';
+import { compileFlowVersions, type FlowSource } from './flows/compiler.js';
+import { FlowCatalog } from './flows/flow-catalog.js';
+import { FlowReloader } from './flows/flow-reloader.js';
 import { readFlowDirectory } from './flows/loader.js';
 import type { FlowDefinition } from './flows/schema.js';
 import { SecretStore } from './flows/secrets.js';
@@ -30,11 +33,21 @@ export interface CreateEngineOptions extends Omit<FlowEngineOptions, 'flows' | '
   /** Collects resolved secret values so every sink can mask them. */
   readonly secrets?: SecretStore;
   readonly random?: () => number;
+  /**
+   * Start with no flows instead of throwing when the flows have problems: the reloader's last
+   * result lists them, and a reload that finds them fixed loads the set (`flowd dev`).
+   */
+  readonly tolerateInvalidFlows?: boolean;
 }
 
 export interface BuiltEngine {
   readonly engine: FlowEngine;
+  /** The current version of every flow, now (a reload changes what this answers). */
   readonly flows: ReadonlyMap<string, CompiledFlow>;
+  /** Every loaded version, the current one of each, and definitions retired by a reload. */
+  readonly catalog: FlowCatalog;
+  /** Compiles the flows (directory and code) again and swaps them in, or reports why not. */
+  readonly reloader: FlowReloader;
   readonly secrets: SecretStore;
   readonly adapters: AdapterRegistry;
 }
@@ -70,30 +83,43 @@ export async function buildEngine(options: CreateEngineOptions = {}): Promise<Bu
   const dispatcher = options.httpDispatcher ?? ownDispatcher!;
   const secrets = options.secrets ?? new SecretStore();
   const adapters = createBuiltinRegistry({ dispatcher, random: options.random, adapters: options.adapters, secrets });
-  const sources: FlowSource[] = (options.flows ?? []).map((definition, index) => ({
-    source: `<flows[${index}]${typeof definition.name === 'string' ? ` ${definition.name}` : ''}>`,
-    definition,
-  }));
-  const fromDir = options.flowsDir === undefined ? undefined : await readFlowDirectory(options.flowsDir);
-  sources.push(...(fromDir?.sources ?? []));
-  let flows: Map<string, CompiledFlow>;
+  const compile = async (): Promise<CompiledFlow[]> => {
+    const sources: FlowSource[] = (options.flows ?? []).map((definition, index) => ({
+      source: `<flows[${index}]${typeof definition.name === 'string' ? ` ${definition.name}` : ''}>`,
+      definition,
+    }));
+    const fromDir = options.flowsDir === undefined ? undefined : await readFlowDirectory(options.flowsDir);
+    sources.push(...(fromDir?.sources ?? []));
+    return compileFlowVersions(sources, { adapters, env: options.env ?? process.env, secrets, priorIssues: fromDir?.issues ?? [] });
+  };
+  let catalog: FlowCatalog;
+  let startIssues: readonly ConfigurationIssue[] | undefined;
   try {
-    flows = compileFlows(sources, {
-      adapters,
-      env: options.env ?? process.env,
-      secrets,
-      priorIssues: fromDir?.issues ?? [],
-    });
+    catalog = new FlowCatalog(await compile());
   } catch (error) {
-    await ownDispatcher?.close();
-    throw error;
+    if (options.tolerateInvalidFlows !== true || !(error instanceof ConfigurationError)) {
+      await ownDispatcher?.close();
+      throw error;
+    }
+    catalog = new FlowCatalog();
+    startIssues = error.issues;
   }
   const engine = new FlowEngine({
     ...options,
-    flows,
+    flows: catalog,
     ...(ownDispatcher === undefined ? {} : { onClose: () => ownDispatcher.close() }),
   });
-  return { engine, flows, secrets, adapters };
+  const reloader = new FlowReloader({ catalog, compile, startIssues });
+  return {
+    engine,
+    catalog,
+    reloader,
+    get flows() {
+      return catalog.current();
+    },
+    secrets,
+    adapters,
+  };
 }
 
 /** Shorthand: the engine alone. */

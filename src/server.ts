@@ -3,18 +3,22 @@ import type { AddressInfo } from 'node:net';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, type EnvConfig } from './config/env.js';
 import { ConfigurationError } from './errors.js';
-import { createService, type Service } from './service.js';
+import { createService, type Service, type ServiceOptions } from './service.js';
+import { isEntryPoint } from './entry-point.js';
 
 /** After SHUTDOWN_TIMEOUT_MS, how long cancelled executions get to end before the apps close. */
 const CANCEL_GRACE_MS = 500;
 
-/** Process entry: load config, build the apps, listen on two ports, close gracefully. */
-async function main(): Promise<void> {
+/**
+ * Process entry (`node dist/src/server.js`, `flowd serve`, `flowd dev`): load config, build the
+ * apps, listen on two ports, reload the flows on SIGHUP, close gracefully on SIGTERM/SIGINT.
+ */
+export async function startServer(options: ServiceOptions = {}): Promise<void> {
   let config: EnvConfig;
   let service: Service;
   try {
     config = loadConfig();
-    service = await createService(config);
+    service = await createService(config, options);
   } catch (error) {
     if (error instanceof ConfigurationError) {
       process.stderr.write(`flowd: refusing to start.\n${error.message}\n`);
@@ -32,9 +36,11 @@ async function main(): Promise<void> {
   // The bound ports (PORT=0 / METRICS_PORT=0 pick free ones).
   const port = (app.server.address() as AddressInfo).port;
   const metricsPort = (metricsApp.server.address() as AddressInfo).port;
-  logger.info({ flows: service.built.flows.size, port, metricsPort }, 'flowd ready');
+  logger.info({ flows: service.built.flows.size, port, metricsPort, watching: config.FLOWS_WATCH, url: `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}` }, 'flowd ready');
 
-  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS + 1000, logger }, async ({ signal, err }) => {
+  // SIGHUP reloads the flows (as POST /catalog/reload does); it does not stop the service.
+  process.on('SIGHUP', () => void service.built.reloader.reload('signal'));
+  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS + 1000, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err }, 'closing after an error');
     logger.info({ signal, inFlight: service.built.engine.activeExecutions }, 'shutting down: no new executions, draining in-flight ones');
     state.shuttingDown = true;
@@ -55,4 +61,4 @@ async function main(): Promise<void> {
   });
 }
 
-await main();
+if (isEntryPoint(import.meta.url)) await startServer();

@@ -11,6 +11,7 @@ import { SecretStore } from './flows/secrets.js';
 import { buildEngine, type BuiltEngine } from './library.js';
 import { createCleaner } from './observability/cleaner.js';
 import { createLogSink } from './observability/log-sink.js';
+import { reportReloads } from './observability/reload-report.js';
 import { createRootLogger } from './observability/logger.js';
 import { createCircuitMetricsMiddleware, createMetricsSink } from './observability/metrics-sink.js';
 import { createSensitiveFieldMatcher, parseRedactFields } from './observability/sensitive-fields.js';
@@ -37,6 +38,8 @@ export interface ServiceOptions {
   /** Captures log lines instead of stdout (tests). */
   logDestination?: NodeJS.WritableStream;
   env?: Readonly<Record<string, string | undefined>>;
+  /** Start with no flows when they have problems, and report them until a reload fixes them (`flowd dev`). */
+  tolerateInvalidFlows?: boolean;
 }
 
 /** The whole service, wired but not listening: the API app, the metrics app and what they share. */
@@ -96,6 +99,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     const customAdapters = [...(await loadAdapterModules(config.ADAPTER_MODULES)), ...(options.adapters ?? [])];
     built = await buildEngine({
       flowsDir: config.FLOWS_DIR,
+      tolerateInvalidFlows: options.tolerateInvalidFlows,
       adapters: customAdapters,
       egressAllow: parseAllowList(config.EGRESS_ALLOW),
       httpConnectionsPerOrigin: config.HTTP_CONNECTIONS_PER_ORIGIN,
@@ -124,7 +128,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   }
   const engine = built.engine;
   late.engine = engine;
-  const flows = built.flows;
+  const flows = built.catalog;
   const durable = startDurable({ writer, engine, flows, settings, paused: () => state.shuttingDown });
   wake = () => durable.queue.wake();
   const reads = new ExecutionReads({ running: (id) => built.engine.getRunning(id), recent, store, clean });
@@ -144,7 +148,11 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     admission: new QueueAdmission({ store, max: config.QUEUE_MAX, maxPerTenant: config.QUEUE_MAX_PER_TENANT }),
   });
   metrics.flowsLoaded.set(flows.size);
-  const app = await buildApp({ config, engine, flows, store, metrics, secrets, logger, state, executions, reads, durable, clean });
+  // Reloads (SIGHUP, POST /catalog/reload, FLOWS_WATCH): logged and counted; new definitions may have work queued.
+  reportReloads(built.reloader, flows, { logger, metrics });
+  built.reloader.onReload((result) => result.outcome === 'applied' && durable.queue.wake());
+  if (config.FLOWS_WATCH) built.reloader.watch(config.FLOWS_DIR, (error) => logger.warn({ err: error, dir: config.FLOWS_DIR }, 'cannot watch the flows directory; trying again'));
+  const app = await buildApp({ config, engine, flows, reloader: built.reloader, store, metrics, secrets, logger, state, executions, reads, durable, clean });
   const metricsApp = buildMetricsApp(metrics);
   return {
     config,
@@ -160,6 +168,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     state,
     async close() {
       state.shuttingDown = true;
+      built.reloader.close();
       await app.close();
       await metricsApp.close();
       // Leased executions still running are aborted and their leases released (resumed elsewhere).

@@ -6,7 +6,7 @@ import { renderFlowDocument } from '../docs/flow-document.js';
 import { ConfigurationError, FlowdError } from '../errors.js';
 import { flowDiagram } from '../flows/diagram.js';
 import { buildEngine, type BuiltEngine } from '../library.js';
-import { createService } from '../service.js';
+import { createService, type ServiceOptions } from '../service.js';
 import { EXIT, UsageError, flowsDirOf, placeholderSecretsEnv, printConfigurationError, resolvePath, type CliIo } from './cli-io.js';
 
 /** Loads the flows of a directory, or prints every problem and returns undefined. */
@@ -151,8 +151,9 @@ export async function buildOpenApiDocument(flowsDir: string): Promise<Record<str
   const env = { FLOWS_DIR: flowsDir, LOG_LEVEL: 'silent', STORE: 'memory', HOST: '127.0.0.1' };
   const service = await createService(loadConfig(env), { env: placeholderSecretsEnv({}) });
   try {
-    await service.app.ready();
-    return JSON.parse(JSON.stringify(service.app.swagger())) as Record<string, unknown>;
+    // The document as served: the routes' operations and each flow's own.
+    const answer = await service.app.inject({ method: 'GET', url: '/openapi.json' });
+    return answer.json<Record<string, unknown>>();
   } finally {
     await service.close();
   }
@@ -191,14 +192,32 @@ export async function openapiCommand(io: CliIo, options: { flows?: string | unde
 }
 
 /** `flowd serve`: the server, configured by the environment; flags override FLOWS_DIR, HOST and PORT. */
-export async function serveCommand(io: CliIo, options: { flows?: string | undefined; host?: string | undefined; port?: string | undefined }): Promise<number> {
+export async function serveCommand(
+  io: CliIo,
+  options: { flows?: string | undefined; host?: string | undefined; port?: string | undefined },
+  service: ServiceOptions = {},
+): Promise<number> {
   if (options.flows !== undefined) process.env['FLOWS_DIR'] = resolvePath(io, options.flows);
   if (options.host !== undefined) process.env['HOST'] = options.host;
   if (options.port !== undefined) {
     if (!/^\d{1,5}$/.test(options.port)) throw new UsageError('--port must be a port number');
     process.env['PORT'] = options.port;
   }
-  // The server entry runs at import and keeps the process alive until a signal closes it.
-  await import('../server.js');
+  // The server keeps the process alive until a signal closes it.
+  const { startServer } = await import('../server.js');
+  await startServer(service);
   return EXIT.ok;
+}
+
+/** What `flowd dev` sets unless the environment says otherwise. */
+export const DEV_DEFAULTS = { FLOWS_WATCH: 'true', LOG_PRETTY: 'true', STORE: 'memory' } as const;
+
+/**
+ * `flowd dev`: `serve` for writing flows — reloads when a flow file changes, readable logs,
+ * executions in memory, and a broken flow file is reported (and waited for) instead of stopping
+ * the server. Variables set in the environment win over these defaults.
+ */
+export async function devCommand(io: CliIo, options: { flows?: string | undefined; host?: string | undefined; port?: string | undefined }): Promise<number> {
+  for (const [name, value] of Object.entries(DEV_DEFAULTS)) process.env[name] ??= value;
+  return serveCommand(io, options, { tolerateInvalidFlows: true });
 }

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EXIT, UsageError, processIo, type CliIo } from './cli-io.js';
-import { diagramCommand, docCommand, openapiCommand, runCommand, serveCommand, validateCommand } from './commands.js';
+import { devCommand, diagramCommand, docCommand, openapiCommand, runCommand, serveCommand, validateCommand } from './commands.js';
+import { isEntryPoint } from '../entry-point.js';
 
 export const USAGE = `Usage: flowd <command> [options]
 
@@ -18,7 +17,9 @@ Commands:
   doc --all --out dir [--check]          every flow's document into dir/<flow>.md (--check: fail on drift)
   diagram <flow>                         the flow's Mermaid diagram
   openapi [--out file] [--check]         write the OpenAPI document (default openapi/openapi.json)
-  serve [--port N] [--host H]            start the server (configured by the environment, see README)
+  serve [--port N] [--host H]            start the server (configured by the environment: docs/configuration.md)
+  dev [--port N] [--host H]              serve for development: reloads when a flow file changes, readable
+                                         logs, executions in memory; a broken file is reported, not fatal
 
 Common options:
   --flows dir                            the flows directory (default: $FLOWS_DIR or ./flows)
@@ -49,7 +50,7 @@ interface Command {
   run(io: CliIo, argument: string | undefined, values: Values): Promise<number>;
 }
 
-/** Every command; a new one (e.g. `dev`) is one more entry here and a line in USAGE. */
+/** Every command; a new one is one more entry here and a line in USAGE. */
 const COMMANDS: Record<string, Command> = {
   validate: { options: ['flows', 'secrets'], positionals: 1, run: (io, dir, v) => validateCommand(io, dir ?? v.flows, { secrets: v.secrets === true }) },
   run: {
@@ -65,10 +66,11 @@ const COMMANDS: Record<string, Command> = {
   diagram: { options: ['flows'], positionals: 1, run: (io, flow, v) => diagramCommand(io, flow, { flows: v.flows }) },
   openapi: { options: ['flows', 'out', 'check'], positionals: 0, run: (io, _none, v) => openapiCommand(io, { flows: v.flows, out: v.out, check: v.check }) },
   serve: { options: ['flows', 'port', 'host'], positionals: 0, run: (io, _none, v) => serveCommand(io, { flows: v.flows, host: v.host, port: v.port }) },
+  dev: { options: ['flows', 'port', 'host'], positionals: 0, run: (io, _none, v) => devCommand(io, { flows: v.flows, host: v.host, port: v.port }) },
 };
 
 /** Commands that keep running (a server) instead of ending with their exit code. */
-const LONG_RUNNING = new Set(['serve']);
+const LONG_RUNNING = new Set(['serve', 'dev']);
 
 /** Runs one CLI invocation; returns the exit code (never calls process.exit). */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -101,17 +103,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   const argv = process.argv.slice(2);
   const code = await runCli(argv);
   // A long-running command keeps the process alive until a signal; every other command ends with its exit code.

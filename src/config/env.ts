@@ -19,6 +19,8 @@ export const EnvSchema = z.object({
   METRICS_HOST: z.string().min(1).optional(),
   METRICS_PORT: port.default(9464),
   FLOWS_DIR: z.string().min(1).default('./flows'),
+  // Reload the flows when a file in FLOWS_DIR changes (on in `flowd dev`).
+  FLOWS_WATCH: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: z.enum(['auto', 'true', 'false']).default('auto'),
   BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),

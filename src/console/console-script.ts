@@ -200,7 +200,9 @@ export const CONSOLE_SCRIPT = String.raw`(function () {
   function home() {
     var flows = el('div', { 'class': 'cards', id: 'flow-list' }, [el('p', { 'class': 'muted', text: 'Loading flows…' })]);
     var executions = el('div', { id: 'recent-executions' }, [el('p', { 'class': 'muted', text: 'Loading executions…' })]);
+    var reload = el('div', { id: 'reload-problems' });
     show([
+      reload,
       el('h1', { text: 'Flows' }), flows,
       el('h2', {}, ['Recent executions ', el('button', { 'class': 'secondary', type: 'button', onclick: function () { loadExecutions(executions); }, text: 'Refresh' })]),
       executions,
@@ -210,12 +212,20 @@ export const CONSOLE_SCRIPT = String.raw`(function () {
       if (!result.ok) { flows.appendChild(el('p', { 'class': 'error', text: problemText(result) })); return; }
       result.body.flows.forEach(function (flow) {
         flows.appendChild(el('div', { 'class': 'card flow-card', 'data-flow': flow.name }, [
-          el('h3', {}, [el('a', { href: '#/flows/' + flow.name, text: flow.name }), ' ', el('span', { 'class': 'muted', text: 'v' + flow.version })]),
+          el('h3', {}, [el('a', { href: '#/flows/' + flow.name, text: flow.name }), ' ', el('span', { 'class': 'muted', text: 'v' + flow.version + (flow.versions.length > 1 ? ' (loaded: ' + flow.versions.join(', ') + ')' : '') })]),
           el('p', { text: flow.description }),
         ]));
       });
     });
     loadExecutions(executions);
+    // A reload that was rejected: its problems, while the flows loaded before keep serving.
+    api('/catalog').then(function (result) {
+      if (!result.ok || result.body.lastReload.outcome !== 'rejected') return;
+      reload.appendChild(el('div', { 'class': 'card error' }, [
+        el('p', { text: 'The last reload of the flows was rejected; the flows loaded before keep serving. Fix:' }),
+        el('ul', {}, result.body.lastReload.problems.map(function (line) { return el('li', {}, [el('code', { text: line })]); })),
+      ]));
+    });
   }
 
   function loadExecutions(container, flow) {
@@ -248,6 +258,9 @@ export const CONSOLE_SCRIPT = String.raw`(function () {
       if (!result.ok) { app.appendChild(el('p', { 'class': 'error', text: problemText(result) })); return; }
       var flow = result.body;
       app.appendChild(el('p', { text: 'Version ' + flow.version + ' — ' + flow.description }));
+      if (flow.versions.length > 1) {
+        app.appendChild(el('p', { id: 'flow-versions', text: 'Loaded versions: ' + flow.versions.map(function (v) { return v.version + (v.current ? ' (current)' : '') + ' from ' + v.source; }).join('; ') }));
+      }
       app.appendChild(el('h2', { text: 'Diagram' }));
       app.appendChild(diagram);
       app.appendChild(el('h2', { text: 'Execute' }));
@@ -274,9 +287,11 @@ export const CONSOLE_SCRIPT = String.raw`(function () {
     select.addEventListener('change', function () { input.value = JSON.stringify(flow.examples[select.value], null, 2); });
     var message = el('p', { 'class': 'error', id: 'execute-error' });
     var button = el('button', { type: 'submit', id: 'execute-button', text: 'Execute' });
+    var version = el('select', { id: 'execute-version', 'aria-label': 'version' }, flow.versions.map(function (v) { return el('option', { value: v.current ? '' : v.version, text: 'v' + v.version + (v.current ? ' (current)' : '') }); }));
+    version.value = '';
     form.appendChild(el('div', { 'class': 'row' }, names.length ? [el('label', { 'for': 'execute-example', text: 'Example' }), select] : [el('span', { 'class': 'muted', text: 'This flow has no examples; write an input below.' })]));
     form.appendChild(input);
-    form.appendChild(el('div', { 'class': 'row' }, [button]));
+    form.appendChild(el('div', { 'class': 'row' }, flow.versions.length > 1 ? [el('label', { 'for': 'execute-version', text: 'Version' }), version, button] : [button]));
     form.appendChild(message);
     form.addEventListener('submit', function (event) {
       event.preventDefault();
@@ -285,7 +300,8 @@ export const CONSOLE_SCRIPT = String.raw`(function () {
       try { value = JSON.parse(input.value); } catch (error) { message.textContent = 'The input is not valid JSON: ' + error.message; return; }
       button.disabled = true;
       button.textContent = 'Running…';
-      api('/flows/' + encodeURIComponent(flow.name) + '/execute', { method: 'POST', body: JSON.stringify({ input: value }) }).then(function (result) {
+      var path = '/flows/' + encodeURIComponent(flow.name) + (version.value ? '/versions/' + encodeURIComponent(version.value) : '') + '/execute';
+      api(path, { method: 'POST', body: JSON.stringify({ input: value }) }).then(function (result) {
         button.disabled = false;
         button.textContent = 'Execute';
         var record = result.ok ? result.body : result.body && result.body.execution;

@@ -1,6 +1,6 @@
 import type { FlowLogger } from '../engine/logger.js';
-import type { CompiledFlow } from '../flows/compiled.js';
-import type { ExecutionStore, FlowKey, PendingDefinition } from '../store/execution-store.js';
+import type { FlowCatalog } from '../flows/flow-catalog.js';
+import type { ExecutionStore, PendingDefinition } from '../store/execution-store.js';
 
 const REPORT_EVERY_MS = 30_000;
 const REPEAT_AFTER_MS = 5 * 60_000;
@@ -12,17 +12,15 @@ const REPEAT_AFTER_MS = 5 * 60_000;
  */
 export class DefinitionReport {
   readonly #store: ExecutionStore;
-  readonly #flows: ReadonlyMap<string, CompiledFlow>;
-  readonly #keys: readonly FlowKey[];
+  readonly #flows: FlowCatalog;
   readonly #logger: FlowLogger;
   readonly #reported = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(options: { store: ExecutionStore; flows: ReadonlyMap<string, CompiledFlow>; logger: FlowLogger; firstAfterMs: number }) {
+  constructor(options: { store: ExecutionStore; flows: FlowCatalog; logger: FlowLogger; firstAfterMs: number }) {
     this.#store = options.store;
     this.#flows = options.flows;
-    this.#keys = [...options.flows.values()].map((flow) => ({ name: flow.name, hash: flow.hash }));
     this.#logger = options.logger;
     const report = (): void => {
       if (this.#closed) return;
@@ -33,7 +31,7 @@ export class DefinitionReport {
   }
 
   async report(): Promise<PendingDefinition[]> {
-    const pending = await this.#store.pendingElsewhere(this.#keys);
+    const pending = await this.#store.pendingElsewhere(this.#flows.claimable());
     const now = Date.now();
     for (const entry of pending) {
       const key = `${entry.flow}@${entry.flowHash}`;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FlowEngine } from '../engine/flow-engine.js';
 import type { FlowLogger } from '../engine/logger.js';
-import type { CompiledFlow } from '../flows/compiled.js';
+import type { FlowCatalog } from '../flows/flow-catalog.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 import { CallbackSender } from './callbacks.js';
 import { DefinitionReport } from './definition-report.js';
@@ -63,7 +63,7 @@ export function createDurableWriter(options: {
 export function startDurable(options: {
   writer: DurableWriter;
   engine: FlowEngine;
-  flows: ReadonlyMap<string, CompiledFlow>;
+  flows: FlowCatalog;
   settings: DurableSettings;
   paused: () => boolean;
 }): DurableParts {

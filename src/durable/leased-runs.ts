@@ -46,7 +46,7 @@ export class LeasedRuns {
     let executionId: string;
     let done: Promise<ExecutionRecord>;
     try {
-      const started = this.#engine.start(start.flow.name, start.input, {
+      const started = this.#engine.start(start.flow, start.input, {
         journal: start.journal,
         observer: run,
         signal: run.controller.signal,

@@ -1,8 +1,8 @@
 import type { FlowEngine } from '../engine/flow-engine.js';
 import { Journal } from '../engine/journal/journal.js';
 import type { FlowLogger } from '../engine/logger.js';
-import type { CompiledFlow } from '../flows/compiled.js';
-import type { ClaimedExecution, ExecutionStore, FlowKey } from '../store/execution-store.js';
+import type { FlowCatalog } from '../flows/flow-catalog.js';
+import type { ClaimedExecution, ExecutionStore } from '../store/execution-store.js';
 import { decodeRows } from './journal-codec.js';
 import { gaveUp, type LeasedRuns } from './leased-runs.js';
 
@@ -10,7 +10,8 @@ export interface WorkQueueOptions {
   readonly store: ExecutionStore;
   readonly engine: FlowEngine;
   readonly runs: LeasedRuns;
-  readonly flows: ReadonlyMap<string, CompiledFlow>;
+  /** What this replica can run: the loaded definitions and those a reload retired. */
+  readonly flows: FlowCatalog;
   readonly owner: string;
   readonly logger: FlowLogger;
   readonly concurrency: number;
@@ -24,13 +25,13 @@ export interface WorkQueueOptions {
 
 /**
  * The worker of one replica: claims queued executions and those whose lease expired (a crashed
- * or partitioned worker's), for the flow definitions it has, up to WORKER_CONCURRENCY at once,
+ * or partitioned worker's), for the flow definitions it has (each execution is pinned to the
+ * definition it started on; a reload keeps the definitions it retires claimable here), up to WORKER_CONCURRENCY at once,
  * and runs or resumes them from their journal. Polls every WORKER_POLL_MS, and at once when told
  * there is new work (`wake`) or when a claim came back full.
  */
 export class WorkQueue {
   readonly #options: WorkQueueOptions;
-  readonly #flowKeys: FlowKey[];
   #active = 0;
   #timer: NodeJS.Timeout | undefined;
   #polling = false;
@@ -39,12 +40,7 @@ export class WorkQueue {
 
   constructor(options: WorkQueueOptions) {
     this.#options = options;
-    this.#flowKeys = [...options.flows.values()].map((flow) => ({ name: flow.name, hash: flow.hash }));
     if (options.concurrency > 0) this.#schedule(0);
-  }
-
-  get flowKeys(): readonly FlowKey[] {
-    return this.#flowKeys;
   }
 
   /** Looks for work now instead of at the next poll. */
@@ -94,14 +90,14 @@ export class WorkQueue {
     const free = options.concurrency - this.#active;
     if (free <= 0) return false;
     const limit = Math.min(free, options.claimBatch);
-    const claimed = await options.store.claim({ owner: options.owner, flows: this.#flowKeys, limit, leaseMs: options.leaseMs });
+    const claimed = await options.store.claim({ owner: options.owner, flows: options.flows.claimable(), limit, leaseMs: options.leaseMs });
     for (const execution of claimed) this.#run(execution);
     return claimed.length === limit;
   }
 
   #run(claimed: ClaimedExecution): void {
     const options = this.#options;
-    const flow = options.flows.get(claimed.summary.flow);
+    const flow = options.flows.pinned(claimed.summary.flow, claimed.summary.flowHash);
     const journal = Journal.from(decodeRows(claimed.rows), () => Date.now());
     this.#active += 1;
     const release = (): void => {

@@ -1,5 +1,6 @@
 import { FlowNotFoundError, InputValidationError } from '../errors.js';
 import type { CompiledFlow } from '../flows/compiled.js';
+import { FlowCatalog } from '../flows/flow-catalog.js';
 import type { JournalEntry } from './journal/entries.js';
 import { captureFor, DEFAULT_CAPTURE, Journal, type CaptureLimits, type JournalSink } from './journal/journal.js';
 import { Execution } from './run/execution.js';
@@ -25,7 +26,8 @@ export const DEFAULT_MAX_SUBFLOW_DEPTH = 8;
 export const DEFAULT_MAX_MAP_ITEMS = 10_000;
 
 export interface FlowEngineOptions {
-  readonly flows: ReadonlyMap<string, CompiledFlow>;
+  /** The flows by name, or a catalog (versions side by side, reloads). */
+  readonly flows: ReadonlyMap<string, CompiledFlow> | FlowCatalog;
   readonly middleware?: readonly Middleware[];
   readonly cache?: PhaseCache;
   readonly logger?: FlowLogger;
@@ -69,7 +71,7 @@ export { FlowNotFoundError };
  * in the returned record. It throws only when there is nothing to run (unknown flow, invalid input).
  */
 export class FlowEngine {
-  readonly #flows: ReadonlyMap<string, CompiledFlow>;
+  readonly #catalog: FlowCatalog;
   readonly #runtime: EngineRuntime;
   readonly #running = new Map<string, Execution>();
   readonly #background = new Set<Promise<unknown>>();
@@ -77,7 +79,7 @@ export class FlowEngine {
   readonly #onClose: (() => Promise<void>) | undefined;
 
   constructor(options: FlowEngineOptions) {
-    this.#flows = options.flows;
+    this.#catalog = options.flows instanceof FlowCatalog ? options.flows : new FlowCatalog(options.flows.values());
     this.#onClose = options.onClose;
     this.#chain = new MiddlewareChain(options.middleware ?? [], options.logger ?? silentLogger);
     const clock = options.clock ?? systemClock;
@@ -99,21 +101,25 @@ export class FlowEngine {
       startTriggered: options.startTriggered ?? ((flow, input, parent) => this.#startInBackground(flow, input, parent)),
       findSucceeded: options.findSucceeded,
     };
-    this.#watchCircuits();
+    this.#watchCircuits(this.#catalog.loaded());
+    this.#catalog.onSwap((swap) => this.#watchCircuits(swap.added));
   }
 
-  /** Validates the input and runs the flow to a terminal state. */
+  /** Validates the input and runs the flow (its current version) to a terminal state. */
   async execute(name: string, input: unknown, options: ExecuteOptions = {}): Promise<ExecutionRecord> {
     return this.start(name, input, options).done;
   }
 
   /**
-   * Validates the input and starts the flow; returns its id at once and a promise of the record.
-   * Throws FlowNotFoundError or InputValidationError synchronously, before anything runs.
+   * Validates the input and starts the flow — the current version of the flow named, or the
+   * definition given (a version chosen by the caller, the one a stored execution is pinned to);
+   * returns its id at once and a promise of the record. Throws FlowNotFoundError or
+   * InputValidationError synchronously, before anything runs.
    */
-  start(name: string, input: unknown, options: ChildExecuteOptions = {}): StartedExecution {
-    const flow = this.getFlow(name);
-    if (flow === undefined) throw new FlowNotFoundError(name);
+  start(named: string | CompiledFlow, input: unknown, options: ChildExecuteOptions = {}): StartedExecution {
+    const flow = typeof named === 'string' ? this.getFlow(named) : named;
+    if (flow === undefined) throw new FlowNotFoundError(named as string);
+    const name = flow.name;
     const issues = flow.validateInput(input);
     if (issues !== undefined) {
       throw new InputValidationError(`input does not match the schema of flow "${name}": ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
@@ -150,12 +156,14 @@ export class FlowEngine {
     return this.#runtime.newId();
   }
 
+  /** The current version of a flow. */
   getFlow(name: string): CompiledFlow | undefined {
-    return this.#flows.get(name);
+    return this.#catalog.get(name);
   }
 
+  /** The current version of every flow. */
   listFlows(): CompiledFlow[] {
-    return [...this.#flows.values()];
+    return [...this.#catalog.current().values()];
   }
 
   /** Cancels an execution running in this process. Returns false when it is not running here. */
@@ -186,7 +194,7 @@ export class FlowEngine {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#background]);
     const closing: Promise<void>[] = [];
-    for (const flow of this.#flows.values()) {
+    for (const flow of this.#catalog.held()) {
       for (const component of flow.components.values()) {
         if (component.instance.close !== undefined) closing.push(component.instance.close());
       }
@@ -207,8 +215,8 @@ export class FlowEngine {
     return started.executionId;
   }
 
-  #watchCircuits(): void {
-    for (const flow of this.#flows.values()) {
+  #watchCircuits(flows: readonly CompiledFlow[]): void {
+    for (const flow of flows) {
       for (const component of flow.components.values()) {
         component.breaker?.onStateChange((state) => {
           const name = (['closed', 'open', 'half_open', 'isolated'] as const)[state] ?? 'open';

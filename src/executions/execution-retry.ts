@@ -3,7 +3,7 @@ import { FlowNotFoundError, type FlowEngine } from '../engine/flow-engine.js';
 import { checkpointsOf } from '../engine/journal/checkpoints.js';
 import type { Journal } from '../engine/journal/journal.js';
 import { TERMINAL_STATUSES, type ExecutionRecord } from '../engine/record.js';
-import type { CompiledFlow } from '../flows/compiled.js';
+import type { FlowCatalog } from '../flows/flow-catalog.js';
 import type { Caller } from './caller.js';
 import type { ExecutionReads } from './execution-reads.js';
 import { planRetry } from './retry-plan.js';
@@ -22,7 +22,7 @@ function notRetryable(message: string): FlowdError {
  * `retryOf` and runs for the original's tenant.
  */
 export async function retryExecution(
-  deps: { engine: FlowEngine; flows: ReadonlyMap<string, CompiledFlow>; reads: ExecutionReads },
+  deps: { engine: FlowEngine; flows: FlowCatalog; reads: ExecutionReads },
   executionId: string,
   caller: Caller,
   requestId: string,
@@ -32,17 +32,19 @@ export async function retryExecution(
   if (found.source === 'running') throw notRetryable(`execution "${executionId}" is still running`);
   const original = deps.reads.view(found, false);
   checkRetryable(original);
-  const flow = deps.flows.get(original.flow);
-  if (flow === undefined) throw new FlowNotFoundError(original.flow);
-  if (flow.version !== original.version) {
-    throw notRetryable(`execution "${executionId}" ran version ${original.version} of flow "${flow.name}"; version ${flow.version} is loaded now, so its phase outputs cannot be reused`);
-  }
   const started = found.entries[0];
   if (started?.type !== 'execution_started' || !('input' in started)) {
     throw notRetryable(`the stored values of execution "${executionId}" were cleared; execute the flow again with its input instead`);
   }
+  // The very definition it ran (its version may still be loaded beside newer ones, or retired by a reload).
+  const flow = deps.flows.pinned(original.flow, started.hash);
+  if (flow === undefined) {
+    const current = deps.flows.get(original.flow);
+    if (current === undefined) throw new FlowNotFoundError(original.flow);
+    throw notRetryable(`execution "${executionId}" ran a definition of version ${original.version} of flow "${current.name}" that is no longer loaded, so its phase outputs cannot be reused`);
+  }
   const plan = planRetry(flow, original, checkpointsOf(found.entries));
-  const run = deps.engine.start(flow.name, started.input, {
+  const run = deps.engine.start(flow, started.input, {
     checkpoints: plan.checkpoints,
     compensationRequests: plan.compensationRequests,
     retryOf: executionId,

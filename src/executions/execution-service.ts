@@ -4,6 +4,7 @@ import type { Journal } from '../engine/journal/journal.js';
 import { TERMINAL_STATUSES, type ExecutionRecord, type ExecutionStatus } from '../engine/record.js';
 import { startedEntry } from '../engine/run/execution.js';
 import type { CompiledFlow } from '../flows/compiled.js';
+import type { FlowCatalog } from '../flows/flow-catalog.js';
 import { callerKey, fingerprint } from '../durable/idempotency.js';
 import { encodeEntries } from '../durable/journal-codec.js';
 import type { LeasedRuns } from '../durable/leased-runs.js';
@@ -18,6 +19,8 @@ import { retryExecution } from './execution-retry.js';
 /** One request to run a flow, as the API (or any front end) received it. */
 export interface RunRequest {
   readonly flow: string;
+  /** A loaded version of the flow; undefined: its current version. */
+  readonly version?: string | undefined;
   readonly input: unknown;
   readonly options: Omit<StoredOptions, 'requestId' | 'traceparent'>;
   readonly requestId: string;
@@ -43,7 +46,7 @@ export type RunOutcome =
 
 export interface ExecutionServiceOptions {
   readonly engine: FlowEngine;
-  readonly flows: ReadonlyMap<string, CompiledFlow>;
+  readonly flows: FlowCatalog;
   readonly store: ExecutionStore;
   readonly reads: ExecutionReads;
   readonly policy: PersistencePolicy;
@@ -83,13 +86,12 @@ export class ExecutionService {
     const release = queueOnly ? undefined : this.#takeSlot();
     let running: Promise<unknown> | undefined;
     try {
-      const flow = options.flows.get(request.flow);
-      if (flow === undefined) throw new FlowNotFoundError(request.flow);
+      const flow = findFlow(options.flows, request.flow, request.version);
       validate(flow, request.input);
       const eager = request.respondAsync === true || request.waitMs !== undefined || request.idempotencyKey !== undefined;
       if (!eager) {
         const durable = options.policy.of(flow) === 'all';
-        const started = durable ? this.#startLazy(flow, request) : this.#startInMemory(request);
+        const started = durable ? this.#startLazy(flow, request) : this.#startInMemory(flow, request);
         running = started.done;
         return await this.#answer(started, request.waitMs);
       }
@@ -145,9 +147,9 @@ export class ExecutionService {
     };
   }
 
-  #startInMemory(request: RunRequest): { executionId: string; done: Promise<unknown>; journal: Journal } {
+  #startInMemory(flow: CompiledFlow, request: RunRequest): { executionId: string; done: Promise<unknown>; journal: Journal } {
     const { options } = request;
-    return this.#options.engine.start(request.flow, request.input, {
+    return this.#options.engine.start(flow, request.input, {
       timeoutMs: options.timeoutMs,
       enableCaching: options.enableCaching,
       parallelExecution: options.parallelExecution,
@@ -225,6 +227,15 @@ export class ExecutionService {
     if (record !== undefined && TERMINAL_STATUSES.has(record.status)) return { kind: 'replayed', record };
     return { kind: 'in_progress', executionId, status: record?.status ?? 'running' };
   }
+}
+
+/** The current version of a flow, or the version asked for; FlowNotFoundError names the loaded versions. */
+export function findFlow(flows: FlowCatalog, name: string, version: string | undefined): CompiledFlow {
+  const flow = version === undefined ? flows.get(name) : flows.getVersion(name, version);
+  if (flow !== undefined) return flow;
+  const versions = flows.versionsOf(name).map((loaded) => loaded.version);
+  if (version === undefined || versions.length === 0) throw new FlowNotFoundError(name);
+  throw new FlowdError('FLOWD_ERR_FLOW_NOT_FOUND', `flow "${name}" has no version "${version}" loaded (loaded versions: ${versions.join(', ')})`);
 }
 
 export function validate(flow: CompiledFlow, input: unknown): void {

@@ -4,6 +4,7 @@ import { ConfigurationError, type ConfigurationIssue } from '../errors.js';
 import { DEFAULT_CALL_TIMEOUT_MS, compileComponent, type ComponentCompileContext } from './compile-component.js';
 import { collectPhaseIds, compileChecked, compilePhaseList, type PhaseCompileContext } from './compile-phases.js';
 import type { CompiledComponent, CompiledFlow } from './compiled.js';
+import { FlowCatalog } from './flow-catalog.js';
 import { checkFlowReferences, type FlowReference, type FlowReferences } from './flow-references.js';
 import { compileInputSchema } from './input-schema.js';
 import type { Reporter } from './parse-fields.js';
@@ -34,13 +35,22 @@ export interface CompileOptions {
  * Validates and compiles every flow. Collects every problem of every flow in one pass — the
  * file's structure, its components, expressions, references between phases and between flows —
  * and throws one ConfigurationError listing them all (file, path inside it, what is wrong, what
- * is allowed), or returns the compiled flows. Nothing here is repeated per request.
+ * is allowed), or returns the compiled flows: the current (highest) version of each. Nothing here
+ * is repeated per request.
  */
 export function compileFlows(sources: readonly FlowSource[], options: CompileOptions): Map<string, CompiledFlow> {
+  return new Map(new FlowCatalog(compileFlowVersions(sources, options)).current());
+}
+
+/**
+ * Like compileFlows, and keeps every version: several files may define one flow with different
+ * `version`s (side by side). Returns every compiled definition.
+ */
+export function compileFlowVersions(sources: readonly FlowSource[], options: CompileOptions): CompiledFlow[] {
   const issues: ConfigurationIssue[] = [...(options.priorIssues ?? [])];
   const secrets = options.secrets ?? new SecretStore();
   const secretSource: SecretSource = { env: options.env ?? process.env };
-  const flows = new Map<string, CompiledFlow>();
+  const flows: CompiledFlow[] = [];
   const files = new Map<string, string>();
   const references: FlowReferences[] = [];
 
@@ -52,20 +62,21 @@ export function compileFlows(sources: readonly FlowSource[], options: CompileOpt
     const parsed = parseFlowDefinition(definition, reporter);
     if (parsed === undefined) continue;
     const name = parsed.failedFields.has('name') ? undefined : parsed.definition.name;
-    const previous = name === undefined ? undefined : files.get(name);
+    const version = String(parsed.definition.version ?? '1');
+    const previous = name === undefined ? undefined : files.get(`${name}@${version}`);
     if (previous !== undefined) {
-      report('name', `flow "${name}" is already defined in ${previous}`);
+      report('version', `flow "${name}" version ${version} is already defined in ${previous}; versions of one flow side by side need different \`version\` values`);
       continue;
     }
-    if (name !== undefined) files.set(name, source);
+    if (name !== undefined) files.set(`${name}@${version}`, source);
     const compiled = compileFlow(parsed, source, reporter, { adapters: options.adapters, secretSource, secrets, report: reporter });
     if (name !== undefined) references.push({ name, references: compiled.references, report });
-    if (compiled.flow !== undefined) flows.set(compiled.flow.name, compiled.flow);
+    if (compiled.flow !== undefined) flows.push(compiled.flow);
   }
 
   checkFlowReferences(references);
   if (issues.length > 0) {
-    for (const flow of flows.values()) for (const component of flow.components.values()) void component.instance.close?.();
+    for (const flow of flows) for (const component of flow.components.values()) void component.instance.close?.();
     throw new ConfigurationError(issues);
   }
   return flows;

@@ -23,7 +23,12 @@ export interface FlowReferences {
  * so these are reported in the same pass.
  */
 export function checkFlowReferences(flows: readonly FlowReferences[]): void {
-  const byName = new Map(flows.map((flow) => [flow.name, flow]));
+  // Versions of one flow side by side are one node: the references of each, reported in its own file.
+  const byName = new Map<string, { reference: FlowReference; report: FlowReferences['report'] }[]>();
+  for (const flow of flows) {
+    const edges = byName.get(flow.name) ?? [];
+    byName.set(flow.name, [...edges, ...flow.references.map((reference) => ({ reference, report: flow.report }))]);
+  }
   const names = [...byName.keys()].sort();
   for (const flow of flows) {
     for (const reference of flow.references) {
@@ -42,12 +47,12 @@ export function checkFlowReferences(flows: readonly FlowReferences[]): void {
     if (state.get(name) === 'visiting') {
       const from = trail[trail.length - 1]!;
       const cycle = [...trail.slice(trail.indexOf(name)), name];
-      const edge = byName.get(from)?.references.find((reference) => reference.target === name && reference.kind !== 'recovery');
-      byName.get(from)?.report(edge?.path ?? '', `flow cycle: ${cycle.join(' → ')}`);
+      const edge = byName.get(from)?.find(({ reference }) => reference.target === name && reference.kind !== 'recovery');
+      edge?.report(edge.reference.path, `flow cycle: ${cycle.join(' → ')}`);
       return;
     }
     state.set(name, 'visiting');
-    for (const reference of byName.get(name)?.references ?? []) {
+    for (const { reference } of byName.get(name) ?? []) {
       if (reference.kind !== 'recovery' && byName.has(reference.target)) visit(reference.target, [...trail, name]);
     }
     state.set(name, 'done');

@@ -4,7 +4,8 @@ import type { DurableParts } from '../durable/durable-parts.js';
 import type { FlowEngine } from '../engine/flow-engine.js';
 import type { ExecutionReads } from '../executions/execution-reads.js';
 import type { ExecutionService } from '../executions/execution-service.js';
-import type { CompiledFlow } from '../flows/compiled.js';
+import type { FlowCatalog } from '../flows/flow-catalog.js';
+import type { FlowReloader } from '../flows/flow-reloader.js';
 import type { SecretStore } from '../flows/secrets.js';
 import type { FlowdMetrics } from '../observability/metrics.js';
 import type { ExecutionStore } from '../store/execution-store.js';
@@ -19,7 +20,10 @@ export interface AppState {
 export interface AppDeps {
   readonly config: EnvConfig;
   readonly engine: FlowEngine;
-  readonly flows: ReadonlyMap<string, CompiledFlow>;
+  /** The loaded flows: read as a map, the current version of each; every version; swapped by reloads. */
+  readonly flows: FlowCatalog;
+  /** Reloads the flows (POST /catalog/reload) and knows the last reload's result. */
+  readonly reloader: FlowReloader;
   readonly store: ExecutionStore;
   /** How executions run (in memory, durably, queued; idempotency; the in-flight bound). */
   readonly executions: ExecutionService;

@@ -2,7 +2,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
-import type { CompiledFlow } from '../flows/compiled.js';
+import type { FlowCatalog } from '../flows/flow-catalog.js';
+import { flowOperationPaths } from './flow-operations.js';
 import { askForApiKeyOnce, sendStoredApiKey } from './swagger-ui-auth.js';
 
 export const OPENAPI_INFO = {
@@ -17,10 +18,11 @@ type UiConfig = NonNullable<FastifySwaggerUiOptions['uiConfig']>;
 type TransformInput = Parameters<Transform>[0];
 
 /**
- * OpenAPI 3.1 generated from the route schemas: zod schemas are converted; each flow's own
- * execute operation carries plain JSON Schema (its input schema) and its examples.
+ * OpenAPI 3.1 generated from the route schemas (zod schemas converted), plus each loaded flow's
+ * own execute operation (plain JSON Schema: its input schema, and its examples) made from the
+ * catalog: `/openapi.json`, `/docs/json`, `/docs/yaml` and Swagger UI follow every reload.
  */
-export async function registerOpenApi(app: FastifyInstance, flows: ReadonlyMap<string, CompiledFlow>): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, flows: FlowCatalog): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -30,6 +32,7 @@ export async function registerOpenApi(app: FastifyInstance, flows: ReadonlyMap<s
         { name: 'execute' },
         { name: 'flows' },
         { name: 'executions' },
+        { name: 'catalog', description: 'The loaded flow set: its last reload, and reloading it' },
         { name: 'health' },
       ],
       components: {
@@ -37,13 +40,18 @@ export async function registerOpenApi(app: FastifyInstance, flows: ReadonlyMap<s
       },
       security: [{ apiKey: [] }],
     },
-    transform: (input: TransformInput) => {
-      const route = (input as { route?: { config?: { flowOperation?: boolean } } }).route;
-      if (route?.config?.flowOperation === true) return { schema: input.schema, url: input.url };
-      return jsonSchemaTransform(input);
-    },
-    transformObject: (input) => addFlowExamples(jsonSchemaTransformObject(input) as OpenApiDocument, flows),
+    transform: (input: TransformInput) => jsonSchemaTransform(input),
+    transformObject: (input) => pruneUnusedComponents(jsonSchemaTransformObject(input) as OpenApiDocument),
   });
+  // The routes' document is built once (by @fastify/swagger); the flows' operations once per catalog generation.
+  let cached: { generation: number; document: OpenApiDocument } | undefined;
+  const document = (): OpenApiDocument => {
+    if (cached === undefined || cached.generation !== flows.generation) {
+      const base = app.swagger() as OpenApiDocument;
+      cached = { generation: flows.generation, document: { ...base, paths: { ...base.paths, ...flowOperationPaths(flows) } } };
+    }
+    return cached.document;
+  };
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: {
@@ -54,27 +62,16 @@ export async function registerOpenApi(app: FastifyInstance, flows: ReadonlyMap<s
       requestInterceptor: sendStoredApiKey as unknown as UiConfig['requestInterceptor'],
       responseInterceptor: askForApiKeyOnce as unknown as UiConfig['responseInterceptor'],
     },
+    transformSpecification: () => document(),
+    transformSpecificationClone: false,
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.type('application/json').send(app.swagger()));
+  app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.type('application/json').send(document()));
 }
 
 interface OpenApiDocument {
-  paths?: Record<string, Record<string, { requestBody?: { content?: Record<string, { examples?: unknown }> }; description?: string }>>;
+  paths?: Record<string, Record<string, unknown>>;
   components?: { schemas?: Record<string, unknown> };
   [key: string]: unknown;
-}
-
-function addFlowExamples(document: OpenApiDocument, flows: ReadonlyMap<string, CompiledFlow>): OpenApiDocument {
-  for (const flow of flows.values()) {
-    const operation = document.paths?.[`/flows/${flow.name}/execute`]?.['post'];
-    const media = operation?.requestBody?.content?.['application/json'];
-    if (media === undefined) continue;
-    const examples = Object.entries(flow.examples);
-    if (examples.length > 0) {
-      media.examples = Object.fromEntries(examples.map(([name, input]) => [name, { summary: name, value: { input } }]));
-    }
-  }
-  return pruneUnusedComponents(document);
 }
 
 /**

@@ -31,13 +31,32 @@ export const ExecuteBodySchema = z.strictObject({
   options: ExecuteOptionsSchema.optional(),
 });
 
+export const FlowVersionParams = FlowNameParams.extend({
+  version: z.string().min(1).max(64).describe('A loaded version of the flow (its `version`), as listed by GET /flows/{name}.'),
+});
+
 export const FlowSummarySchema = z.object({
   name: z.string(),
+  version: z.string().describe('The current version: the one `POST /flows/{name}/execute` runs.'),
+  description: z.string(),
+  versions: z.array(z.string()).describe('Every loaded version, oldest first.'),
+});
+
+export const FlowVersionSchema = z.object({
   version: z.string(),
+  current: z.boolean(),
+  hash: z.string().describe('Content hash of the definition; executions are pinned to it.'),
+  source: z.string(),
   description: z.string(),
 });
 
-export const FlowDetailSchema = FlowSummarySchema.extend({
+export const FlowDetailSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  current: z.boolean().describe('Whether this is the version `POST /flows/{name}/execute` runs.'),
+  hash: z.string().describe('Content hash of the definition; executions are pinned to it.'),
+  description: z.string(),
+  versions: z.array(FlowVersionSchema).describe('Every loaded version of the flow, oldest first.'),
   source: z.string(),
   inputSchema: z.record(z.string(), z.unknown()),
   examples: z.record(z.string(), z.unknown()),

@@ -27,6 +27,7 @@ export const METRIC_NAMES = [
   'flowd_http_requests_total',
   'flowd_http_request_duration_seconds',
   'flowd_flows_loaded',
+  'flowd_flow_reloads_total',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -80,6 +81,7 @@ export interface FlowdMetrics {
   readonly httpRequestsTotal: Counter<'method' | 'route' | 'status_code'>;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly flowsLoaded: Gauge;
+  readonly flowReloads: Counter<'outcome'>;
   /** The same metrics for the hot path: label values in, a memoised series out. */
   readonly series: FlowdSeries;
   /** The API's per-request metrics (the onResponse hook), without building a label object per request. */
@@ -185,6 +187,12 @@ export function createMetrics(options: CreateMetricsOptions = {}): FlowdMetrics 
     flowsLoaded: new Gauge({
       name: 'flowd_flows_loaded',
       help: 'Flows currently loaded and compiled',
+      registers,
+    }),
+    flowReloads: new Counter({
+      name: 'flowd_flow_reloads_total',
+      help: 'Reloads of the flows after start, by outcome (applied, unchanged, rejected)',
+      labelNames: ['outcome'],
       registers,
     }),
   };

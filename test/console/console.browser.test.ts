@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +201,30 @@ describe('web console in a real browser', () => {
     await page.waitForSelector('#execution-timeline');
     expect(await page.$eval('#execution-summary', (node) => node.textContent)).toContain('segment40');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1400);
+    await page.close();
+  }, 60_000);
+
+  it('shows a rejected reload\'s problems, lists the loaded versions of a flow and executes the version picked', async () => {
+    const v1 = readFileSync('flows/loyalty-points.yaml', 'utf8');
+    writeFileSync(path.join(flowDir.dir, 'loyalty-points-v0.yaml'), v1.replace(/^version: .*$/m, 'version: 0'));
+    writeFileSync(path.join(flowDir.dir, 'broken.yaml'), 'name: broken\nphases:\n  - { id: x, component: nowhere }\n');
+    expect((await service.built.reloader.reload('api')).outcome).toBe('rejected');
+    const home = await open('/console');
+    await home.waitForSelector('#reload-problems li');
+    expect(await home.$eval('#reload-problems', (node) => node.textContent)).toContain('broken.yaml: phases[0].component: unknown component "nowhere"');
+    await home.close();
+
+    rmSync(path.join(flowDir.dir, 'broken.yaml'));
+    expect((await service.built.reloader.reload('api')).outcome).toBe('applied');
+    const page = await open('/console#/flows/loyalty-points');
+    await page.waitForSelector('#flow-versions');
+    expect(await page.$eval('#flow-versions', (node) => node.textContent)).toMatch(/^Loaded versions: 0 from .*loyalty-points-v0\.yaml; 1 \(current\) from /);
+    await page.selectOption('#execute-version', '0');
+    await page.click('#execute-button');
+    await page.waitForURL(/#\/executions\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+    const executionId = /[0-9a-f-]{36}$/.exec(page.url())![0];
+    expect(await (await fetch(`${baseUrl}/executions/${executionId}`)).json()).toMatchObject({ flow: 'loyalty-points', version: '0', status: 'succeeded' });
+    expect(await violations(page)).toEqual([]);
     await page.close();
   }, 60_000);
 

@@ -110,6 +110,14 @@ describe('flowd installed from a packed tarball into a fresh project, offline', 
     expect(JSON.parse(other.stdout)).toMatchObject({ output: { message: 'Hello, Grace (gold)' } });
   });
 
+  it('flowd doc and flowd openapi write the project’s flow document and OpenAPI document', async () => {
+    await flowd(['doc', 'greeting', '--out', 'greeting.md']);
+    expect(await readFile(path.join(project, 'greeting.md'), 'utf8')).toMatch(/^# Greeting Flow\n/);
+    await flowd(['openapi', '--out', 'openapi.json']);
+    const document = JSON.parse(await readFile(path.join(project, 'openapi.json'), 'utf8')) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toContain('/flows/greeting/execute');
+  });
+
   it('the project’s own test, importing flowd/testing, passes under node --test (a backoff between retries no longer lets the process exit mid-run)', async () => {
     const { stdout } = await run(process.execPath, ['--test'], { cwd: project, timeout: 60_000 });
     expect(stdout).toMatch(/# pass 2\n/);

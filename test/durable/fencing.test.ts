@@ -62,7 +62,7 @@ async function startNode(store: ExecutionStore, upstream: string, settings: Part
     egressAllow: ['127.0.0.1'],
   });
   late.engine = built.engine;
-  const durable = startDurable({ writer, engine: built.engine, flows: built.flows, settings: all, paused: () => false });
+  const durable = startDurable({ writer, engine: built.engine, flows: built.catalog, settings: all, paused: () => false });
   return {
     durable,
     built,

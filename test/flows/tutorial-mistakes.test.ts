@@ -7,8 +7,8 @@ import { parseFlowText } from '../../src/flows/loader.js';
 import { createBuiltinRegistry } from '../../src/library.js';
 
 const README = readFileSync('README.md', 'utf8');
-/** The tutorial's flow, as step 1 of the README shows it (the block is indented in a list item). */
-const TUTORIAL_FLOW = /1\. Create `flows\/greeting\.yaml`:\n\n\s*```yaml\n([\s\S]*?)\n\s*```/
+/** The tutorial's flow, as step 2 of the README shows it (the block is indented in a list item). */
+const TUTORIAL_FLOW = /<!-- check: flow file=flows\/greeting\.yaml -->\n\s*```yaml\n([\s\S]*?)\n\s*```/
   .exec(README)![1]!
   .split('\n')
   .map((line) => line.replace(/^ {3}/, ''))
@@ -17,7 +17,7 @@ const TUTORIAL_FLOW = /1\. Create `flows\/greeting\.yaml`:\n\n\s*```yaml\n([\s\S
 const dispatcher = new Agent();
 afterAll(() => dispatcher.close());
 
-/** What `npm start` prints for the flow: one line per problem (the first line of a multi-line message). */
+/** What flowd prints for the flow (a rejected reload, `flowd validate`, `npm start`): one line per problem (the first line of a multi-line message). */
 function problems(text: string): string[] {
   const parsed = parseFlowText(text, 'yaml');
   if (!('value' in parsed)) throw new Error(parsed.error);

@@ -94,11 +94,11 @@ describe('other routes', () => {
     expectProblem(await service.app.inject({ method: 'GET', url: '/nowhere' }), 404, 'FLOWD_ERR_NOT_FOUND');
   });
 
-  it('GET /flows lists name, version and description of each flow', async () => {
+  it('GET /flows lists name, current version, description and loaded versions of each flow', async () => {
     const body = (await service.app.inject({ method: 'GET', url: '/flows' })).json();
     const names = body.flows.map((flow: { name: string }) => flow.name);
     expect(names).toEqual(expect.arrayContaining(['order-fulfillment', 'loyalty-points', 'order-recovery', 'user-onboarding', 'shipping-quote']));
-    expect(body.flows[0]).toEqual({ name: expect.any(String), version: expect.any(String), description: expect.any(String) });
+    expect(body.flows[0]).toEqual({ name: expect.any(String), version: expect.any(String), description: expect.any(String), versions: [body.flows[0].version] });
   });
 
   it('GET /flows/{name} gives the definition, input schema, examples and a Mermaid diagram', async () => {

@@ -178,7 +178,7 @@ describe('hooks on every kind of answer (auth on, rate limit 3 per minute, a con
   it('counts every answer in the http metrics, including those of the onRequest guards', async () => {
     const text = await t.service.metrics.registry.metrics();
     for (const status of ['200', '401', '403', '429']) {
-      expect(text).toContain(`flowd_http_requests_total{method="POST",route="/flows/echo/execute",status_code="${status}"}`);
+      expect(text).toContain(`flowd_http_requests_total{method="POST",route="/flows/:name/execute",status_code="${status}"}`);
     }
     expect(text).toContain('flowd_http_requests_total{method="GET",route="unmatched",status_code="404"}');
   });

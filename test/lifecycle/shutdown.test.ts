@@ -2,92 +2,12 @@
  * Graceful shutdown of the real server process (`node --import tsx src/server.ts`, nothing to
  * build first): SIGTERM/SIGINT while a slow execution is in flight.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { writeFlows } from '../observability/support.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const STARTUP_TIMEOUT_MS = 30_000;
-
-type Line = Record<string, unknown>;
-
-interface ServerProcess {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly lines: Line[];
-  readonly api: string;
-  readonly metrics: string;
-  /** Resolves with the first line (already seen or future) matching `msg`. */
-  waitForLine(msg: string | RegExp, timeoutMs: number): Promise<Line>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-  stderr(): string;
-}
-
-async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'info',
-      LOG_PRETTY: 'false',
-      STORE: 'memory',
-      ...env,
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const lines: Line[] = [];
-  const waiters: { test: (line: Line) => boolean; resolve: (line: Line) => void }[] = [];
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    let line: Line;
-    try {
-      line = JSON.parse(text) as Line;
-    } catch {
-      line = { msg: text, unparsed: true };
-    }
-    lines.push(line);
-    for (const waiter of [...waiters]) {
-      if (waiter.test(line)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  const waitForLine = (msg: string | RegExp, timeoutMs: number): Promise<Line> => {
-    const test = (line: Line): boolean => (typeof msg === 'string' ? line['msg'] === msg : msg.test(String(line['msg'])));
-    const seen = lines.find(test);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise<Line>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no log line "${String(msg)}" within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
-      waiters.push({ test, resolve: (line) => (clearTimeout(timer), resolve(line)) });
-      void exited.then(() =>
-        setTimeout(() => {
-          clearTimeout(timer);
-          reject(new Error(`server exited before logging "${String(msg)}"; stderr: ${stderr}`));
-        }, 50),
-      );
-    });
-  };
-  const ready = await waitForLine('flowd ready', STARTUP_TIMEOUT_MS);
-  return {
-    child,
-    lines,
-    api: `http://127.0.0.1:${String(ready['port'])}`,
-    metrics: `http://127.0.0.1:${String(ready['metricsPort'])}`,
-    waitForLine,
-    exited,
-    stderr: () => stderr,
-  };
-}
+const startServer = (env: Record<string, string>): Promise<ServerProcess> => startServerProcess(['src/server.ts'], env);
 
 const post = (api: string, flow: string): Promise<Response> =>
   fetch(`${api}/flows/${flow}/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: {} }) });

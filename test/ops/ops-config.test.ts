@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { METRIC_NAMES, createMetrics } from '../../src/observability/metrics.js';
+import { baseName, metricNamesIn } from '../helpers/promql.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOOL_TIMEOUT_MS = 60_000;
@@ -25,27 +26,6 @@ function findCompose(): { command: string; prefix: string[] } | undefined {
   if (run('docker', ['compose', 'version']).ok) return { command: 'docker', prefix: ['compose'] };
   if (run('docker-compose', ['version']).ok) return { command: 'docker-compose', prefix: [] };
   return undefined;
-}
-
-const GROUPING = /\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g;
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan']);
-
-/** Metric names a PromQL expression selects; enough PromQL for dashboards, not a full parser. */
-function metricNamesIn(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""') // label values and regexes, incl. Grafana variables
-    .replace(/\{[^}]*\}/g, '') // label matchers
-    .replace(/\[[^\]]*\]/g, '') // range selectors such as [$__rate_interval]
-    .replace(GROUPING, ''); // label lists, which look like metric names
-  const names: string[] = [];
-  for (const [, name, call] of stripped.matchAll(/(?<![\w$:.])([a-zA-Z_:][\w:]*)(\s*\()?/g)) {
-    if (name !== undefined && call === undefined && !KEYWORDS.has(name.toLowerCase())) names.push(name);
-  }
-  return names;
-}
-
-function baseName(series: string): string {
-  return series.replace(/_(?:bucket|sum|count)$/, '');
 }
 
 interface GrafanaTarget {

@@ -14,7 +14,7 @@ import { SCOPES, type Grants } from './scopes.js';
  *
  * - name: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`, unique; appears in logs and rate-limit buckets.
  * - sha256hex: SHA-256 of the key, 64 hex digits (`createApiKey()` or scripts/create-api-key.mjs).
- * - scopes: `flows:execute`, `flows:execute:<flow>|<flow>…`, `flows:read`, `executions:read`, `admin`.
+ * - scopes: `flows:execute`, `flows:execute:<flow>|<flow>…`, `flows:read`, `flows:deploy`, `executions:read`, `admin`.
  *
  * Plain SHA-256 (not a slow password hash) is enough because keys are 256-bit random values:
  * there is nothing to brute-force from the hash.
@@ -86,15 +86,17 @@ function parseScopes(text: string): { scopes: string[]; grants: Grants; tenant: 
   const scopes = text.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
   let admin = false;
   let flowsRead = false;
+  let flowsDeploy = false;
   let executionsRead = false;
   let executeAll = false;
   let allTenants = false;
   let tenant: string | undefined;
   const flows = new Set<string>();
-  if (scopes.length === 0) problems.push('has no scopes (one or more of: flows:execute, flows:execute:<flow>|<flow>, flows:read, executions:read, admin)');
+  if (scopes.length === 0) problems.push('has no scopes (one or more of: flows:execute, flows:execute:<flow>|<flow>, flows:read, flows:deploy, executions:read, admin)');
   for (const scope of scopes) {
     if (scope === SCOPES.ADMIN) admin = true;
     else if (scope === SCOPES.FLOWS_READ) flowsRead = true;
+    else if (scope === SCOPES.FLOWS_DEPLOY) flowsDeploy = true;
     else if (scope === SCOPES.EXECUTIONS_READ) executionsRead = true;
     else if (scope === SCOPES.EXECUTIONS_READ_ALL) executionsRead = allTenants = true;
     else if (scope.startsWith('tenant=')) {
@@ -111,10 +113,10 @@ function parseScopes(text: string): { scopes: string[]; grants: Grants; tenant: 
         else problems.push(`"${flow}" in ${SCOPES.FLOWS_EXECUTE}:… is not a flow name (${FLOW_NAME_PATTERN.source})`);
       }
     } else {
-      problems.push(`unknown scope "${scope}" (known: flows:execute, flows:execute:<flow>|<flow>, flows:read, executions:read, executions:read:all, admin, tenant=<name>)`);
+      problems.push(`unknown scope "${scope}" (known: flows:execute, flows:execute:<flow>|<flow>, flows:read, flows:deploy, executions:read, executions:read:all, admin, tenant=<name>)`);
     }
   }
-  const grants: Grants = Object.freeze({ admin, flowsRead, executionsRead, allTenants: allTenants || admin, execute: executeAll ? 'all' : (flows as ReadonlySet<string>) });
+  const grants: Grants = Object.freeze({ admin, flowsRead, flowsDeploy, executionsRead, allTenants: allTenants || admin, execute: executeAll ? 'all' : (flows as ReadonlySet<string>) });
   return { scopes, grants, tenant, problems };
 }
 

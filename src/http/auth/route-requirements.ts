@@ -1,8 +1,8 @@
-import { FLOW_NAME_PATTERN } from '../../flows/schema.js';
 import { ADMIN_ONLY, AUTHENTICATED, PUBLIC, type RouteRequirement } from './scopes.js';
 
 const FLOWS_READ: RouteRequirement = Object.freeze({ kind: 'scope', scope: 'flows:read' });
 const EXECUTIONS_READ: RouteRequirement = Object.freeze({ kind: 'scope', scope: 'executions:read' });
+const EXECUTE_NAMED: RouteRequirement = Object.freeze({ kind: 'execute', target: Object.freeze({ param: 'name' }) });
 
 /**
  * Scopes of the built-in routes, keyed by `METHOD route-pattern` (HEAD is checked as GET).
@@ -28,7 +28,11 @@ export const BUILTIN_ROUTE_REQUIREMENTS: Readonly<Record<string, RouteRequiremen
   'GET /flows/:name': FLOWS_READ,
   'GET /flows/:name/diagram': FLOWS_READ,
   'GET /flows/:name/doc': FLOWS_READ,
-  'POST /flows/:name/execute': Object.freeze({ kind: 'execute', target: Object.freeze({ param: 'name' }) }),
+  'GET /flows/:name/versions/:version': FLOWS_READ,
+  'POST /flows/:name/execute': EXECUTE_NAMED,
+  'POST /flows/:name/versions/:version/execute': EXECUTE_NAMED,
+  'GET /catalog': FLOWS_READ,
+  'POST /catalog/reload': Object.freeze({ kind: 'scope', scope: 'flows:deploy' }),
   'GET /executions': EXECUTIONS_READ,
   'GET /executions/:id': EXECUTIONS_READ,
   'GET /executions/:id/logs': EXECUTIONS_READ,
@@ -39,21 +43,12 @@ export const BUILTIN_ROUTE_REQUIREMENTS: Readonly<Record<string, RouteRequiremen
 /** Route prefixes whose other GET routes share a requirement (any further Swagger UI route). */
 const PREFIX_REQUIREMENTS: readonly { prefix: string; requirement: RouteRequirement }[] = [{ prefix: '/docs', requirement: FLOWS_READ }];
 
-/** Each flow's own documented execute route: `/flows/<flow>/execute`, a static pattern. */
-const FLOW_OPERATION = /^\/flows\/([^/:*]+)\/execute$/;
-
 /** The requirement of a route from its own config, the built-in table, or `admin`. */
 export function requirementForRoute(method: string, url: string, declared: unknown): { requirement: RouteRequirement; defaulted: boolean } {
   if (isRouteRequirement(declared)) return { requirement: declared, defaulted: false };
   const verb = method === 'HEAD' ? 'GET' : method;
   const builtin = BUILTIN_ROUTE_REQUIREMENTS[`${verb} ${url}`];
   if (builtin !== undefined) return { requirement: builtin, defaulted: false };
-  if (verb === 'POST') {
-    const flow = FLOW_OPERATION.exec(url)?.[1];
-    if (flow !== undefined && FLOW_NAME_PATTERN.test(flow)) {
-      return { requirement: Object.freeze({ kind: 'execute', target: Object.freeze({ flow }) }), defaulted: false };
-    }
-  }
   if (verb === 'GET') {
     const shared = PREFIX_REQUIREMENTS.find(({ prefix }) => url === prefix || url.startsWith(`${prefix}/`));
     if (shared !== undefined) return { requirement: shared.requirement, defaulted: false };

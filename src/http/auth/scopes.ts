@@ -5,6 +5,7 @@
  *   flows:execute              execute every flow, cancel any execution
  *   flows:execute:<a>|<b>      execute (and cancel executions of) only the listed flows
  *   flows:read                 list flows, read definitions, diagrams and the API documents
+ *   flows:deploy               reload the flows (POST /catalog/reload)
  *   executions:read            read the records (inputs, outputs), logs and list of its tenant's executions;
  *                              with flows:execute, cancel and retry them
  *   executions:read:all        the same for every tenant's executions (operators)
@@ -17,6 +18,7 @@
 export const SCOPES = {
   FLOWS_EXECUTE: 'flows:execute',
   FLOWS_READ: 'flows:read',
+  FLOWS_DEPLOY: 'flows:deploy',
   EXECUTIONS_READ: 'executions:read',
   EXECUTIONS_READ_ALL: 'executions:read:all',
   ADMIN: 'admin',
@@ -27,6 +29,7 @@ export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
 export interface Grants {
   readonly admin: boolean;
   readonly flowsRead: boolean;
+  readonly flowsDeploy: boolean;
   readonly executionsRead: boolean;
   /** Every tenant's executions are visible (executions:read:all, admin). */
   readonly allTenants: boolean;
@@ -58,7 +61,7 @@ export type FlowTarget =
 export type RouteRequirement =
   | { readonly kind: 'public' }
   | { readonly kind: 'authenticated' }
-  | { readonly kind: 'scope'; readonly scope: 'flows:read' | 'executions:read' | 'admin' }
+  | { readonly kind: 'scope'; readonly scope: 'flows:read' | 'flows:deploy' | 'executions:read' | 'admin' }
   | { readonly kind: 'execute'; readonly target: FlowTarget };
 
 export const PUBLIC: RouteRequirement = Object.freeze({ kind: 'public' });
@@ -72,9 +75,10 @@ export function mayExecute(grants: Grants, flow: string | undefined): boolean {
 }
 
 /** Whether `grants` hold a plain scope. */
-export function hasScope(grants: Grants, scope: 'flows:read' | 'executions:read' | 'admin'): boolean {
+export function hasScope(grants: Grants, scope: 'flows:read' | 'flows:deploy' | 'executions:read' | 'admin'): boolean {
   if (grants.admin) return true;
   if (scope === 'flows:read') return grants.flowsRead;
+  if (scope === 'flows:deploy') return grants.flowsDeploy;
   if (scope === 'executions:read') return grants.executionsRead;
   return false;
 }

@@ -13,7 +13,7 @@ import { envelopeProblem } from '../envelope-issues.js';
 import { ExecuteBodySchema } from '../schemas.js';
 
 /**
- * `POST /flows/{name}/execute` (the generic route and each flow's own route): reads the envelope
+ * `POST /flows/{name}/execute` and `POST /flows/{name}/versions/{version}/execute`: reads the envelope
  * (validated here whatever the content type said: SECURITY rule 5), the `Prefer` and
  * `Idempotency-Key` headers, asks the execution service to run it, and answers its outcome:
  *
@@ -24,7 +24,7 @@ import { ExecuteBodySchema } from '../schemas.js';
  * - an `Idempotency-Key` naming an ended execution of the same request → its answer again with
  *   `Idempotent-Replayed: true`; one still running → `409` + Retry-After (`202` for async callers).
  */
-export async function executeFlow(deps: AppDeps, name: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function executeFlow(deps: AppDeps, name: string, request: FastifyRequest, reply: FastifyReply, version?: string): Promise<FastifyReply> {
   if (deps.state.shuttingDown) {
     return sendProblem(reply, problem('FLOWD_ERR_SHUTTING_DOWN', 'the service is shutting down; retry on another instance', { instance: request.id }), 5);
   }
@@ -46,6 +46,7 @@ export async function executeFlow(deps: AppDeps, name: string, request: FastifyR
   const traceparent = request.headers['traceparent'];
   const outcome = await deps.executions.run({
     flow: name,
+    version,
     input,
     options,
     requestId: request.id,

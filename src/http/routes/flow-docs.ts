@@ -24,7 +24,7 @@ export function flowDocRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       const flow = deps.flows.get(request.params.name);
       if (flow === undefined) throw new FlowNotFoundError(request.params.name);
       const document = renderFlowDocument(flow, {
-        flows: deps.flows,
+        flows: deps.flows.current(),
         date: new Date().toISOString().slice(0, 10),
         figures: await readFlowFigures(deps.metrics, flow.name),
         live: true,

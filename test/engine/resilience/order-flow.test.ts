@@ -1,7 +1,7 @@
 /**
- * The issue's "Done when", exactly as the README tells a newcomer to do it: the example
+ * The issue's "Done when", exactly as docs/resilience.md tells a newcomer to do it: the example
  * order-fulfillment flow (flows/order-fulfillment.yaml) with its `payments` component pointed
- * at a real upstream (the README snippet below), served over REST:
+ * at a real upstream (the guide's snippet, read from docs/resilience.md), served over REST:
  *   - the upstream fails twice then succeeds  → 200, the charge phase shows 3 attempts (two retries);
  *   - it always fails                         → reservations compensated, the recovery flow answers (200, recovered);
  *   - it hangs                                → 504 FLOWD_ERR_FLOW_TIMEOUT at the flow's 5 s deadline, naming `charge`.
@@ -14,17 +14,12 @@ import { failTimes, ok, startFaultUpstream, type FaultUpstream } from '../../hel
 import { makeFlowDir } from '../../helpers/flow-dir.js';
 import { startTestService, type TestService } from '../../helpers/service.js';
 
-/** The README's snippet: what a newcomer changes in flows/order-fulfillment.yaml. */
-function readmePatch(paymentsUrl: string): string {
-  return `
-recovery_flow: { flow: order-recovery, on: [FLOWD_ERR_COMPONENT_FAILED, FLOWD_ERR_CIRCUIT_OPEN] }
-components:
-  payments:
-    adapter: http
-    base_url: ${paymentsUrl}
-    timeout_ms: 10000
-    circuit_breaker: { consecutive_failures: 5, half_open_after_ms: 10000 }
-`;
+/** docs/resilience.md's snippet: what a newcomer changes in flows/order-fulfillment.yaml (its upstream's URL replaced). */
+function guidePatch(paymentsUrl: string): string {
+  const guide = readFileSync('docs/resilience.md', 'utf8');
+  const block = /<!-- check: flow-part into=flows\/order-fulfillment\.yaml -->\n```yaml\n([\s\S]*?)```/.exec(guide)![1]!;
+  expect(block).toContain('base_url: http://127.0.0.1:9999');
+  return block.replace('http://127.0.0.1:9999', paymentsUrl);
 }
 
 let upstream: FaultUpstream;
@@ -37,8 +32,7 @@ beforeAll(async () => {
   const files: Record<string, string> = {};
   for (const name of readdirSync(flowsDir).filter((file) => file.endsWith('.yaml'))) files[name] = readFileSync(path.join(flowsDir, name), 'utf8');
   const order = parse(files['order-fulfillment.yaml']!) as Record<string, unknown> & { components: Record<string, unknown> };
-  const patch = parse(readmePatch(upstream.url)) as { recovery_flow: unknown; components: { payments: unknown } };
-  order['recovery_flow'] = patch.recovery_flow;
+  const patch = parse(guidePatch(upstream.url)) as { components: { payments: unknown } };
   order.components['payments'] = patch.components.payments;
   files['order-fulfillment.yaml'] = stringify(order);
   const dir = makeFlowDir(files);
@@ -68,7 +62,7 @@ interface Record_ {
   error?: { code: string; phase?: string; message: string };
 }
 
-describe('order-fulfillment with a real payments upstream (README "Done when")', () => {
+describe('order-fulfillment with a real payments upstream (docs/resilience.md "Try it")', () => {
   it('fails twice then succeeds: two retries in the record, the order goes through', async () => {
     upstream.script('POST /charges', failTimes(2, { status: 503 }), ok({ charge_id: 'ch-o-1001', lane: 'standard' }, 201));
 
