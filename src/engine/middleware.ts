@@ -52,7 +52,8 @@ export interface CircuitStateEvent {
  * Wraps flow and phase execution. `flow` and `phase` run around the work (call `next()` exactly
  * once and return what it returns, or throw); the `on…` hooks observe events: an error they
  * throw (or a promise they reject) is logged and ignored, never failing the flow. The built-in
- * logging and metrics are middleware too (observers: they cost no promise per phase).
+ * logs and metrics are not middleware: they are views of the execution journal (journal sinks).
+ * An engine whose middleware has no hook of a kind pays nothing for that kind.
  */
 export interface Middleware {
   readonly name: string;
