@@ -14,7 +14,10 @@ export interface AdapterContext {
   readonly component: string;
   /** Stable across retries and resumes of the same phase (and map item), so upstreams can de-duplicate. */
   readonly idempotencyKey: string;
-  /** W3C trace context of the execution, when the caller sent one. */
+  /**
+   * The W3C `traceparent` this attempt's outgoing calls carry (http headers, message headers): the
+   * attempt's span when tracing is on, else a new child of the caller's; undefined without either.
+   */
   readonly traceparent?: string | undefined;
   /**
    * Describes the request as actually sent, for the execution journal (an http method, URL and

@@ -11,6 +11,7 @@ import { MiddlewareChain, type Middleware } from './middleware.js';
 import { createMemoryPhaseCache, type PhaseCache } from './phase-cache.js';
 import type { ExecutionRecord } from './record.js';
 import { FlowTransaction, type TransactionOptions } from './transaction.js';
+import type { AttemptTraceSource } from './trace-context.js';
 import {
   systemClock,
   type ChildExecuteOptions,
@@ -41,6 +42,8 @@ export interface FlowEngineOptions {
   readonly capture?: Partial<CaptureLimits>;
   /** Told of every journal entry of every execution (metrics, the process log). Must not throw. */
   readonly journalSinks?: readonly JournalSink[];
+  /** Gives each call attempt its outgoing traceparent (the service's tracing). Default: a child of the caller's. */
+  readonly traceSource?: AttemptTraceSource;
   /** Bounds on what phases produce (a phase past them fails with FLOWD_ERR_LIMIT_EXCEEDED). Default: none. */
   readonly outputLimits?: OutputLimits;
   /**
@@ -94,6 +97,7 @@ export class FlowEngine {
       observer: options.observer,
       capture: { ...DEFAULT_CAPTURE, ...options.capture },
       sinks: options.journalSinks ?? [],
+      trace: options.traceSource,
       outputLimits: options.outputLimits,
       maxSubflowDepth: options.maxSubflowDepth ?? DEFAULT_MAX_SUBFLOW_DEPTH,
       maxMapItems: options.maxMapItems ?? DEFAULT_MAX_MAP_ITEMS,

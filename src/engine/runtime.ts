@@ -4,6 +4,7 @@ import type { OutputLimits } from './run/output-limits.js';
 import type { FlowLogger } from './logger.js';
 import type { MiddlewareChain } from './middleware.js';
 import type { PhaseCache } from './phase-cache.js';
+import type { AttemptTraceSource } from './trace-context.js';
 import type { ExecutionRecord } from './record.js';
 
 export interface Clock {
@@ -89,6 +90,8 @@ export interface EngineRuntime {
   readonly capture: CaptureLimits;
   /** Told of every journal entry (metrics, the process log). */
   readonly sinks: readonly JournalSink[];
+  /** Each attempt's outgoing traceparent (tracing); undefined: a child of the caller's. */
+  readonly trace: AttemptTraceSource | undefined;
   /** Bounds on phase outputs (MAX_PHASE_OUTPUT_BYTES, MAX_RECORD_BYTES); undefined: unbounded. */
   readonly outputLimits: OutputLimits | undefined;
   readonly maxSubflowDepth: number;

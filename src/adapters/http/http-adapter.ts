@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { ComponentError, isFlowdError } from '../../errors.js';
@@ -56,7 +55,7 @@ export interface HttpAdapterOptions {
 /**
  * Calls an HTTP upstream with undici over a pooled keep-alive dispatcher (one pool per origin).
  * JSON in and out; a non-2xx answer becomes a ComponentError carrying the status. Sends an
- * `Idempotency-Key` stable across retries and resumes, and a child `traceparent`.
+ * `Idempotency-Key` stable across retries and resumes, and the attempt's `traceparent`.
  * Retries are the engine's job: this adapter makes exactly one attempt.
  */
 export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter<HttpConfig> {
@@ -80,8 +79,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
           const url = buildTargetUrl(base, { path: request.path, query: request.query });
           const headers: Record<string, string> = { ...staticHeaders, ...assertSafeHeaders(request.headers ?? {}) };
           headers['idempotency-key'] ??= ctx.idempotencyKey;
-          const traceparent = childTraceparent(ctx);
-          if (traceparent !== undefined) headers['traceparent'] = traceparent;
+          if (ctx.traceparent !== undefined) headers['traceparent'] = ctx.traceparent;
           let body: string | undefined;
           if (request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD') {
             if (typeof request.body === 'string') {
@@ -166,13 +164,6 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (/^\d+$/.test(value.trim())) return Number(value.trim());
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
-}
-
-/** Keeps the trace id, makes a new span id for this call (W3C Trace Context). */
-function childTraceparent(ctx: AdapterContext): string | undefined {
-  const match = ctx.traceparent === undefined ? null : /^([0-9a-f]{2})-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/.exec(ctx.traceparent);
-  if (match === null) return undefined;
-  return `${match[1]}-${match[2]}-${randomBytes(8).toString('hex')}-${match[3]}`;
 }
 
 /** Cuts a text body to size for the record; mask secrets first (see HttpAdapterOptions.maskText). */

@@ -38,6 +38,8 @@ export interface ExecutionStartedEntry extends EntryBase {
   readonly retryOf?: string | undefined;
   readonly correlationKey?: string | undefined;
   readonly traceId?: string | undefined;
+  /** The caller's span (W3C traceparent parent id): a resumed run's spans continue the same trace under it. */
+  readonly parentSpanId?: string | undefined;
   /** Who it runs for (an API key's tenant). */
   readonly tenant?: string | undefined;
 }

@@ -7,6 +7,7 @@ import type { Journal } from '../journal/journal.js';
 import { guardCall, runWithRetry } from '../policies.js';
 import type { ExecutionContext } from '../run/context.js';
 import { summarize } from '../run/scope.js';
+import { childTraceparent } from '../trace-context.js';
 
 /** Where a call's attempts go in the journal: the phase run (and the compensation, for undo calls). */
 export interface CallTarget {
@@ -38,7 +39,7 @@ export async function callComponent(
   if (component.pure) {
     target.attempts = 1;
     if (signal.aborted) throw toFlowdError(signal.reason);
-    return component.instance.execute(request, adapterContext(execution, phase, component, signal, 1, target, undefined));
+    return component.instance.execute(request, adapterContext(execution, phase, component, signal, 1, target, undefined, childTraceparent(execution.options.traceparent)));
   }
   const attempt = (number: number, attemptSignal: AbortSignal): Promise<unknown> => {
     target.attempts = number;
@@ -90,8 +91,9 @@ async function attemptCall(
 ): Promise<unknown> {
   const limited = withTimeout(signal, timeoutMs, phase.id, 'attempt');
   const capture = new AttemptCapture(execution.journal, target, attempt);
+  const traceparent = execution.runtime.trace?.attemptStarted(execution.journal, target.ref, attempt, target.compensation) ?? childTraceparent(execution.options.traceparent);
   try {
-    const pending = component.instance.execute(request, adapterContext(execution, phase, component, limited.signal, attempt, target, capture));
+    const pending = component.instance.execute(request, adapterContext(execution, phase, component, limited.signal, attempt, target, capture, traceparent));
     // An adapter that describes its request does so before it first awaits; the others are shown the evaluated request.
     capture.defaultRequest(request);
     const result = await pending;
@@ -177,6 +179,7 @@ function adapterContext(
   attempt: number,
   target: CallTarget,
   capture: AttemptCapture | undefined,
+  traceparent: string | undefined,
 ): AdapterContext {
   return {
     signal,
@@ -187,7 +190,7 @@ function adapterContext(
     phase: phase.id,
     component: component.name,
     idempotencyKey: target.idempotencyKey,
-    traceparent: execution.options.traceparent,
+    traceparent,
     sent: capture?.sent,
   };
 }

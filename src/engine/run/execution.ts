@@ -16,6 +16,7 @@ import { evaluateOrFail, runDependencies } from './dependencies.js';
 import { PhaseRunner } from './phase-runner.js';
 import { recover } from './recovery.js';
 import { PhaseFailure, summarize, type Scope } from './scope.js';
+import { traceParentOf } from '../trace-context.js';
 
 /**
  * One run of one flow: appends what happens to its journal, walks the phase tree (PhaseRunner),
@@ -278,13 +279,16 @@ function countRuns(journal: Journal): number {
 
 /** An execution's first entry (also written by the durable layer for executions it queues). */
 export function startedEntry(flow: CompiledFlow, executionId: string, input: unknown, options: ChildExecuteOptions): NewEntry {
-  const traceId = options.traceparent === undefined ? undefined : /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(options.traceparent)?.[1];
+  const trace = traceParentOf(options.traceparent);
   const entry: EntryDraft<ExecutionStartedEntry> = { type: 'execution_started', executionId, flow: flow.name, version: flow.version, hash: flow.hash, input };
   if (options.parentId !== undefined) entry.parentId = options.parentId;
   if (options.requestId !== undefined) entry.requestId = options.requestId;
   if (options.retryOf !== undefined) entry.retryOf = options.retryOf;
   if (options.correlationKey !== undefined) entry.correlationKey = options.correlationKey;
-  if (traceId !== undefined) entry.traceId = traceId;
+  if (trace !== undefined) {
+    entry.traceId = trace.traceId;
+    entry.parentSpanId = trace.parentSpanId;
+  }
   if (options.tenant !== undefined) entry.tenant = options.tenant;
   return entry;
 }

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import type { Journal } from './journal/journal.js';
+
+/**
+ * Where an attempt's outgoing W3C `traceparent` comes from, without the engine knowing how spans
+ * are made: the service installs one when tracing is on (observability/tracing), whose answer is
+ * the attempt's own span. Must not throw.
+ */
+export interface AttemptTraceSource {
+  /**
+   * An attempt of a call (of the phase run whose `phase_started` is at `ref`, or of the
+   * compensation at `compensation`) starts now: the traceparent its outgoing calls carry, or
+   * undefined to fall back to a child of the caller's.
+   */
+  attemptStarted(journal: Journal, ref: number, attempt: number, compensation: number | undefined): string | undefined;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The parts of a valid traceparent the journal keeps: the trace and the caller's span. */
+export function traceParentOf(traceparent: string | undefined): { traceId: string; parentSpanId: string } | undefined {
+  const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent);
+  return match === null ? undefined : { traceId: match[2]!, parentSpanId: match[3]! };
+}
+
+/** Keeps the trace id, makes a new span id for one outgoing call (W3C Trace Context). */
+export function childTraceparent(traceparent: string | undefined): string | undefined {
+  const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent);
+  if (match === null) return undefined;
+  return `${match[1]}-${match[2]}-${randomBytes(8).toString('hex')}-${match[4]}`;
+}
