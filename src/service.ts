@@ -15,6 +15,8 @@ import { reportReloads } from './observability/reload-report.js';
 import { createRootLogger } from './observability/logger.js';
 import { createCircuitMetricsMiddleware, createMetricsSink } from './observability/metrics-sink.js';
 import { createSensitiveFieldMatcher, parseRedactFields } from './observability/sensitive-fields.js';
+import { createTracing } from './observability/tracing/tracing.js';
+import { OPENAPI_INFO } from './http/openapi.js';
 import { setExpressionIsolation, setExpressionLimits, startExpressionWorkers } from './expressions/index.js';
 import { buildMetricsApp } from './observability/metrics-app.js';
 import { createMetrics, type FlowdMetrics } from './observability/metrics.js';
@@ -77,6 +79,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   // Every value that leaves the process (answers, stored rows, log lines, callbacks): secrets masked, sensitive fields redacted.
   const clean = createCleaner(secrets, createSensitiveFieldMatcher(parseRedactFields(config.REDACT_FIELDS)));
   const settings = durableSettings(config);
+  // OpenTelemetry spans from the journal, only when an OTLP endpoint is set (docs/tracing.md).
+  const tracing = createTracing(config, { version: OPENAPI_INFO.version, mask: (text) => secrets.maskText(text) });
   const late: { engine?: FlowEngine } = {};
   const writer = createDurableWriter({ store, settings, logger, clean, onCancelRequested: (id) => late.engine?.cancel(id, 'cancelled through the API') });
   const recent = new RecentExecutions(config.EXECUTIONS_MAX);
@@ -106,7 +110,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
       env: options.env ?? process.env,
       secrets,
       logger,
-      journalSinks: [createMetricsSink(metrics), createLogSink(logger)],
+      journalSinks: [createMetricsSink(metrics), createLogSink(logger), ...(tracing === undefined ? [] : [tracing.sink])],
+      ...(tracing === undefined ? {} : { traceSource: tracing.traceSource }),
       capture: { policy: config.CAPTURE, maxBytes: config.CAPTURE_MAX_BYTES },
       outputLimits: { maxPhaseOutputBytes: config.MAX_PHASE_OUTPUT_BYTES, maxRecordBytes: config.MAX_RECORD_BYTES },
       middleware: [
@@ -121,6 +126,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
       maxSubflowDepth: config.MAX_SUBFLOW_DEPTH,
     });
   } catch (error) {
+    await tracing?.shutdown();
     writer.leases.close();
     await writer.callbacks.close();
     await store.close();
@@ -175,6 +181,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
       await durable.close();
       await built.engine.close();
       await store.close();
+      // Spans still queued are exported before the process goes.
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans'));
     },
   };
 }

@@ -8,6 +8,9 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 const port = int(0, 65535);
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+\S*$/, 'must be an http(s) URL, e.g. http://127.0.0.1:4318');
+/** The OTEL_TRACES_SAMPLER values flowd understands (the OpenTelemetry specification's built-in samplers). */
+export const OTEL_SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
 
 /**
  * Every environment variable flowd reads. Each is documented in `.env.example` and the README;
@@ -78,6 +81,14 @@ export const EnvSchema = z.object({
   QUEUE_MAX_PER_TENANT: int(1, 100_000_000).default(10_000),
   // 32 random bytes, base64: encrypts the raw values kept to resume or retry executions (AES-256-GCM).
   STATE_ENCRYPTION_KEY: z.string().optional(),
+  // OpenTelemetry tracing (docs/tracing.md): off unless an OTLP endpoint is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('flowd'),
+  OTEL_TRACES_SAMPLER: z.enum(OTEL_SAMPLERS).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_BSP_MAX_QUEUE_SIZE: int(1, 1_000_000).default(2048),
+  OTEL_BSP_SCHEDULE_DELAY: int(1, 3_600_000).default(5000),
 });
 
 export type EnvConfig = Readonly<z.infer<typeof EnvSchema>>;
@@ -103,6 +114,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
   if (config.HEARTBEAT_MS !== undefined && config.HEARTBEAT_MS * 2 > config.LEASE_MS) {
     problems.push({ path: 'HEARTBEAT_MS', message: `must be at most half of LEASE_MS (${config.LEASE_MS}) so a lease is renewed before it expires` });
+  }
+  if (config.OTEL_TRACES_SAMPLER_ARG !== undefined && !config.OTEL_TRACES_SAMPLER.endsWith('traceidratio')) {
+    problems.push({ path: 'OTEL_TRACES_SAMPLER_ARG', message: `is a ratio for traceidratio or parentbased_traceidratio, not ${config.OTEL_TRACES_SAMPLER}; set OTEL_TRACES_SAMPLER or remove it` });
   }
   for (const { path, message } of authProblems(config)) problems.push({ path, message });
   if (problems.length > 0) throw new ConfigurationError(problems.map((p) => ({ file: 'environment', ...p })));

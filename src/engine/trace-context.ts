@@ -18,9 +18,9 @@ export interface AttemptTraceSource {
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The parts of a valid traceparent the journal keeps: the trace and the caller's span. */
-export function traceParentOf(traceparent: string | undefined): { traceId: string; parentSpanId: string } | undefined {
+export function traceParentOf(traceparent: string | undefined): { traceId: string; parentSpanId: string; traceFlags: string } | undefined {
   const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent);
-  return match === null ? undefined : { traceId: match[2]!, parentSpanId: match[3]! };
+  return match === null ? undefined : { traceId: match[2]!, parentSpanId: match[3]!, traceFlags: match[4]! };
 }
 
 /** Keeps the trace id, makes a new span id for one outgoing call (W3C Trace Context). */

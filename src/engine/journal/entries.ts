@@ -40,6 +40,8 @@ export interface ExecutionStartedEntry extends EntryBase {
   readonly traceId?: string | undefined;
   /** The caller's span (W3C traceparent parent id): a resumed run's spans continue the same trace under it. */
   readonly parentSpanId?: string | undefined;
+  /** The caller's trace flags (`01`: sampled). */
+  readonly traceFlags?: string | undefined;
   /** Who it runs for (an API key's tenant). */
   readonly tenant?: string | undefined;
 }

@@ -288,6 +288,7 @@ export function startedEntry(flow: CompiledFlow, executionId: string, input: unk
   if (trace !== undefined) {
     entry.traceId = trace.traceId;
     entry.parentSpanId = trace.parentSpanId;
+    entry.traceFlags = trace.traceFlags;
   }
   if (options.tenant !== undefined) entry.tenant = options.tenant;
   return entry;
