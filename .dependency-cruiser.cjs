@@ -23,7 +23,7 @@ module.exports = {
       severity: 'error',
       comment: 'The engine runs flows; HTTP, metrics and the HTTP client subscribe to it or plug into it (adapters).',
       from: { path: '^src/engine/' },
-      to: { path: ['node_modules/(fastify|@fastify|prom-client|undici|pino)/', '^src/(http|observability|store|durable|executions|console|cli|adapters/http)/'] },
+      to: { path: ['node_modules/(fastify|@fastify|prom-client|undici|pino|@opentelemetry)/', '^src/(http|observability|store|durable|executions|console|cli|adapters/http)/'] },
     },
     {
       name: 'flows-know-no-http',
@@ -45,6 +45,13 @@ module.exports = {
       comment: 'The durable layer (leases, queue, writer) is used by the HTTP layer, never the other way round.',
       from: { path: '^src/(durable|executions)/' },
       to: { path: ['node_modules/(fastify|@fastify)/', '^src/(http|console)/'] },
+    },
+    {
+      name: 'only-tracing-knows-opentelemetry',
+      severity: 'error',
+      comment: 'Spans are a view of the journal (observability/tracing); nothing else, the engine least of all, imports OpenTelemetry.',
+      from: { path: '^src/', pathNot: '^src/(observability/tracing/|server\\.ts$|service\\.ts$)' },
+      to: { path: 'node_modules/@opentelemetry/' },
     },
     {
       name: 'only-the-service-wires',
