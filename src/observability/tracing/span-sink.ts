@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import type { AttemptFailedEntry, ExecutionStartedEntry, JournalEntry, PhaseEndedEntry, PhaseStartedEntry, RequestSentEntry } from '../../engine/journal/entries.js';
+import type { AttemptFailedEntry, ExecutionStartedEntry, JournalEntry, PhaseEndedEntry, PhaseStartedEntry } from '../../engine/journal/entries.js';
 import type { Journal, JournalSink } from '../../engine/journal/journal.js';
 import type { ErrorSummary } from '../../engine/record.js';
 import type { AttemptTraceSource } from '../../engine/trace-context.js';
@@ -23,10 +23,11 @@ interface RunSpans {
  * OpenTelemetry spans as a view of the execution journal (docs/tracing.md): one span per run of
  * an execution (a child of the caller's `traceparent`, also after a resume), a child per phase
  * run, a child per call attempt (its span id is the `traceparent` the attempt sends) and per
- * compensation. Times come from the journal's entries. Attributes carry names, statuses and error
+ * compensation. Without a caller's traceparent, `rootTraceId` is told the execution id before its
+ * root span starts (tracing.ts makes it the trace id). Times come from the journal's entries. Attributes carry names, statuses and error
  * codes, never inputs or outputs; a URL loses its query string and user info and has secrets masked.
  */
-export function createSpanSink(tracer: Tracer, mask: (text: string) => string): JournalSink & AttemptTraceSource {
+export function createSpanSink(tracer: Tracer, mask: (text: string) => string, rootTraceId?: (executionId: string) => void): JournalSink & AttemptTraceSource {
   const runs = new WeakMap<Journal, RunSpans>();
 
   const time = (run: RunSpans, t: number): number => run.baseAt + (t - run.baseT);
@@ -41,6 +42,8 @@ export function createSpanSink(tracer: Tracer, mask: (text: string) => string): 
     };
     if (entry.type === 'run_started') attributes[ATTR.run] = entry.run;
     if (started.parentId !== undefined) attributes[ATTR.parentExecutionId] = started.parentId;
+    // Without a caller, the trace is the execution's own (the same for every run of it).
+    if (parent === ROOT_CONTEXT) rootTraceId?.(started.executionId);
     const execution = tracer.startSpan(`flowd execute ${started.flow}`, { kind: SpanKind.SERVER, startTime: entry.at, attributes }, parent);
     runs.set(journal, { execution, baseAt: entry.at, baseT: entry.t, phases: new Map(), compensations: new Map(), attempts: new Map() });
   };
@@ -83,7 +86,7 @@ export function createSpanSink(tracer: Tracer, mask: (text: string) => string): 
           break;
         }
         case 'request_sent':
-          run.attempts.get(attemptKey(entry.ref, entry.compensation, entry.attempt))?.setAttributes(requestAttributes(entry as RequestSentEntry, mask));
+          run.attempts.get(attemptKey(entry.ref, entry.compensation, entry.attempt))?.setAttributes(requestAttributes(entry, mask));
           break;
         case 'response_received': {
           const span = run.attempts.get(attemptKey(entry.ref, entry.compensation, entry.attempt));
@@ -144,7 +147,7 @@ export function createSpanSink(tracer: Tracer, mask: (text: string) => string): 
       const span = tracer.startSpan(`flowd call ${phase.component ?? phase.phase}`, { kind: SpanKind.CLIENT, startTime: time(run, performance.now()), attributes }, trace.setSpan(ROOT_CONTEXT, parent));
       run.attempts.set(attemptKey(ref, compensation, attempt), span);
       const context = span.spanContext();
-      return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? '01' : '00'}`;
+      return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 1) === 1 ? '01' : '00'}`;
     },
   };
 }

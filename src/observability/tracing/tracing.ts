@@ -14,6 +14,7 @@ import type { EnvConfig } from '../../config/env.js';
 import type { JournalSink } from '../../engine/journal/journal.js';
 import type { AttemptTraceSource } from '../../engine/trace-context.js';
 import { createSpanSink } from './span-sink.js';
+import { ExecutionIdGenerator, traceIdOfExecution } from './trace-ids.js';
 
 type TracingConfig = Pick<
   EnvConfig,
@@ -72,7 +73,9 @@ export function createTracing(config: TracingConfig, options: { version: string;
   const url = tracesUrl(config);
   if (url === undefined) return undefined;
   const exporter = new OTLPTraceExporter({ url });
+  const ids = new ExecutionIdGenerator();
   const provider = new BasicTracerProvider({
+    idGenerator: ids,
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.OTEL_SERVICE_NAME, [ATTR_SERVICE_VERSION]: options.version }),
     sampler: samplerOf(config),
     spanProcessors: [
@@ -83,6 +86,6 @@ export function createTracing(config: TracingConfig, options: { version: string;
       }),
     ],
   });
-  const spans = createSpanSink(provider.getTracer('flowd', options.version), options.mask);
+  const spans = createSpanSink(provider.getTracer('flowd', options.version), options.mask, (executionId) => ids.useNext(traceIdOfExecution(executionId)));
   return { sink: spans, traceSource: spans, url, shutdown: () => provider.shutdown() };
 }

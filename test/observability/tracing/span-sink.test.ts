@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JournalEntry } from '../../../src/engine/journal/entries.js';
 import { Journal } from '../../../src/engine/journal/journal.js';
 import { createSpanSink } from '../../../src/observability/tracing/span-sink.js';
+import { ExecutionIdGenerator, traceIdOfExecution } from '../../../src/observability/tracing/trace-ids.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const CALLER_SPAN = 'b7ad6b7169203331';
@@ -90,5 +91,29 @@ describe('span sink', () => {
     provider = parts.provider;
     const journal = Journal.from(storedEntries(), () => Date.now(), undefined, [parts.sink]);
     expect(parts.sink.attemptStarted(journal, 2, 1, undefined)).toBeUndefined();
+  });
+
+  it('puts every run of an execution no caller traced in one trace: the execution id’s', () => {
+    const exporter = new InMemorySpanExporter();
+    const ids = new ExecutionIdGenerator();
+    provider = new BasicTracerProvider({ idGenerator: ids, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const sink = createSpanSink(provider.getTracer('test'), (text) => text, (executionId) => ids.useNext(traceIdOfExecution(executionId)));
+    const executionId = '01933b6e-7c1d-7a2b-9f3e-5d4c3b2a1908';
+    const first = new Journal(() => Date.now(), undefined, [sink]);
+    first.append({ type: 'execution_started', executionId, flow: 'orders', version: '1', hash: 'h', input: {} });
+    first.append({ type: 'run_started', run: 1 });
+    first.append({ type: 'run_abandoned', reason: 'process stopped' });
+    // Another process resumes it from the stored entries.
+    const second = Journal.from(first.entries, () => Date.now(), undefined, [sink]);
+    second.append({ type: 'run_started', run: 2 });
+    second.append({ type: 'execution_finished', status: 'succeeded' });
+    const runs = exporter.getFinishedSpans();
+    expect(runs.map((span) => [span.attributes['flowd.execution.run'], span.spanContext().traceId])).toEqual([
+      [1, '01933b6e7c1d7a2b9f3e5d4c3b2a1908'],
+      [2, '01933b6e7c1d7a2b9f3e5d4c3b2a1908'],
+    ]);
+    // Other root spans still get random trace ids.
+    expect(ids.generateTraceId()).not.toBe('01933b6e7c1d7a2b9f3e5d4c3b2a1908');
+    expect(traceIdOfExecution('not-a-uuid')).toBeUndefined();
   });
 });

@@ -84,10 +84,10 @@ describe('spans of executions, exported over OTLP/HTTP', () => {
       headers: { traceparent: TRACEPARENT },
     });
     expect(traced.statusCode).toBe(200);
-    tracedId = (traced.json() as { executionId: string }).executionId;
+    tracedId = traced.json<{ executionId: string }>().executionId;
     const undo = await service.app.inject({ method: 'POST', url: '/flows/undo/execute', payload: { input: {} } });
     expect(undo.statusCode).toBe(502);
-    undoId = (undo.json() as { execution?: { executionId?: string } }).execution?.executionId ?? JSON.stringify(undo.json());
+    undoId = undo.json<{ execution?: { executionId?: string } }>().execution?.executionId ?? JSON.stringify(undo.json());
     exportedBeforeClose = receiver.spans.length;
     await service.dispose();
     spans = receiver.spans;
@@ -156,6 +156,8 @@ describe('spans of executions, exported over OTLP/HTTP', () => {
   it('traces a compensation: the failed phase, then a compensate span with its own attempt under the execution', () => {
     const execution = byName(spans, 'flowd execute undo')[0]!;
     expect(execution.parentSpanId).toBeUndefined();
+    // No caller: the trace is the execution's own, its id the execution id.
+    expect(execution.traceId).toBe(undoId.replaceAll('-', ''));
     expect(execution.statusCode).toBe(2);
     expect(execution.attributes).toMatchObject({ 'flowd.execution.id': undoId, 'flowd.status': 'compensated' });
     const children = childrenOf(spans, execution);
