@@ -39,7 +39,7 @@ export async function callComponent(
   if (component.pure) {
     target.attempts = 1;
     if (signal.aborted) throw toFlowdError(signal.reason);
-    return component.instance.execute(request, adapterContext(execution, phase, component, signal, 1, target, undefined, childTraceparent(execution.options.traceparent)));
+    return component.instance.execute(request, adapterContext(execution, phase, component, signal, 1, target, undefined, execution.options.traceparent));
   }
   const attempt = (number: number, attemptSignal: AbortSignal): Promise<unknown> => {
     target.attempts = number;
