@@ -13,7 +13,10 @@ export async function runSubflow(phase: SubflowPhase, ctx: KindContext): Promise
   }
   const input = phase.input === undefined ? scope.input : await evaluate(phase.input, scope);
   run.attempts = 1;
-  const child = await runtime.runChild(phase.flow, input, execution.childOptions(ctx.signal));
+  const options = execution.childOptions(ctx.signal);
+  // With tracing on, the child's execution is a child of this phase's span (through a call span of its own).
+  const traceparent = runtime.trace?.attemptStarted(execution.journal, run.ref, 1, undefined);
+  const child = await runtime.runChild(phase.flow, input, traceparent === undefined ? options : { ...options, traceparent });
   run.childExecutionId = child.executionId;
   if (child.status !== 'succeeded' && !child.recovered) throw childError(child);
   const output = phase.output === undefined ? child.output : await evaluate(phase.output, { ...scope, result: child.output });

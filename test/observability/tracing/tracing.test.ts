@@ -53,6 +53,7 @@ function flows(upstream: FaultUpstream): Record<string, unknown>[] {
         { id: 'pay', component: 'api', request: { method: 'POST', path: '/payments' } },
       ],
     },
+    { name: 'outer', phases: [{ id: 'inner', flow: 'traced', input: "{% {'value': 'nested'} %}" }] },
   ];
 }
 
@@ -88,6 +89,8 @@ describe('spans of executions, exported over OTLP/HTTP', () => {
     const undo = await service.app.inject({ method: 'POST', url: '/flows/undo/execute', payload: { input: {} } });
     expect(undo.statusCode).toBe(502);
     undoId = undo.json<{ execution?: { executionId?: string } }>().execution?.executionId ?? JSON.stringify(undo.json());
+    const outer = await service.app.inject({ method: 'POST', url: '/flows/outer/execute', payload: { input: {} } });
+    expect(outer.statusCode).toBe(200);
     exportedBeforeClose = receiver.spans.length;
     await service.dispose();
     spans = receiver.spans;
@@ -107,7 +110,7 @@ describe('spans of executions, exported over OTLP/HTTP', () => {
   });
 
   it('makes the execution span a child of the caller’s traceparent, in its trace', () => {
-    const [execution, ...more] = byName(spans, 'flowd execute traced');
+    const [execution, ...more] = byName(spans, 'flowd execute traced').filter((span) => span.traceId === TRACE_ID);
     expect(more).toEqual([]);
     expect(execution).toMatchObject({
       traceId: TRACE_ID,
@@ -118,7 +121,7 @@ describe('spans of executions, exported over OTLP/HTTP', () => {
   });
 
   it('nests phases under the execution and one span per attempt under the phase; the retried attempt is an error', () => {
-    const execution = byName(spans, 'flowd execute traced')[0]!;
+    const execution = byName(spans, 'flowd execute traced').find((span) => span.traceId === TRACE_ID)!;
     const phases = childrenOf(spans, execution);
     expect(phases.map((span) => span.name).sort()).toEqual(['flowd phase fetch', 'flowd phase shape']);
     const fetch = phases.find((span) => span.name === 'flowd phase fetch')!;
@@ -147,7 +150,7 @@ describe('spans of executions, exported over OTLP/HTTP', () => {
 
   it('sends each upstream call the traceparent of its own attempt span', () => {
     const attempts = byName(spans, 'flowd call api').filter((span) => span.traceId === TRACE_ID);
-    const sent = upstream.calls('POST /echo').map((call) => String(call.headers['traceparent']));
+    const sent = upstream.calls('POST /echo').map((call) => String(call.headers['traceparent'])).filter((value) => value.includes(TRACE_ID));
     expect(sent).toHaveLength(2);
     expect(sent.every((value) => value.startsWith(`00-${TRACE_ID}-`) && value.endsWith('-01'))).toBe(true);
     expect(sent.map(spanIdOf).sort()).toEqual(attempts.map((span) => span.spanId).sort());
@@ -171,6 +174,17 @@ describe('spans of executions, exported over OTLP/HTTP', () => {
     expect(undoCalls.map((span) => [span.name, span.attributes['http.request.method'], span.attributes['flowd.attempt.outcome']])).toEqual([['flowd call api', 'DELETE', 'succeeded']]);
     expect(spanIdOf(upstream.calls('DELETE /bookings/b-1')[0]?.headers['traceparent'])).toBe(undoCalls[0]!.spanId);
     expect(undoCalls[0]!.traceId).toBe(execution.traceId);
+  });
+
+  it('hangs a sub-flow’s execution under the sub-flow phase, in the parent’s trace', () => {
+    const outer = byName(spans, 'flowd execute outer')[0]!;
+    const [phase] = childrenOf(spans, outer);
+    expect(phase?.name).toBe('flowd phase inner');
+    const [call] = childrenOf(spans, phase!);
+    expect(call?.name).toBe('flowd call inner');
+    const inner = byName(spans, 'flowd execute traced').find((span) => span.parentSpanId === call!.spanId);
+    expect(inner?.traceId).toBe(outer.traceId);
+    expect(inner?.attributes['flowd.execution.parent_id']).toBe(outer.attributes['flowd.execution.id']);
   });
 
   it('puts no secret and no input value in any span', () => {
