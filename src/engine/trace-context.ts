@@ -8,11 +8,24 @@ import type { Journal } from './journal/journal.js';
  */
 export interface AttemptTraceSource {
   /**
-   * An attempt of a call (of the phase run whose `phase_started` is at `ref`, or of the
-   * compensation at `compensation`) starts now: the traceparent its outgoing calls carry, or
-   * undefined to fall back to a child of the caller's.
+   * An attempt of a call starts now: the traceparent its outgoing calls carry, or undefined to
+   * fall back to a child of the caller's.
    */
-  attemptStarted(journal: Journal, ref: number, attempt: number, compensation: number | undefined): string | undefined;
+  attemptStarted(journal: Journal, call: AttemptStart): string | undefined;
+}
+
+/** Which call an attempt belongs to. */
+export interface AttemptStart {
+  /** The `phase_started` of the phase run. */
+  readonly ref: number;
+  /** The `compensation_started`, for a compensation's attempts. */
+  readonly compensation: number | undefined;
+  /** 1 for the first. */
+  readonly attempt: number;
+  /** The component called (a sub-flow phase: the flow it runs). */
+  readonly component: string;
+  /** Its adapter kind (`http`, …; `subflow` for a sub-flow). */
+  readonly adapter: string;
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

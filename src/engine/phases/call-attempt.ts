@@ -91,7 +91,7 @@ async function attemptCall(
 ): Promise<unknown> {
   const limited = withTimeout(signal, timeoutMs, phase.id, 'attempt');
   const capture = new AttemptCapture(execution.journal, target, attempt);
-  const traceparent = execution.runtime.trace?.attemptStarted(execution.journal, target.ref, attempt, target.compensation) ?? childTraceparent(execution.options.traceparent);
+  const traceparent = execution.runtime.trace?.attemptStarted(execution.journal, { ref: target.ref, compensation: target.compensation, attempt, component: component.name, adapter: component.adapter }) ?? childTraceparent(execution.options.traceparent);
   try {
     const pending = component.instance.execute(request, adapterContext(execution, phase, component, limited.signal, attempt, target, capture, traceparent));
     // An adapter that describes its request does so before it first awaits; the others are shown the evaluated request.

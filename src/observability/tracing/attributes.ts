@@ -21,6 +21,7 @@ export const ATTR = {
   restored: 'flowd.phase.restored',
   compensation: 'flowd.compensation',
   component: 'flowd.component.name',
+  adapter: 'flowd.component.adapter',
   attempt: 'flowd.attempt',
   outcome: 'flowd.attempt.outcome',
   retryInMs: 'flowd.attempt.retry_in_ms',

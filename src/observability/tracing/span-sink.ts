@@ -136,15 +136,15 @@ export function createSpanSink(tracer: Tracer, mask: (text: string) => string, r
       }
     },
 
-    attemptStarted(journal, ref, attempt, compensation) {
+    attemptStarted(journal, call) {
       const run = runs.get(journal);
       if (run === undefined) return undefined;
+      const { ref, compensation, attempt } = call;
       const parent = compensation === undefined ? run.phases.get(ref) : run.compensations.get(compensation);
       if (parent === undefined) return undefined;
       const phase = journal.entries[ref] as PhaseStartedEntry;
-      const attributes: Attributes = { [ATTR.phase]: phase.phase, [ATTR.attempt]: attempt };
-      if (phase.component !== undefined) attributes[ATTR.component] = phase.component;
-      const span = tracer.startSpan(`flowd call ${phase.component ?? phase.phase}`, { kind: SpanKind.CLIENT, startTime: time(run, performance.now()), attributes }, trace.setSpan(ROOT_CONTEXT, parent));
+      const attributes: Attributes = { [ATTR.phase]: phase.phase, [ATTR.attempt]: attempt, [ATTR.component]: call.component, [ATTR.adapter]: call.adapter };
+      const span = tracer.startSpan(`flowd call ${call.component}`, { kind: SpanKind.CLIENT, startTime: time(run, performance.now()), attributes }, trace.setSpan(ROOT_CONTEXT, parent));
       run.attempts.set(attemptKey(ref, compensation, attempt), span);
       const context = span.spanContext();
       return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 1) === 1 ? '01' : '00'}`;

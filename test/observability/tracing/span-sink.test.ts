@@ -41,7 +41,7 @@ describe('span sink', () => {
     const journal = Journal.from(storedEntries(), () => Date.now(), undefined, [parts.sink]);
     journal.append({ type: 'run_started', run: 2 });
     const ref = journal.append({ type: 'phase_started', phase: 'charge', kind: 'call', key: 'charge', component: 'payments' });
-    const traceparent = parts.sink.attemptStarted(journal, ref, 1, undefined);
+    const traceparent = parts.sink.attemptStarted(journal, { ref, compensation: undefined, attempt: 1, component: 'payments', adapter: 'http' });
     journal.append({ type: 'request_sent', ref, attempt: 1, request: { method: 'post', url: 'https://user:pw@pay.example/charges/s3cr3t?token=abc', headers: {} } });
     journal.append({ type: 'phase_ended', ref, status: 'succeeded', attempts: 1, output: {} });
     journal.append({ type: 'execution_finished', status: 'succeeded', output: {} });
@@ -66,7 +66,7 @@ describe('span sink', () => {
     const journal = Journal.from(storedEntries(), () => Date.now(), undefined, [parts.sink]);
     journal.append({ type: 'run_started', run: 2 });
     const ref = journal.append({ type: 'phase_started', phase: 'charge', kind: 'call', key: 'charge', component: 'payments' });
-    parts.sink.attemptStarted(journal, ref, 1, undefined);
+    parts.sink.attemptStarted(journal, { ref, compensation: undefined, attempt: 1, component: 'payments', adapter: 'http' });
     journal.append({ type: 'run_abandoned', reason: 'lease lost' });
     const names = parts.exporter.getFinishedSpans().map((span) => span.name).sort();
     expect(names).toEqual(['flowd call payments', 'flowd execute orders', 'flowd phase charge']);
@@ -81,7 +81,7 @@ describe('span sink', () => {
     const journal = Journal.from(storedEntries('00'), () => Date.now(), undefined, [parts.sink]);
     journal.append({ type: 'run_started', run: 2 });
     const ref = journal.append({ type: 'phase_started', phase: 'charge', kind: 'call', key: 'charge' });
-    expect(parts.sink.attemptStarted(journal, ref, 1, undefined)).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-00$`));
+    expect(parts.sink.attemptStarted(journal, { ref, compensation: undefined, attempt: 1, component: 'payments', adapter: 'http' })).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-00$`));
     journal.append({ type: 'execution_finished', status: 'succeeded' });
     expect(parts.exporter.getFinishedSpans()).toEqual([]);
   });
@@ -90,7 +90,7 @@ describe('span sink', () => {
     const parts = setup();
     provider = parts.provider;
     const journal = Journal.from(storedEntries(), () => Date.now(), undefined, [parts.sink]);
-    expect(parts.sink.attemptStarted(journal, 2, 1, undefined)).toBeUndefined();
+    expect(parts.sink.attemptStarted(journal, { ref: 2, compensation: undefined, attempt: 1, component: 'payments', adapter: 'http' })).toBeUndefined();
   });
 
   it('puts every run of an execution no caller traced in one trace: the execution id’s', () => {

@@ -136,6 +136,7 @@ describe('spans of executions, exported over OTLP/HTTP', () => {
       'http.response.status_code': 503,
       'http.request.method': 'POST',
       'url.full': `${upstream.url}/echo`,
+      'flowd.component.adapter': 'http',
     });
     expect(attempts[1]!.attributes).toMatchObject({ 'http.response.status_code': 200 });
     // Times come from the journal: children inside their parents, attempts one after the other.
@@ -181,7 +182,8 @@ describe('spans of executions, exported over OTLP/HTTP', () => {
     const [phase] = childrenOf(spans, outer);
     expect(phase?.name).toBe('flowd phase inner');
     const [call] = childrenOf(spans, phase!);
-    expect(call?.name).toBe('flowd call inner');
+    expect(call?.name).toBe('flowd call traced');
+    expect(call?.attributes).toMatchObject({ 'flowd.component.adapter': 'subflow', 'flowd.phase.id': 'inner' });
     const inner = byName(spans, 'flowd execute traced').find((span) => span.parentSpanId === call!.spanId);
     expect(inner?.traceId).toBe(outer.traceId);
     expect(inner?.attributes['flowd.execution.parent_id']).toBe(outer.attributes['flowd.execution.id']);
