@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { createDelayAdapter } from './adapters/delay/delay-adapter.js';
+import { createSqlAdapter } from './adapters/sql/sql-adapter.js';
 import { createEgressDispatcher, createEgressPolicy, type EgressPolicy } from './adapters/http/egress/index.js';
 import { createHttpAdapter } from './adapters/http/http-adapter.js';
 import { createMockAdapter } from './adapters/mock/mock-adapter.js';
@@ -59,6 +60,8 @@ export function createBuiltinRegistry(options: {
   adapters?: readonly ComponentAdapter<never>[] | undefined;
   /** Masks secrets in upstream error bodies before they are cut to size. */
   secrets?: SecretStore | undefined;
+  /** The egress policy non-HTTP components' connections must pass too (sql). */
+  egress?: EgressPolicy | undefined;
 }): AdapterRegistry {
   const registry = new AdapterRegistry();
   const secrets = options.secrets;
@@ -66,6 +69,7 @@ export function createBuiltinRegistry(options: {
   registry.register(transformAdapter);
   registry.register(createDelayAdapter());
   registry.register(createMockAdapter(options.random === undefined ? {} : { random: options.random }));
+  registry.register(createSqlAdapter({ egress: options.egress }));
   for (const adapter of options.adapters ?? []) registry.register(adapter);
   return registry;
 }
@@ -82,7 +86,7 @@ export async function buildEngine(options: CreateEngineOptions = {}): Promise<Bu
       : undefined;
   const dispatcher = options.httpDispatcher ?? ownDispatcher!;
   const secrets = options.secrets ?? new SecretStore();
-  const adapters = createBuiltinRegistry({ dispatcher, random: options.random, adapters: options.adapters, secrets });
+  const adapters = createBuiltinRegistry({ dispatcher, random: options.random, adapters: options.adapters, secrets, egress: policy });
   const compile = async (): Promise<CompiledFlow[]> => {
     const sources: FlowSource[] = (options.flows ?? []).map((definition, index) => ({
       source: `<flows[${index}]${typeof definition.name === 'string' ? ` ${definition.name}` : ''}>`,

@@ -28,9 +28,23 @@ export interface AdapterContext {
   readonly sent?: ((request: Record<string, unknown>) => void) | undefined;
 }
 
+/** A problem with a phase's request template, found at load (path relative to the request). */
+export interface RequestIssue {
+  readonly path: readonly string[];
+  readonly message: string;
+}
+
 /** A configured instance of an adapter: one per component in a flow file. */
 export interface Component {
   execute(request: unknown, ctx: AdapterContext): Promise<unknown>;
+  /**
+   * Checks a phase's request as written in the flow file (expressions still as `{% … %}` text),
+   * at load: e.g. a sql request names a declared statement and binds exactly its parameters.
+   * Every issue fails the load with the phase's path.
+   */
+  checkRequest?(template: unknown): readonly RequestIssue[];
+  /** Resolves when the component can serve calls (a pool can connect); `/health/ready` asks required components. */
+  ready?(): Promise<void>;
   /** Releases pooled resources (connections); called once at shutdown. */
   close?(): Promise<void>;
   /** Non-secret facts for documents and `GET /flows/{name}`, e.g. `{ target: 'https://payments.example' }`. */

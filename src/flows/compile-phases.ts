@@ -109,6 +109,7 @@ function compilePhase(
   if ('component' in definition) {
     const component = ctx.component(definition.component, `${path}.component`);
     const request = template(definition.request, `${path}.request`);
+    for (const issue of component?.instance.checkRequest?.(definition.request) ?? []) ctx.report([`${path}.request`, ...issue.path].join('.'), issue.message);
     const output = definition.output === undefined ? undefined : template(definition.output, `${path}.output`, ['result', 'request']);
     const fallback =
       definition.on_error === undefined ? undefined : template(definition.on_error.fallback, `${path}.on_error.fallback`, ['error']);
@@ -119,6 +120,7 @@ function compilePhase(
       const compensation = definition.compensate;
       const target = ctx.component(compensation.component ?? definition.component, `${path}.compensate.component`);
       const compensationRequest = template(compensation.request, `${path}.compensate.request`, ['output', 'request']);
+      for (const issue of target?.instance.checkRequest?.(compensation.request) ?? []) ctx.report([`${path}.compensate.request`, ...issue.path].join('.'), issue.message);
       if (target !== undefined && compensationRequest !== undefined) {
         compensate = {
           component: target,
