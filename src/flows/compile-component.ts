@@ -56,6 +56,10 @@ export function compileComponent(name: string, definition: ComponentDefinition, 
     report(path, secrets.maskText(error instanceof Error ? error.message : String(error)));
     return undefined;
   }
+  if (definition.required === true && instance.ready === undefined) {
+    report([...path, 'required'], `adapter "${definition.adapter}" cannot tell whether its component is available, so it cannot be required (required works with adapters that check their connection, such as sql); remove required`);
+    return undefined;
+  }
   const breakerDefinition = definition.circuit_breaker;
   return {
     name,
@@ -63,6 +67,7 @@ export function compileComponent(name: string, definition: ComponentDefinition, 
     description: definition.description,
     instance,
     pure: adapter.pure === true,
+    required: definition.required === true,
     timeoutMs: definition.timeout_ms ?? flow.defaults?.timeout_ms ?? DEFAULT_CALL_TIMEOUT_MS,
     retryDefinition: definition.retry_policy,
     breaker: breakerDefinition === undefined ? undefined : buildBreaker(breakerDefinition),

@@ -24,6 +24,8 @@ export interface CompiledComponent {
   readonly adapter: string;
   readonly description: string | undefined;
   readonly instance: Component;
+  /** `/health/ready` waits for it (Component.ready) before answering ready. */
+  readonly required: boolean;
   /** Called directly, without retry, timeout, breaker or bulkhead (see ComponentAdapter.pure). */
   readonly pure: boolean;
   /** Per-attempt timeout of every call to this component. */

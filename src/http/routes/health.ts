@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ComponentReadiness } from '../../flows/component-readiness.js';
 import type { AppDeps } from '../app-deps.js';
 import { problem, sendProblem } from '../problem.js';
 import { problemResponses } from '../schemas.js';
@@ -8,6 +9,7 @@ const HealthSchema = z.object({ status: z.enum(['ok', 'ready']), flows: z.number
 
 export function healthRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
+    const readiness = new ComponentReadiness();
     app.get('/health/live', {
       schema: { tags: ['health'], summary: 'Liveness: answers while the process runs', response: { 200: HealthSchema } },
     }, async () => ({ status: 'ok' as const }));
@@ -15,12 +17,17 @@ export function healthRoutes(deps: AppDeps): FastifyPluginAsyncZod {
     app.get('/health/ready', {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: flows loaded and not shutting down',
+        summary: 'Readiness: flows loaded, required components available, not shutting down',
         response: { 200: HealthSchema, ...problemResponses(503) },
       },
     }, async (_request, reply) => {
       if (!deps.state.ready || deps.state.shuttingDown) {
         return sendProblem(reply, problem(deps.state.shuttingDown ? 'FLOWD_ERR_SHUTTING_DOWN' : 'FLOWD_ERR_OVERLOADED', deps.state.shuttingDown ? 'shutting down' : 'not ready yet'), 5);
+      }
+      const unavailable = await readiness.unavailable(deps.flows.values());
+      if (unavailable.length > 0) {
+        const list = unavailable.map((u) => `${u.flow}/${u.component}: ${u.reason}`).join('; ');
+        return sendProblem(reply, problem('FLOWD_ERR_COMPONENT_UNAVAILABLE', deps.secrets.maskText(`required component(s) unavailable: ${list}`)), 5);
       }
       return { status: 'ready' as const, flows: deps.flows.size };
     });
