@@ -332,6 +332,7 @@ async function startFlowd(name, { flowsDir, extraEnv, lifetimeMs, serverJs = SER
     ? startProcess(name, 'taskset', ['-c', String(core), process.execPath, ...nodeArgs], { env, cwd: REPO_DIR })
     : startProcess(name, process.execPath, nodeArgs, { env, cwd: REPO_DIR });
   proc.pinnedCore = pinned ? core : null;
+  const spawnedAt = performance.now();
   proc.profileDir = profileDir;
   const ready = await waitReady(
     proc,
@@ -339,6 +340,7 @@ async function startFlowd(name, { flowsDir, extraEnv, lifetimeMs, serverJs = SER
     { timeoutMs: 30_000, intervalMs: 150 },
   );
   if (!ready.ok) return { ok: false, proc, reason: ready.reason };
+  proc.readyAfterMs = performance.now() - spawnedAt; // --profile leaves this start-up out of the summary
   return { ok: true, proc, port, metricsPort, env };
 }
 
@@ -818,7 +820,7 @@ function writeProfiles() {
       parts.push(`## ${name}`, '', `no .cpuprofile in ${dir} (the process did not exit normally?)`, '');
       continue;
     }
-    for (const f of files) parts.push(renderProfileMarkdown(summarizeProfile(path.join(dir, f), REPO_DIR, 30), name));
+    for (const f of files) parts.push(renderProfileMarkdown(summarizeProfile(path.join(dir, f), REPO_DIR, 30, { skipMs: srv.proc.readyAfterMs ?? 0 }), name));
   }
   const md = parts.join('\n');
   mkdirSync(outDir, { recursive: true });
