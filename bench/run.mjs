@@ -820,7 +820,12 @@ function writeProfiles() {
       parts.push(`## ${name}`, '', `no .cpuprofile in ${dir} (the process did not exit normally?)`, '');
       continue;
     }
-    for (const f of files) parts.push(renderProfileMarkdown(summarizeProfile(path.join(dir, f), REPO_DIR, 30, { skipMs: srv.proc.readyAfterMs ?? 0 }), name));
+    for (const f of files) {
+      const summary = summarizeProfile(path.join(dir, f), REPO_DIR, 30, { skipMs: srv.proc.readyAfterMs ?? 0 });
+      // Worker threads (log transport, …) that stayed idle: one line, not a table.
+      if (summary.busyMs < 20) parts.push(`(${f}: a thread with ${summary.busyMs.toFixed(0)} ms busy — left out)`, '');
+      else parts.push(renderProfileMarkdown(summary, name));
+    }
   }
   const md = parts.join('\n');
   mkdirSync(outDir, { recursive: true });

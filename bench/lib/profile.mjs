@@ -28,7 +28,7 @@ export function categoryOf(functionName, url, repoDir) {
   const mod = moduleOf(url, repoDir);
   if (/^(fastify|find-my-way|avvio|light-my-request|@fastify\/.*|fast-json-stringify|fast-uri|ajv.*|secure-json-parse|fast-content-type-parse|content-type|toad-cache|abstract-logging|process-warning|rfdc|json-schema-ref-resolver|fast-querystring|@fastify)$/.test(mod))
     return mod === 'secure-json-parse' || mod === 'fast-json-stringify' ? 'JSON (fastify parse / serialise)' : 'fastify (routing, hooks, reply)';
-  if (mod === 'undici') return 'undici (http client)';
+  if (mod === 'undici' || mod.startsWith('wasm://')) return 'undici (http client; llhttp is its wasm)';
   if (/^(pino|pino-std-serializers|sonic-boom|thread-stream|fast-redact|quick-format-unescaped|on-exit-leak-free|atomic-sleep|safe-stable-stringify)$/.test(mod)) return 'logging (pino)';
   if (/^(prom-client|tdigest|bintrees)$/.test(mod)) return 'metrics (prom-client)';
   if (/^(jsonata|zod)$/.test(mod)) return `expressions / validation (${mod})`;
