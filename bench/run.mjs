@@ -681,7 +681,13 @@ async function benchmark({ upstreamPort, upstream, flowsDir }) {
   notes.push(`Load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine skews the figures; compare rows of one run, not runs of different days).`);
 
   const report = { meta, config, scenarios: selected.map(({ body, headers, ...sc }) => ({ ...sc, headers })), results: stripProbes(results), targets, pgCounts, notes };
-  const md = renderMarkdown({ meta, config, scenarios: selected, results, targets, notes, pgCounts });
+  let soak = null;
+  try {
+    soak = JSON.parse(readFileSync(path.join(outDir, 'soak.json'), 'utf8'));
+  } catch {
+    /* no soak yet */
+  }
+  const md = renderMarkdown({ meta, config, scenarios: selected, results, targets, notes, pgCounts, soak });
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(path.join(outDir, 'latest.md'), md + '\n');

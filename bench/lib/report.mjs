@@ -62,7 +62,7 @@ function shortReason(reason) {
 }
 
 /** Markdown report: header with machine info, results table, targets, per-round figures, notes. */
-export function renderMarkdown({ meta, config, scenarios, results, targets, notes, pgCounts }) {
+export function renderMarkdown({ meta, config, scenarios, results, targets, notes, pgCounts, soak }) {
   const L = [];
   L.push(`# flowd benchmark — ${config.quick ? 'quick' : 'full'} run`);
   L.push('');
@@ -135,7 +135,11 @@ export function renderMarkdown({ meta, config, scenarios, results, targets, note
       L.push(`| ${t.target} | ${t.scenario} | ${t.measured ?? '—'} | ${t.required ?? '—'} | **${t.verdict}** | ${String(t.detail ?? '').replaceAll('|', '\\|')} |`);
   }
   L.push('');
-  L.push('Memory target (RSS flat within 10% over 1 000 000 executions of the transform flow): `node bench/run.mjs --soak` (see bench/results/soak.md).');
+  if (soak?.rss)
+    L.push(
+      `Memory target (RSS flat within 10% over 1 000 000 executions of the transform flow), from the last soak (\`npm run bench:soak\`, ${soak.meta?.date ?? '?'}, flowd ${soak.meta?.commit ?? '?'}, ${Number(soak.executions).toLocaleString('en-US')} executions): RSS ${soak.rss.growthAfterWarmupPct >= 0 ? '+' : ''}${soak.rss.growthAfterWarmupPct.toFixed(1)}% after the warm-up — **${soak.verdict}** (bench/results/soak.md).`,
+    );
+  else L.push('Memory target (RSS flat within 10% over 1 000 000 executions of the transform flow): `npm run bench:soak` (see bench/results/soak.md).');
   L.push('');
   if (config.rounds > 1) {
     L.push('## Per round');
