@@ -41,7 +41,7 @@ import {
   stopProcess,
   waitReady,
 } from './lib/proc.mjs';
-import { connectPg, dropSchema, PgWireCounter, postgresCpuTicks, settledStats } from './lib/pg.mjs';
+import { connectPg, dropSchema, PgWireCounter, postgresCpuDelta, postgresCpuTicks, settledStats } from './lib/pg.mjs';
 import { renderMarkdown, summarize } from './lib/report.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
 
@@ -735,8 +735,9 @@ async function measure(sc, srv, { upstreamPort, upstream, round }) {
     machineCpuPct: sampled.machineCpuPct,
     upstreamCallsPerReq: calls0 != null && calls1 != null && m.sent > 0 ? (calls1 - calls0) / m.sent : null,
   };
-  if (pg0 != null && pg1 != null) {
-    r.pgCpuPct = ((pg1 - pg0) / CLK_TCK / (wallUs / 1e6)) * 100;
+  const pgTicks = postgresCpuDelta(pg0, pg1);
+  if (pgTicks != null) {
+    r.pgCpuPct = (pgTicks / CLK_TCK / (wallUs / 1e6)) * 100;
     r.pgCpuUsPerReq = m.rps > 0 ? (r.pgCpuPct / 100 / m.rps) * 1e6 : null;
   }
   // Server CPU time per 2xx response (µs): robust to other load on the machine, unlike req/s.

@@ -161,16 +161,15 @@ export class PgWireCounter {
   }
 }
 
-/** utime+stime (clock ticks) of every process named `postgres` — the server and its backends. */
+/** utime+stime (clock ticks) per pid of every process named `postgres` — the server and its backends. */
 export function postgresCpuTicks() {
-  let sum = 0;
-  let n = 0;
   let names;
   try {
     names = readdirSync('/proc');
   } catch {
     return null;
   }
+  const ticks = new Map();
   for (const name of names) {
     if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
     let comm;
@@ -181,10 +180,18 @@ export function postgresCpuTicks() {
     }
     if (comm !== 'postgres') continue;
     const t = readCpuTicks(Number(name));
-    if (t != null) {
-      sum += t;
-      n++;
-    }
+    if (t != null) ticks.set(Number(name), t);
   }
-  return n ? sum : null;
+  return ticks.size ? ticks : null;
+}
+
+/**
+ * CPU ticks the postgres processes used between two `postgresCpuTicks()` snapshots: per pid, so that a backend that
+ * ended in between does not make the sum fall; a backend started in between counts from 0.
+ */
+export function postgresCpuDelta(before, after) {
+  if (!before || !after) return null;
+  let sum = 0;
+  for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
+  return sum;
 }
