@@ -7,12 +7,13 @@
 //   options: --only=<id|group|glob,…> --duration=<s> --warmup=<s> --connections=<n> --rounds=<n> --out=<dir>
 //            --noisy-retries=<n> (default 1: a window where other processes took >25% CPU is measured again)
 //            --no-peer (skip Node-RED)  --verbose (child output to stderr)
-//            --profile (flowd runs with --cpu-prof; writes profile.md: self time by module and function)
+//            --profile (flowd runs with --cpu-prof; profile.md: self time by part of the path, module, function)
 //            --before=<dist> (or FLOWD_BEFORE_DIST): every flowd scenario also on that build, with a before/after table
 //            --no-pg-count (skip the PostgreSQL counting pass: transactions / statements / round trips per execution)
 //
 // Starts, all on 127.0.0.1: the upstream (bench/upstream.mjs), the hand-written limits (bench/baselines.mjs), flowd
-// (dist/src/server.js with FLOWS_DIR=bench/flows; plus SQLite / PostgreSQL instances when selected) and Node-RED 4.1
+// (dist/src/server.js with FLOWS_DIR=bench/flows and --max-semi-space-size=32; plus SQLite / PostgreSQL instances and
+// two PostgreSQL replicas pinned one per core when selected, each PostgreSQL one on its own schema) and Node-RED 4.1
 // (installed into bench/.peer/ on first use). Every child is stopped at the end and guards itself (bench/lib/guard.mjs)
 // against outliving the harness. Writes bench/results/latest.{md,json} (soak: soak.{md,json}). Timings are reported,
 // never asserted: the exit code is 0 whatever the targets say, non-zero only when the harness itself fails.
@@ -121,7 +122,7 @@ function parseArgs(argv) {
         break;
       case '--help':
       case '-h':
-        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 14).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
         process.exit(0);
         break;
       default:
