@@ -426,7 +426,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     if (aborted || args.soak) {
       log(`${sig}: stopping servers`);
-      stopAll().finally(() => process.exit(130));
+      stopAll().then(dropSchemas).finally(() => process.exit(130));
       return;
     }
     aborted = sig;
@@ -465,7 +465,7 @@ try {
   process.exitCode = 1;
 } finally {
   await stopAll();
-  for (const schema of pgSchemas) await dropSchema(PG_URL, schema).catch((err) => log(`could not drop schema ${schema}: ${err.message}`));
+  await dropSchemas();
   if (args.profile) writeProfiles();
   try {
     rmSync(tmpRoot, { recursive: true, force: true });
@@ -477,6 +477,11 @@ try {
 process.exit(process.exitCode ?? 0);
 
 // ---------------------------------------------------------------------------------------------------------------
+
+async function dropSchemas() {
+  for (const schema of pgSchemas) await dropSchema(PG_URL, schema).catch((err) => log(`could not drop schema ${schema}: ${err.message}`));
+  pgSchemas.clear();
+}
 
 async function startServers(needed, { upstreamPort, flowsDir }) {
   if (needed.has('baselines')) {
