@@ -7,10 +7,13 @@
 //   options: --only=<id|group|glob,…> --duration=<s> --warmup=<s> --connections=<n> --rounds=<n> --out=<dir>
 //            --noisy-retries=<n> (default 1: a window where other processes took >25% CPU is measured again)
 //            --no-peer (skip Node-RED)  --verbose (child output to stderr)
-//            --profile (flowd runs with --cpu-prof; writes profile.md: self time by module and function)
+//            --profile (flowd runs with --cpu-prof; profile.md: self time by part of the path, module, function)
+//            --before=<dist> (or FLOWD_BEFORE_DIST): every flowd scenario also on that build, with a before/after table
+//            --no-pg-count (skip the PostgreSQL counting pass: transactions / statements / round trips per execution)
 //
 // Starts, all on 127.0.0.1: the upstream (bench/upstream.mjs), the hand-written limits (bench/baselines.mjs), flowd
-// (dist/src/server.js with FLOWS_DIR=bench/flows; plus SQLite / PostgreSQL instances when selected) and Node-RED 4.1
+// (dist/src/server.js with FLOWS_DIR=bench/flows and --max-semi-space-size=32; plus SQLite / PostgreSQL instances and
+// two PostgreSQL replicas pinned one per core when selected, each PostgreSQL one on its own schema) and Node-RED 4.1
 // (installed into bench/.peer/ on first use). Every child is stopped at the end and guards itself (bench/lib/guard.mjs)
 // against outliving the harness. Writes bench/results/latest.{md,json} (soak: soak.{md,json}). Timings are reported,
 // never asserted: the exit code is 0 whatever the targets say, non-zero only when the harness itself fails.
@@ -21,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { httpCall } from './lib/http.mjs';
-import { runLoad } from './lib/load.mjs';
+import { mergeLoads, runLoad } from './lib/load.mjs';
 import { ensureNodeRed, startNodeRed } from './lib/peer.mjs';
 import { renderProfileMarkdown, summarizeProfile } from './lib/profile.mjs';
 import {
@@ -36,14 +39,22 @@ import {
   sleep,
   startProcess,
   stopAll,
+  stopProcess,
   waitReady,
 } from './lib/proc.mjs';
-import { evaluateTargets, renderMarkdown, summarize } from './lib/report.mjs';
+import { connectPg, dropSchema, PgWireCounter, postgresCpuDelta, postgresCpuTicks, settledStats } from './lib/pg.mjs';
+import { renderMarkdown, summarize } from './lib/report.mjs';
+import { evaluateTargets } from './lib/targets.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_DIR = path.dirname(BENCH_DIR);
 // BENCH_FLOWD_SERVER points the harness at another flowd entry point (e.g. another checkout's build).
 const SERVER_JS = path.resolve(REPO_DIR, process.env.BENCH_FLOWD_SERVER ?? path.join('dist', 'src', 'server.js'));
+// V8 flags flowd runs with — the same as `npm start` and the Docker image (BENCH_NODE_FLAGS overrides, '' for none).
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=32').split(/\s+/).filter(Boolean);
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// Every PostgreSQL flowd gets a fresh schema of this run (dropped at the end): other users of the database stay apart.
+const PG_SCHEMA = `flowd_bench_${process.pid}`;
 
 const BODY = { name: 'bench', items: [1, 2, 3, 4, 5] };
 const RAW_BODY = JSON.stringify(BODY);
@@ -52,7 +63,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 // A measured window in which other processes used more than this much CPU (% of one core) is measured again.
 const NOISY_OTHER_PCT = 25;
 const IDLE_BUSY_PCT = 20;
-const IDLE_WAIT_MAX_MS = 15_000;
+// BENCH_IDLE_WAIT_MS=0 skips the wait (smoke runs on a machine that is never quiet).
+const IDLE_WAIT_MAX_MS = Number(process.env.BENCH_IDLE_WAIT_MS ?? 15_000);
 const MINIMAL_HEADERS = { 'content-type': 'application/json', prefer: 'return=minimal' };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -95,6 +107,12 @@ function parseArgs(argv) {
         break;
       case '--profile':
         a.profile = true;
+        break;
+      case '--before':
+        a.before = v;
+        break;
+      case '--no-pg-count':
+        a.noPgCount = true;
         break;
       case '--no-peer':
         a.noPeer = true;
@@ -189,13 +207,17 @@ const SCENARIOS = [
     description: '(c) flowd `bench-call1-cached`: `bench-call1` with `cache: { ttl_ms: 60000, key: input.name }` on its phase — compared with the uncached `flowd-call1`.' }),
 
   { id: 'flowd-sqlite-transform3', group: 'persistence', server: 'flowd-sqlite', path: '/flows/bench-transform3/execute', body: ENVELOPE, headers: JSON_HEADERS, expectCalls: 0,
-    limit: 'limit-echo', compare: 'flowd-transform3',
+    limit: 'limit-echo', compare: 'flowd-transform3', store: 'SQLite', minOfCompare: 0.8,
     what: '(e) flowd 3-phase transform, SQLite, PERSISTENCE=all',
     description: '(e) `bench-transform3` on a flowd started with `STORE=sqlite DATA_DIR=<tmp> PERSISTENCE=all`.' },
   { id: 'flowd-postgres-transform3', group: 'persistence', server: 'flowd-postgres', path: '/flows/bench-transform3/execute', body: ENVELOPE, headers: JSON_HEADERS, expectCalls: 0,
-    limit: 'limit-echo', compare: 'flowd-transform3',
+    limit: 'limit-echo', compare: 'flowd-transform3', store: 'PostgreSQL', minOfCompare: 0.5, pg: true,
     what: '(e) flowd 3-phase transform, PostgreSQL, PERSISTENCE=all',
     description: '(e) `bench-transform3` on a flowd started with `STORE=postgres DATABASE_URL=… PERSISTENCE=all` (needs PostgreSQL on 127.0.0.1:5432).' },
+  { id: 'flowd-postgres-x2-transform3', group: 'replicas', server: 'flowd-postgres-x2', path: '/flows/bench-transform3/execute', body: ENVELOPE, headers: JSON_HEADERS, expectCalls: 0,
+    limit: 'limit-echo', compare: 'flowd-postgres-transform3', pg: true,
+    what: '(f) two flowd replicas on one PostgreSQL, PERSISTENCE=all',
+    description: '(f) `bench-transform3` on two flowd processes sharing one PostgreSQL schema (`STORE=postgres PERSISTENCE=all`), each pinned to its own core with `taskset` when available; the connections are split evenly across them and the figures are the aggregate (req/s summed, latencies merged, CPU summed) — compared with one replica (`flowd-postgres-transform3`).' },
 ];
 
 function selectScenarios(only) {
@@ -208,8 +230,11 @@ function selectScenarios(only) {
     return (sc) => sc.id === tok || sc.group === tok;
   });
   const picked = SCENARIOS.filter((sc) => matchers.some((m) => m(sc)));
+  // A 'replicas' run compares with one replica: measure that too.
+  if (picked.some((sc) => sc.group === 'replicas') && !picked.some((sc) => sc.id === 'flowd-postgres-transform3'))
+    picked.splice(picked.findIndex((sc) => sc.group === 'replicas'), 0, SCENARIOS.find((sc) => sc.id === 'flowd-postgres-transform3'));
   const unknown = only.filter((tok) => !SCENARIOS.some((sc) => matchers[only.indexOf(tok)](sc)));
-  if (unknown.length) throw new Error(`--only: no scenario matches ${unknown.join(', ')}; ids: ${SCENARIOS.map((s) => s.id).join(', ')}; groups: limit, flowd, nodered, persistence`);
+  if (unknown.length) throw new Error(`--only: no scenario matches ${unknown.join(', ')}; ids: ${SCENARIOS.map((s) => s.id).join(', ')}; groups: limit, flowd, nodered, persistence, replicas`);
   return picked;
 }
 
@@ -276,8 +301,8 @@ function flowsDirFor(upstreamPort, tmpRoot) {
   return dir;
 }
 
-async function startFlowd(name, { flowsDir, extraEnv, lifetimeMs }) {
-  if (!existsSync(SERVER_JS)) return { ok: false, reason: `${path.relative(REPO_DIR, SERVER_JS)} is missing (run \`npm run build\`)` };
+async function startFlowd(name, { flowsDir, extraEnv, lifetimeMs, serverJs = SERVER_JS, core = null }) {
+  if (!existsSync(serverJs)) return { ok: false, reason: `${path.relative(REPO_DIR, serverJs)} is missing (run \`npm run build\`)` };
   const port = await freePort();
   const metricsPort = await freePort();
   const env = {
@@ -301,7 +326,14 @@ async function startFlowd(name, { flowsDir, extraEnv, lifetimeMs }) {
     mkdirSync(profileDir, { recursive: true });
   }
   const nodeFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const proc = startProcess(name, process.execPath, [...nodeFlags, '--import', GUARD_URL, SERVER_JS], { env, cwd: REPO_DIR });
+  const nodeArgs = [...NODE_FLAGS, ...nodeFlags, '--import', GUARD_URL, serverJs];
+  // Pinned to one core with taskset (which execs node: the pid stays the same) when asked and available.
+  const pinned = core != null && HAS_TASKSET;
+  const proc = pinned
+    ? startProcess(name, 'taskset', ['-c', String(core), process.execPath, ...nodeArgs], { env, cwd: REPO_DIR })
+    : startProcess(name, process.execPath, nodeArgs, { env, cwd: REPO_DIR });
+  proc.pinnedCore = pinned ? core : null;
+  const spawnedAt = performance.now();
   proc.profileDir = profileDir;
   const ready = await waitReady(
     proc,
@@ -309,6 +341,7 @@ async function startFlowd(name, { flowsDir, extraEnv, lifetimeMs }) {
     { timeoutMs: 30_000, intervalMs: 150 },
   );
   if (!ready.ok) return { ok: false, proc, reason: ready.reason };
+  proc.readyAfterMs = performance.now() - spawnedAt; // --profile leaves this start-up out of the summary
   return { ok: true, proc, port, metricsPort, env };
 }
 
@@ -344,9 +377,29 @@ const config = {
   body: RAW_BODY,
 };
 const outDir = path.resolve(args.out ?? path.join(BENCH_DIR, 'results'));
+const BEFORE_DIST = args.before ?? process.env.FLOWD_BEFORE_DIST ?? null;
+const BEFORE_SERVER_JS = BEFORE_DIST ? path.resolve(BEFORE_DIST, 'src', 'server.js') : null;
+const HAS_TASKSET = (() => {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const pgSchemas = new Set(); // dropped at the end
 let selected = [];
 try {
   if (!args.soak) selected = selectScenarios(args.only);
+  // --before: each flowd scenario's twin on the other build, right after it (so both are measured close in time).
+  if (BEFORE_SERVER_JS) {
+    if (!existsSync(BEFORE_SERVER_JS)) throw new Error(`--before / FLOWD_BEFORE_DIST: ${BEFORE_SERVER_JS} does not exist (build that checkout first)`);
+    selected = selected.flatMap((sc) =>
+      sc.server.startsWith('flowd')
+        ? [sc, { ...sc, id: `${sc.id}@before`, server: `${sc.server}@before`, group: 'before', beforeOf: sc.id, family: undefined, peer: undefined, fasterThan: undefined, compare: undefined, minOfCompare: undefined, what: `${sc.what} — before`, description: `${sc.id} on the build in ${BEFORE_DIST}.` }]
+        : [sc],
+    );
+  }
 } catch (err) {
   usageError(err);
 }
@@ -373,7 +426,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     if (aborted || args.soak) {
       log(`${sig}: stopping servers`);
-      stopAll().finally(() => process.exit(130));
+      stopAll().then(dropSchemas).finally(() => process.exit(130));
       return;
     }
     aborted = sig;
@@ -412,6 +465,7 @@ try {
   process.exitCode = 1;
 } finally {
   await stopAll();
+  await dropSchemas();
   if (args.profile) writeProfiles();
   try {
     rmSync(tmpRoot, { recursive: true, force: true });
@@ -424,6 +478,11 @@ process.exit(process.exitCode ?? 0);
 
 // ---------------------------------------------------------------------------------------------------------------
 
+async function dropSchemas() {
+  for (const schema of pgSchemas) await dropSchema(PG_URL, schema).catch((err) => log(`could not drop schema ${schema}: ${err.message}`));
+  pgSchemas.clear();
+}
+
 async function startServers(needed, { upstreamPort, flowsDir }) {
   if (needed.has('baselines')) {
     const port = await freePort();
@@ -434,26 +493,11 @@ async function startServers(needed, { upstreamPort, flowsDir }) {
     servers.baselines = ready.ok ? { ok: true, proc, port } : { ok: false, proc, reason: ready.reason };
     log(ready.ok ? `baselines on 127.0.0.1:${port} (pid ${proc.pid})` : `baselines unavailable: ${ready.reason}`);
   }
-  if (needed.has('flowd')) {
-    servers.flowd = await startFlowd('flowd', { flowsDir, extraEnv: {}, lifetimeMs });
-    log(servers.flowd.ok ? `flowd (memory) on 127.0.0.1:${servers.flowd.port} (pid ${servers.flowd.proc.pid})` : `flowd unavailable: ${servers.flowd.reason}`);
-    if (servers.flowd.ok) meta.flowd = `${versionOf(REPO_DIR) ?? '?'}${meta.commit ? ` @ ${meta.commit}` : ''}`;
-  }
-  if (needed.has('flowd-sqlite')) {
-    const dataDir = path.join(tmpRoot, 'sqlite');
-    mkdirSync(dataDir, { recursive: true });
-    servers['flowd-sqlite'] = await startFlowd('flowd-sqlite', { flowsDir, extraEnv: { STORE: 'sqlite', DATA_DIR: dataDir, PERSISTENCE: 'all' }, lifetimeMs });
-    log(servers['flowd-sqlite'].ok ? `flowd (sqlite) on 127.0.0.1:${servers['flowd-sqlite'].port}` : `flowd (sqlite) unavailable: ${servers['flowd-sqlite'].reason}`);
-  }
-  if (needed.has('flowd-postgres')) {
-    const url = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    const pg = new URL(url);
-    if (!(await isListening(Number(pg.port || 5432), pg.hostname))) {
-      servers['flowd-postgres'] = { ok: false, reason: `no PostgreSQL listening on ${pg.hostname}:${pg.port || 5432} (set BENCH_DATABASE_URL)` };
-    } else {
-      servers['flowd-postgres'] = await startFlowd('flowd-postgres', { flowsDir, extraEnv: { STORE: 'postgres', DATABASE_URL: url, PERSISTENCE: 'all' }, lifetimeMs });
-    }
-    log(servers['flowd-postgres'].ok ? `flowd (postgres) on 127.0.0.1:${servers['flowd-postgres'].port}` : `flowd (postgres) unavailable: ${servers['flowd-postgres'].reason}`);
+  for (const name of [...needed].filter((n) => n.startsWith('flowd'))) {
+    servers[name] = await startFlowdServer(name, { flowsDir });
+    const srv = servers[name];
+    log(srv.ok ? `${name} on ${srv.replicas.map((r) => `127.0.0.1:${r.port} (pid ${r.proc.pid}${r.proc.pinnedCore != null ? `, core ${r.proc.pinnedCore}` : ''})`).join(', ')}` : `${name} unavailable: ${srv.reason}`);
+    if (name === 'flowd' && srv.ok) meta.flowd = `${versionOf(REPO_DIR) ?? '?'}${meta.commit ? ` @ ${meta.commit}` : ''}`;
   }
   if (needed.has('nodered')) {
     if (args.noPeer) {
@@ -481,6 +525,42 @@ async function startServers(needed, { upstreamPort, flowsDir }) {
     }
     log(servers.nodered.ok ? `Node-RED ${meta.nodeRed} on 127.0.0.1:${servers.nodered.port} (pid ${servers.nodered.proc.pid})` : `Node-RED unavailable: ${servers.nodered.reason}`);
   }
+}
+
+/**
+ * A flowd server of the run by name: `flowd` (memory), `flowd-sqlite`, `flowd-postgres`, `flowd-postgres-x2` (two
+ * replicas on one schema, one core each), each optionally `@before` (the build of --before / FLOWD_BEFORE_DIST).
+ * Returns { ok, proc, port, replicas: [{ proc, port }], reason }.
+ */
+async function startFlowdServer(name, { flowsDir }) {
+  const before = name.endsWith('@before');
+  const kind = name.replace(/@before$/, '');
+  const serverJs = before ? BEFORE_SERVER_JS : SERVER_JS;
+  const tag = before ? 'b' : 'a';
+  let extraEnv = {};
+  let replicas = 1;
+  if (kind === 'flowd-sqlite') {
+    const dataDir = path.join(tmpRoot, `sqlite-${tag}`);
+    mkdirSync(dataDir, { recursive: true });
+    extraEnv = { STORE: 'sqlite', DATA_DIR: dataDir, PERSISTENCE: 'all' };
+  } else if (kind.startsWith('flowd-postgres')) {
+    const pg = new URL(PG_URL);
+    if (!(await isListening(Number(pg.port || 5432), pg.hostname))) return { ok: false, reason: `no PostgreSQL listening on ${pg.hostname}:${pg.port || 5432} (set BENCH_DATABASE_URL)` };
+    const schema = `${PG_SCHEMA}_${tag}${kind === 'flowd-postgres-x2' ? '2' : '1'}`;
+    pgSchemas.add(schema);
+    extraEnv = { STORE: 'postgres', DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, PERSISTENCE: 'all' };
+    if (kind === 'flowd-postgres-x2') replicas = 2;
+  } else if (kind !== 'flowd') {
+    return { ok: false, reason: `unknown server ${name}` };
+  }
+  const started = [];
+  for (let i = 0; i < replicas; i++) {
+    // Replicas one after another: the first one migrates the schema, the second finds it ready.
+    const r = await startFlowd(replicas > 1 ? `${name}#${i + 1}` : name, { flowsDir, extraEnv, lifetimeMs, serverJs, core: replicas > 1 ? i % meta.cores : null });
+    if (!r.ok) return { ok: false, proc: r.proc, reason: r.reason };
+    started.push({ proc: r.proc, port: r.port });
+  }
+  return { ok: true, proc: started[0].proc, port: started[0].port, replicas: started, schema: extraEnv.DATABASE_SCHEMA ?? null };
 }
 
 async function probe(sc) {
@@ -535,9 +615,10 @@ async function benchmark({ upstreamPort, upstream, flowsDir }) {
       const res = results[sc.id];
       if (res.status !== 'ok') continue;
       const srv = servers[sc.server];
-      if (!srv.proc.isAlive()) {
+      const dead = (srv.replicas ?? [srv]).find((x) => !x.proc.isAlive());
+      if (dead) {
         res.status = 'unavailable';
-        res.reason = `${sc.server} died: ${srv.proc.tail()}`;
+        res.reason = `${dead.proc.name} died: ${dead.proc.tail()}`;
         continue;
       }
       let r = null;
@@ -568,6 +649,16 @@ async function benchmark({ upstreamPort, upstream, flowsDir }) {
     }
   }
   const targets = evaluateTargets(selected, results);
+  // PostgreSQL counting pass: per durable execution, what reaches the database (after the measured rounds, so its
+  // extra flowd and the wire counter cost nothing in them).
+  const pgCounts = [];
+  if (!args.noPgCount && !aborted) {
+    for (const sc of selected.filter((x) => x.server.startsWith('flowd-postgres') && !x.server.includes('-x2') && results[x.id]?.status === 'ok')) {
+      const before = sc.server.endsWith('@before');
+      pgCounts.push(...(await pgCountPass({ flowsDir, serverJs: before ? BEFORE_SERVER_JS : SERVER_JS, build: before ? `before (${BEFORE_DIST})` : `this build${meta.commit ? ` (${meta.commit})` : ''}`, tag: before ? 'b' : 'a', path: sc.path, body: sc.body })));
+    }
+  }
+  if (BEFORE_DIST) meta.before = BEFORE_DIST;
   if (args.profile) notes.unshift('⚠ flowd ran with --cpu-prof (--profile): its figures include the profiler overhead.');
   if (aborted) notes.unshift(`⚠ The run was stopped by ${aborted}: only the windows completed before it are reported.`);
 
@@ -595,8 +686,14 @@ async function benchmark({ upstreamPort, upstream, flowsDir }) {
     notes.push(`The load generator (autocannon, in the harness process) used ${Math.min(...lgen).toFixed(0)}–${Math.max(...lgen).toFixed(0)}% of a core; on ${meta.cores} cores it competes with the server and the upstream, as in the issue's reference figures.`);
   notes.push(`Load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine skews the figures; compare rows of one run, not runs of different days).`);
 
-  const report = { meta, config, scenarios: selected.map(({ body, headers, ...sc }) => ({ ...sc, headers })), results: stripProbes(results), targets, notes };
-  const md = renderMarkdown({ meta, config, scenarios: selected, results, targets, notes });
+  const report = { meta, config, scenarios: selected.map(({ body, headers, ...sc }) => ({ ...sc, headers })), results: stripProbes(results), targets, pgCounts, notes };
+  let soak = null;
+  try {
+    soak = JSON.parse(readFileSync(path.join(outDir, 'soak.json'), 'utf8'));
+  } catch {
+    /* no soak yet */
+  }
+  const md = renderMarkdown({ meta, config, scenarios: selected, results, targets, notes, pgCounts, soak });
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(path.join(outDir, 'latest.md'), md + '\n');
@@ -606,37 +703,105 @@ async function benchmark({ upstreamPort, upstream, flowsDir }) {
 
 /** One warm-up + measured window of a scenario, with CPU/RSS sampling and the upstream call count. */
 async function measure(sc, srv, { upstreamPort, upstream, round }) {
-  const url = `http://127.0.0.1:${srv.port}${sc.path}`;
-  const load = { url, method: 'POST', headers: sc.headers, body: sc.body, connections: config.connections };
-  if (config.warmupSec > 0) await runLoad({ ...load, durationSec: config.warmupSec, collectLatencies: false });
+  // Several replicas: the connections split evenly, one load per replica at the same time, figures aggregated.
+  const reps = srv.replicas ?? [{ proc: srv.proc, port: srv.port }];
+  const loads = reps.map((x, i) => ({
+    url: `http://127.0.0.1:${x.port}${sc.path}`,
+    method: 'POST',
+    headers: sc.headers,
+    body: sc.body,
+    connections: Math.max(1, Math.floor(config.connections / reps.length) + (i < config.connections % reps.length ? 1 : 0)),
+  }));
+  if (config.warmupSec > 0) await Promise.all(loads.map((l) => runLoad({ ...l, durationSec: config.warmupSec, collectLatencies: false })));
   await sleep(150); // let the warm-up's in-flight requests finish their upstream calls
   const calls0 = await upstreamCount(upstreamPort);
-  const smp = sampler([srv.proc.pid, upstream.pid]);
+  const pids = reps.map((x) => x.proc.pid);
+  const smp = sampler([...pids, upstream.pid]);
+  const pg0 = sc.pg ? postgresCpuTicks() : null;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   smp.start();
-  const m = await runLoad({ ...load, durationSec: config.durationSec });
+  const m = mergeLoads(await Promise.all(loads.map((l) => runLoad({ ...l, durationSec: config.durationSec }))));
   const sampled = smp.stop();
   const wallUs = (performance.now() - t0) * 1000;
+  const pg1 = sc.pg ? postgresCpuTicks() : null;
   const cpu = process.cpuUsage(cpu0);
   await sleep(150); // requests still in flight when the window closed make their upstream calls too
   const calls1 = await upstreamCount(upstreamPort);
+  const sum = (f) => (pids.every((pid) => sampled[pid]?.[f] != null) ? pids.reduce((a, pid) => a + sampled[pid][f], 0) : null);
   const r = {
     round,
     ...m,
-    cpuPct: sampled[srv.proc.pid]?.cpuPct ?? null,
-    peakRssMb: sampled[srv.proc.pid]?.peakRssMb ?? null,
-    hwmMb: sampled[srv.proc.pid]?.hwmMb ?? null,
+    cpuPct: sum('cpuPct'),
+    peakRssMb: sum('peakRssMb'),
+    hwmMb: sum('hwmMb'),
+    replicas: pids.length,
     upstreamCpuPct: sampled[upstream.pid]?.cpuPct ?? null,
     loadgenCpuPct: ((cpu.user + cpu.system) / wallUs) * 100,
     machineCpuPct: sampled.machineCpuPct,
     upstreamCallsPerReq: calls0 != null && calls1 != null && m.sent > 0 ? (calls1 - calls0) / m.sent : null,
   };
+  const pgTicks = postgresCpuDelta(pg0, pg1);
+  if (pgTicks != null) {
+    r.pgCpuPct = (pgTicks / CLK_TCK / (wallUs / 1e6)) * 100;
+    r.pgCpuUsPerReq = m.rps > 0 ? (r.pgCpuPct / 100 / m.rps) * 1e6 : null;
+  }
   // Server CPU time per 2xx response (µs): robust to other load on the machine, unlike req/s.
   r.cpuUsPerReq = r.cpuPct != null && m.rps > 0 ? (r.cpuPct / 100 / m.rps) * 1e6 : null;
   // CPU used on the machine by anything but the server, the upstream and the load generator (other work skews results).
-  r.otherCpuPct = r.machineCpuPct != null ? Math.max(0, r.machineCpuPct - (r.cpuPct ?? 0) - (r.upstreamCpuPct ?? 0) - r.loadgenCpuPct) : null;
+  r.otherCpuPct = r.machineCpuPct != null ? Math.max(0, r.machineCpuPct - (r.cpuPct ?? 0) - (r.upstreamCpuPct ?? 0) - r.loadgenCpuPct - (r.pgCpuPct ?? 0)) : null;
   return r;
+}
+
+/**
+ * Counts what reaches PostgreSQL per durable execution: a separate flowd (its own schema) behind a wire counter runs
+ * the scenario's request `sequential` (1 connection) and then `concurrent` (the run's connections) times; statements,
+ * round trips and transactions come from the wire, inserted / updated rows from pg_stat_user_tables of the schema.
+ */
+async function pgCountPass({ flowsDir, serverJs, build, tag, path: urlPath, body }) {
+  const target = new URL(PG_URL);
+  const counter = await new PgWireCounter({ host: target.hostname, port: Number(target.port || 5432) }).start();
+  const viaCounter = new URL(PG_URL);
+  viaCounter.hostname = '127.0.0.1';
+  viaCounter.port = String(counter.port);
+  const schema = `${PG_SCHEMA}_${tag}c`;
+  pgSchemas.add(schema);
+  const out = [];
+  let srv = null;
+  let client = null;
+  try {
+    srv = await startFlowd(`pg-count-${tag}`, { flowsDir, serverJs, lifetimeMs, extraEnv: { STORE: 'postgres', DATABASE_URL: viaCounter.href, DATABASE_SCHEMA: schema, PERSISTENCE: 'all' } });
+    if (!srv.ok) return [{ build, load: '—', error: `flowd did not start: ${shortText(srv.reason)}` }];
+    client = await connectPg(PG_URL);
+    const url = `http://127.0.0.1:${srv.port}${urlPath}`;
+    const loads = [
+      { load: 'sequential', connections: 1, amount: config.quick ? 300 : 500 },
+      { load: `concurrent (${config.connections} connections)`, connections: config.connections, amount: config.quick ? 2000 : 10_000 },
+    ];
+    let stats0 = await settledStats(client, schema);
+    for (const l of loads) {
+      log(`pg count (${build}): ${l.amount} executions, ${l.load}`);
+      counter.reset();
+      const m = await runLoad({ url, method: 'POST', headers: JSON_HEADERS, body, connections: l.connections, amount: l.amount, collectLatencies: false });
+      await sleep(300);
+      const wire = { ...counter.counts };
+      const stats1 = await settledStats(client, schema);
+      out.push({ build, load: l.load, executions: m.ok2xx, failed: m.responses - m.ok2xx, ...wire, inserted: stats1.inserted - stats0.inserted, updated: stats1.updated - stats0.updated, commitsDatabaseWide: stats1.commits - stats0.commits });
+      stats0 = stats1;
+    }
+  } catch (err) {
+    out.push({ build, load: '—', error: shortText(err?.message ?? String(err)) });
+  } finally {
+    await client?.end().catch(() => {});
+    if (srv?.proc) await stopProcess(srv.proc);
+    await counter.stop();
+  }
+  return out;
+}
+
+function shortText(t) {
+  const s = String(t).replace(/\s+/g, ' ');
+  return s.length > 200 ? `${s.slice(0, 197)}…` : s;
 }
 
 /**
@@ -668,7 +833,12 @@ function writeProfiles() {
       parts.push(`## ${name}`, '', `no .cpuprofile in ${dir} (the process did not exit normally?)`, '');
       continue;
     }
-    for (const f of files) parts.push(renderProfileMarkdown(summarizeProfile(path.join(dir, f), REPO_DIR, 30), name));
+    for (const f of files) {
+      const summary = summarizeProfile(path.join(dir, f), REPO_DIR, 30, { skipMs: srv.proc.readyAfterMs ?? 0 });
+      // Worker threads (log transport, …) that stayed idle: one line, not a table.
+      if (summary.busyMs < 20) parts.push(`(${f}: a thread with ${summary.busyMs.toFixed(0)} ms busy — left out)`, '');
+      else parts.push(renderProfileMarkdown(summary, name));
+    }
   }
   const md = parts.join('\n');
   mkdirSync(outDir, { recursive: true });

@@ -81,5 +81,47 @@ export async function runLoad({
     max: n ? sorted[n - 1] : null,
     mean: n ? sum / n : null,
     bytesPerResponse: result.requests.total > 0 ? result.throughput.total / result.requests.total : null,
+    // Every 2xx latency, sorted (for mergeLoads; not meant for the report).
+    latencies: sorted,
+  };
+}
+
+/**
+ * Several loads run at the same time (one per replica) as one: counts and req/s summed, percentiles over the merged
+ * latencies. The result has no `latencies` (one load is passed through the same way).
+ */
+export function mergeLoads(loads) {
+  const sumOf = (f) => loads.reduce((a, l) => a + (l[f] ?? 0), 0);
+  const total = loads.reduce((a, l) => a + l.latencies.length, 0);
+  const all = new Float64Array(total);
+  let at = 0;
+  for (const l of loads) {
+    all.set(l.latencies, at);
+    at += l.latencies.length;
+  }
+  all.sort();
+  let sum = 0;
+  for (let i = 0; i < total; i++) sum += all[i];
+  const statusCodes = {};
+  for (const l of loads) {
+    for (const [code, v] of Object.entries(l.statusCodes ?? {})) statusCodes[code] = { count: (statusCodes[code]?.count ?? 0) + (v?.count ?? 0) };
+  }
+  const bytes = loads.filter((l) => l.bytesPerResponse != null);
+  return {
+    responses: sumOf('responses'),
+    sent: sumOf('sent'),
+    ok2xx: sumOf('ok2xx'),
+    non2xx: sumOf('non2xx'),
+    errors: sumOf('errors'),
+    timeouts: sumOf('timeouts'),
+    statusCodes,
+    durationSec: Math.max(...loads.map((l) => l.durationSec)),
+    rps: sumOf('rps'),
+    p50: percentile(all, 50),
+    p95: percentile(all, 95),
+    p99: percentile(all, 99),
+    max: total ? all[total - 1] : null,
+    mean: total ? sum / total : null,
+    bytesPerResponse: bytes.length ? bytes.reduce((a, l) => a + l.bytesPerResponse, 0) / bytes.length : null,
   };
 }

@@ -1,4 +1,5 @@
-// Medians across rounds, target checks, and the Markdown / JSON report.
+// Medians across rounds and the Markdown report (targets and their sections: targets.mjs).
+import { renderBeforeAfter, renderDurable, renderPgCounts, renderSummary, TARGETS } from './targets.mjs';
 
 export function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -21,6 +22,8 @@ const MEDIAN_FIELDS = [
   'otherCpuPct',
   'upstreamCallsPerReq',
   'bytesPerResponse',
+  'pgCpuPct',
+  'pgCpuUsPerReq',
 ];
 
 /** Folds the rounds of one scenario into medians (peak RSS: the max over rounds; errors: sums). */
@@ -53,115 +56,13 @@ const fmtPct = (x) => (x == null ? '—' : `${(x * 100).toFixed(0)}%`);
 const fmtX = (x) => (x == null ? '—' : `${x.toFixed(1)}×`);
 const fmt1 = (x) => (x == null ? '—' : x.toFixed(1));
 
-/**
- * Evaluates the issue's targets on the summaries. `scenarios` is the list of scenario definitions (with limit/peer
- * links); `results` maps id → { status, reason, summary }. Returns an array of
- * { target, scenario, measured, required, verdict: 'PASS'|'MISS'|'n/a', detail }.
- */
-export function evaluateTargets(scenarios, results) {
-  const out = [];
-  const get = (id) => results[id];
-  const usable = (id) => get(id)?.status === 'ok' && get(id).summary?.rps != null;
-  const why = (id) => (get(id) ? `${id}: ${get(id).status}${get(id).reason ? ` (${shortReason(get(id).reason)})` : ''}` : `${id}: not run`);
-  const errorNote = (id) => {
-    const s = get(id)?.summary;
-    if (!hasErrors(s)) return null;
-    const bad = s.non2xx + s.errors + s.timeouts;
-    return bad / Math.max(1, s.responses + s.errors) > 0.001 ? `${bad} non-2xx/errors` : null;
-  };
-
-  for (const sc of scenarios.filter((x) => x.family && x.server.startsWith('flowd'))) {
-    const variant = sc.variant === 'minimal' ? ' (minimal)' : '';
-    const label = `${sc.id}`;
-    // Throughput vs the limit.
-    if (sc.minOfLimit != null && sc.limit) {
-      const t = `${sc.family} req/s ≥ ${sc.minOfLimit * 100}% of ${sc.limit}${variant}`;
-      if (!usable(sc.id) || !usable(sc.limit)) {
-        out.push({ target: t, scenario: label, verdict: 'n/a', detail: !usable(sc.id) ? why(sc.id) : why(sc.limit) });
-      } else {
-        const ratio = get(sc.id).summary.rps / get(sc.limit).summary.rps;
-        const err = errorNote(sc.id);
-        const pass = ratio >= sc.minOfLimit && !err;
-        out.push({
-          target: t,
-          scenario: label,
-          measured: fmtPct(ratio),
-          required: `≥ ${fmtPct(sc.minOfLimit)}`,
-          verdict: pass ? 'PASS' : 'MISS',
-          detail: err ?? (pass ? `${fmtPct(ratio - sc.minOfLimit)} to spare` : `${((sc.minOfLimit - ratio) * 100).toFixed(1)} pts short: needs +${fmtPct(sc.minOfLimit / ratio - 1)} req/s`),
-        });
-      }
-    }
-    // p99 vs the limit's p99.
-    if (sc.limit) {
-      const t = `${sc.family} p99 ≤ 1.3× p99 of ${sc.limit}${variant}`;
-      if (!usable(sc.id) || !usable(sc.limit)) {
-        out.push({ target: t, scenario: label, verdict: 'n/a', detail: !usable(sc.id) ? why(sc.id) : why(sc.limit) });
-      } else {
-        const p99 = get(sc.id).summary.p99;
-        const allowed = 1.3 * get(sc.limit).summary.p99;
-        const err = errorNote(sc.id);
-        const pass = p99 <= allowed && !err;
-        out.push({
-          target: t,
-          scenario: label,
-          measured: `${fmtMs(p99)} ms`,
-          required: `≤ ${fmtMs(allowed)} ms`,
-          verdict: pass ? 'PASS' : 'MISS',
-          detail: err ?? (pass ? `${fmtMs(allowed - p99)} ms to spare` : `${fmtMs(p99 - allowed)} ms over (${fmt1(p99 / get(sc.limit).summary.p99)}× the limit's p99)`),
-        });
-      }
-    }
-    // Throughput vs Node-RED.
-    if (sc.peer) {
-      const t = `${sc.family} ≥ 4× ${sc.peer}${variant}`;
-      if (!usable(sc.id) || !usable(sc.peer)) {
-        out.push({ target: t, scenario: label, verdict: 'n/a', detail: !usable(sc.id) ? why(sc.id) : why(sc.peer) });
-      } else {
-        const ratio = get(sc.id).summary.rps / get(sc.peer).summary.rps;
-        const err = errorNote(sc.id);
-        const pass = ratio >= 4 && !err;
-        out.push({
-          target: t,
-          scenario: label,
-          measured: fmtX(ratio),
-          required: '≥ 4.0×',
-          verdict: pass ? 'PASS' : 'MISS',
-          detail: err ?? (pass ? `${fmtX(ratio - 4)} to spare` : `needs +${fmtPct(4 / ratio - 1)} req/s`),
-        });
-      }
-    }
-    // Cached faster than uncached.
-    if (sc.fasterThan) {
-      const t = `${sc.family} faster than ${sc.fasterThan}`;
-      if (!usable(sc.id) || !usable(sc.fasterThan)) {
-        out.push({ target: t, scenario: label, verdict: 'n/a', detail: !usable(sc.id) ? why(sc.id) : why(sc.fasterThan) });
-      } else {
-        const a = get(sc.id).summary;
-        const b = get(sc.fasterThan).summary;
-        const err = errorNote(sc.id);
-        const pass = a.rps > b.rps && a.p50 <= b.p50 && !err;
-        out.push({
-          target: t,
-          scenario: label,
-          measured: `${fmtInt(a.rps)} req/s, p50 ${fmtMs(a.p50)} ms`,
-          required: `> ${fmtInt(b.rps)} req/s, p50 ≤ ${fmtMs(b.p50)} ms`,
-          verdict: pass ? 'PASS' : 'MISS',
-          detail: err ?? `${a.rps >= b.rps ? '+' : ''}${fmtPct(a.rps / b.rps - 1)} req/s vs uncached`,
-        });
-      }
-    }
-  }
-  return out;
-}
-
 function shortReason(reason) {
   const oneLine = String(reason).replace(/\s+/g, ' ').trim();
   return oneLine.length > 160 ? `${oneLine.slice(0, 157)}…` : oneLine;
 }
 
 /** Markdown report: header with machine info, results table, targets, per-round figures, notes. */
-export function renderMarkdown({ meta, config, scenarios, results, targets, notes }) {
+export function renderMarkdown({ meta, config, scenarios, results, targets, notes, pgCounts, soak }) {
   const L = [];
   L.push(`# flowd benchmark — ${config.quick ? 'quick' : 'full'} run`);
   L.push('');
@@ -173,6 +74,24 @@ export function renderMarkdown({ meta, config, scenarios, results, targets, note
   );
   L.push('- everything on 127.0.0.1: load generator, server under test, upstream (separate process) share the cores');
   L.push('');
+  L.push(`## Verdicts against issue 14's targets (median of ${config.rounds} round${config.rounds > 1 ? 's' : ''})`);
+  L.push('');
+  L.push(renderSummary(scenarios, results, targets));
+  L.push('');
+  L.push(`Targets: server CPU per response ≤ ${TARGETS.cpuOfLimit}× the hand-written limit's, p99 ≤ ${TARGETS.p99OfLimit}× the limit's p99, req/s ≥ ${TARGETS.peerRps}× Node-RED's on the equivalent flow. The CPU figure is the verdict that counts on a shared machine; req/s and p99 move with whatever else runs.`);
+  L.push('');
+  const durable = renderDurable(scenarios, results, targets);
+  if (durable) {
+    L.push('## Durable stores and replicas', '', durable, '');
+    L.push('`PostgreSQL CPU µs/exec`: utime+stime of every `postgres` process on the machine during the window ÷ responses (other clients of the same server count too: run on a quiet machine); `executions/s per PostgreSQL core` = 10⁶ ÷ that. The two-replica row runs two flowd processes on one PostgreSQL schema (pinned to one core each with `taskset` when available), the load split evenly across them; its CPU is the sum of both.', '');
+  }
+  const counts = renderPgCounts(pgCounts);
+  if (counts) {
+    L.push('## PostgreSQL round trips per durable execution', '', counts, '');
+    L.push('Counted by a wire counter between a separate flowd (`STORE=postgres PERSISTENCE=all`, its own schema) and PostgreSQL: every Execute / simple Query is a statement, every Sync / simple Query a round trip, every BEGIN…COMMIT or autocommitted round trip a transaction. Rows: `pg_stat_user_tables` deltas of that schema (settled: PostgreSQL publishes them up to 10 s late). "sequential" is one connection (no batching possible); "concurrent" is 50 connections, where group commit can batch executions.', '');
+  }
+  const ba = renderBeforeAfter(scenarios, results);
+  if (ba) L.push(`## Before / after (${meta.before ?? 'FLOWD_BEFORE_DIST'})`, '', ba, '', 'The same scenarios on the other build, interleaved in the same rounds (`<id>@before` rows in the results table).', '');
   L.push(`## Results (median of ${config.rounds} round${config.rounds > 1 ? 's' : ''})`);
   L.push('');
   L.push('| scenario | what | req/s | p50 ms | p95 ms | p99 ms | server CPU % | server CPU µs/req | peak RSS MB | upstream CPU % | load gen CPU % | other CPU % | upstream calls/req | resp bytes | vs limit | vs Node-RED | flags |');
@@ -216,7 +135,11 @@ export function renderMarkdown({ meta, config, scenarios, results, targets, note
       L.push(`| ${t.target} | ${t.scenario} | ${t.measured ?? '—'} | ${t.required ?? '—'} | **${t.verdict}** | ${String(t.detail ?? '').replaceAll('|', '\\|')} |`);
   }
   L.push('');
-  L.push('Memory target (RSS flat within 10% over 1 000 000 executions of the transform flow): `node bench/run.mjs --soak` (see bench/results/soak.md).');
+  if (soak?.rss)
+    L.push(
+      `Memory target (RSS flat within 10% over 1 000 000 executions of the transform flow), from the last soak (\`npm run bench:soak\`, ${soak.meta?.date ?? '?'}, flowd ${soak.meta?.commit ?? '?'}, ${Number(soak.executions).toLocaleString('en-US')} executions): RSS ${soak.rss.growthAfterWarmupPct >= 0 ? '+' : ''}${soak.rss.growthAfterWarmupPct.toFixed(1)}% after the warm-up — **${soak.verdict}** (bench/results/soak.md).`,
+    );
+  else L.push('Memory target (RSS flat within 10% over 1 000 000 executions of the transform flow): `npm run bench:soak` (see bench/results/soak.md).');
   L.push('');
   if (config.rounds > 1) {
     L.push('## Per round');

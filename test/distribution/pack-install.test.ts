@@ -88,7 +88,7 @@ describe('flowd installed from a packed tarball into a fresh project, offline', 
     // `start` runs `npm run build` = `tsc -b`, which compares sources with its build-info file.
     const { stdout } = await run('npx', ['tsc', '-b', 'tsconfig.build.json', '--verbose'], { cwd: REPO, timeout: 60_000 });
     expect(stdout).toContain("Project 'tsconfig.build.json' is up to date");
-    expect(JSON.parse(await readFile('package.json', 'utf8')).scripts).toMatchObject({ start: 'npm run build --silent && node dist/src/server.js', build: 'tsc -b tsconfig.build.json' });
+    expect(JSON.parse(await readFile('package.json', 'utf8')).scripts).toMatchObject({ start: 'npm run build --silent && node --max-semi-space-size=32 dist/src/server.js', build: 'tsc -b tsconfig.build.json' });
   });
 
   it('flowd validate checks the project’s own flows directory', async () => {

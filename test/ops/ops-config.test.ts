@@ -140,6 +140,13 @@ describe('ops config', () => {
       expect(exposed).toEqual(expect.arrayContaining(['3000', '9464']));
     });
 
+    it('starts node with the young-generation size that npm start and the benchmark use', () => {
+      const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(runtimeStage)?.[1];
+      expect(JSON.parse(cmd ?? 'null')).toEqual(['node', '--max-semi-space-size=32', 'dist/src/server.js']);
+      const start = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts.start;
+      expect(start).toContain('node --max-semi-space-size=32 dist/src/server.js');
+    });
+
     it('installs production dependencies with npm ci --omit=dev', () => {
       expect(dockerfile).toMatch(/npm ci --omit=dev/);
     });
