@@ -1,5 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { createDelayAdapter } from './adapters/delay/delay-adapter.js';
+import { createAmqpAdapter } from './adapters/amqp/amqp-adapter.js';
+import { createMqttAdapter } from './adapters/mqtt/mqtt-adapter.js';
+import { createNatsAdapter } from './adapters/nats/nats-adapter.js';
 import { createSqlAdapter } from './adapters/sql/sql-adapter.js';
 import { createEgressDispatcher, createEgressPolicy, type EgressPolicy } from './adapters/http/egress/index.js';
 import { createHttpAdapter } from './adapters/http/http-adapter.js';
@@ -70,6 +73,9 @@ export function createBuiltinRegistry(options: {
   registry.register(createDelayAdapter());
   registry.register(createMockAdapter(options.random === undefined ? {} : { random: options.random }));
   registry.register(createSqlAdapter({ egress: options.egress }));
+  registry.register(createAmqpAdapter({ egress: options.egress }));
+  registry.register(createNatsAdapter({ egress: options.egress }));
+  registry.register(createMqttAdapter({ egress: options.egress }));
   for (const adapter of options.adapters ?? []) registry.register(adapter);
   return registry;
 }

@@ -1,0 +1,102 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { z } from 'zod';
+import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
+import { RetryableError, TerminalError, failureOf } from '../failures.js';
+import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, untilAborted } from '../messaging.js';
+import type { ComponentAdapter } from '../types.js';
+
+export const MqttConfigSchema = z.strictObject({
+  /** `mqtt://user:password@host:1883` (or `mqtts://`); put credentials in `${secret:NAME}`. */
+  url: z.string().min(1),
+  /** The topics a phase may publish to. */
+  topics: z.array(z.string().min(1).max(1024).regex(/^[^#+]+$/, 'a topic to publish to has no wildcards (+ or #)')).min(1).max(100),
+  /** Retain the last message on each topic. Default false. */
+  retain: z.boolean().optional(),
+});
+export type MqttConfig = z.infer<typeof MqttConfigSchema>;
+
+const RequestSchema = publishRequestSchema('topic');
+
+/**
+ * Publishes JSON messages over MQTT 5 with QoS 1: a phase succeeds when the broker's PUBACK
+ * arrives. The execution's idempotency key travels as the `idempotency-key` user property (and
+ * the correlation data), so subscribers can drop the duplicates QoS 1 allows.
+ */
+export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentAdapter<MqttConfig> {
+  return {
+    kind: 'mqtt',
+    configSchema: MqttConfigSchema,
+    create(config, init) {
+      const url = parseBrokerUrl(config.url, ['mqtt', 'mqtts'], 1883);
+      const fail = (error: unknown): Error => classifyMqttError(error, init.name);
+      let opening: Promise<MqttClient> | undefined;
+      const open = (): Promise<MqttClient> =>
+        (opening ??= (async () => {
+          const checked = await checkedHost(url.hostname, options, fail, 'MQTT_CONNECTION');
+          const client = await mqtt.connectAsync({
+            protocol: url.protocol === 'mqtts:' ? 'mqtts' : 'mqtt',
+            host: url.protocol === 'mqtts:' ? url.hostname : checked,
+            port: url.portNumber,
+            protocolVersion: 5,
+            connectTimeout: 5000,
+            reconnectPeriod: 0,
+            ...(url.username === '' ? {} : { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }),
+          });
+          const reset = (): void => {
+            opening = undefined;
+            client.end(true);
+          };
+          client.on('close', reset);
+          client.on('error', reset);
+          return client;
+        })()).catch((error: unknown) => {
+          opening = undefined;
+          throw failureOf(error) === undefined ? fail(error) : error;
+        });
+      return {
+        async execute(raw, ctx) {
+          const request = parsePublish(RequestSchema, raw, config.topics, 'topic', init.name);
+          const userProperties = messageHeaders(request, ctx);
+          ctx.sent?.({ topic: request.destination, qos: 1, message_id: ctx.idempotencyKey, user_properties: userProperties, body: request.body });
+          const client = await untilAborted(open(), ctx.signal);
+          try {
+            const packet = await untilAborted(
+              client.publishAsync(request.destination, encodeBody(request.body), {
+                qos: 1,
+                retain: config.retain ?? false,
+                properties: { contentType: 'application/json', userProperties, correlationData: Buffer.from(ctx.idempotencyKey) },
+              }),
+              ctx.signal,
+            );
+            return { acknowledged: true, topic: request.destination, packet_id: packet?.messageId, message_id: ctx.idempotencyKey };
+          } catch (error) {
+            if (ctx.signal.aborted || failureOf(error) !== undefined) throw error;
+            throw fail(error);
+          }
+        },
+        checkRequest: (template) => checkDestination(template, 'topic', config.topics),
+        async ready() {
+          await open();
+        },
+        async close() {
+          const current = opening;
+          opening = undefined;
+          const client = await current?.catch(() => undefined);
+          await client?.endAsync().catch(() => undefined);
+        },
+        describe: () => ({ target: `${url.protocol}//${url.hostname}:${url.portNumber}`, topics: config.topics }),
+      };
+    },
+  };
+}
+
+function classifyMqttError(error: unknown, component: string): Error {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  // MQTT 5 reason codes: 0x87 not authorized, 0x86 bad user name or password, 0x90 topic name invalid.
+  if (e.code === 135 || e.code === 134 || /not authori[sz]ed|bad user/i.test(message)) {
+    return new TerminalError(`component "${component}": the MQTT broker refused access (${message})`, { reason: 'MQTT_ACCESS_REFUSED', detail: { message }, cause: error });
+  }
+  if (e.code === 144) return new TerminalError(`component "${component}": the broker refused the topic (${message})`, { reason: 'MQTT_TOPIC_REFUSED', detail: { message }, cause: error });
+  return new RetryableError(`component "${component}": the MQTT broker is unreachable or closed the connection (${message})`, { category: 'network', reason: 'MQTT_CONNECTION', detail: { message }, cause: error });
+}
