@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { createDelayAdapter } from './adapters/delay/delay-adapter.js';
+import { createRedisAdapter } from './adapters/redis/redis-adapter.js';
 import { createSqlAdapter } from './adapters/sql/sql-adapter.js';
 import { createEgressDispatcher, createEgressPolicy, type EgressPolicy } from './adapters/http/egress/index.js';
 import { createHttpAdapter } from './adapters/http/http-adapter.js';
@@ -60,7 +61,7 @@ export function createBuiltinRegistry(options: {
   adapters?: readonly ComponentAdapter<never>[] | undefined;
   /** Masks secrets in upstream error bodies before they are cut to size. */
   secrets?: SecretStore | undefined;
-  /** The egress policy non-HTTP components' connections must pass too (sql). */
+  /** The egress policy non-HTTP components' connections must pass too (sql, redis). */
   egress?: EgressPolicy | undefined;
 }): AdapterRegistry {
   const registry = new AdapterRegistry();
@@ -70,6 +71,7 @@ export function createBuiltinRegistry(options: {
   registry.register(createDelayAdapter());
   registry.register(createMockAdapter(options.random === undefined ? {} : { random: options.random }));
   registry.register(createSqlAdapter({ egress: options.egress }));
+  registry.register(createRedisAdapter({ egress: options.egress }));
   for (const adapter of options.adapters ?? []) registry.register(adapter);
   return registry;
 }
