@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   FLOWD_ERR_CIRCUIT_OPEN: { status: 503, title: 'The component circuit is open' },
   FLOWD_ERR_OVERLOADED: { status: 503, title: 'The service is overloaded' },
   FLOWD_ERR_SHUTTING_DOWN: { status: 503, title: 'The service is shutting down' },
+  FLOWD_ERR_COMPONENT_UNAVAILABLE: { status: 503, title: 'A required component is unavailable' },
   FLOWD_ERR_CANCELLED: { status: 409, title: 'The execution was cancelled' },
   FLOWD_ERR_FLOW_TIMEOUT: { status: 504, title: 'The flow deadline passed' },
   FLOWD_ERR_PHASE_TIMEOUT: { status: 504, title: 'A phase timed out' },

@@ -56,6 +56,9 @@ export function compileComponent(name: string, definition: ComponentDefinition, 
     report(path, secrets.maskText(error instanceof Error ? error.message : String(error)));
     return undefined;
   }
+  if (definition.required === true && instance.ready === undefined) {
+    report([...path, 'required'], `adapter "${definition.adapter}" has no readiness check, so required: true cannot apply to it (sql and redis components have one); remove required`);
+  }
   const breakerDefinition = definition.circuit_breaker;
   return {
     name,
@@ -71,6 +74,7 @@ export function compileComponent(name: string, definition: ComponentDefinition, 
       definition.bulkhead === undefined
         ? undefined
         : buildBulkhead(definition.bulkhead.max_concurrent, definition.bulkhead.max_queue ?? DEFAULT_BULKHEAD_QUEUE),
-    summary: { adapter: definition.adapter, ...(instance.describe?.() ?? {}) },
+    required: definition.required === true,
+    summary: { adapter: definition.adapter, ...(instance.describe?.() ?? {}), ...(definition.required === true ? { required: true } : {}) },
   };
 }

@@ -33,6 +33,8 @@ export interface CompiledComponent {
   readonly breaker: CircuitBreakerPolicy | undefined;
   readonly breakerHalfOpenAfterMs: number;
   readonly bulkhead: BulkheadPolicy | undefined;
+  /** `/health/ready` fails while this component's readiness check fails. */
+  readonly required: boolean;
   /** Safe-to-show facts (adapter, target origin): never secrets. */
   readonly summary: Record<string, unknown>;
 }

@@ -250,6 +250,8 @@ export const ComponentSchema = z.looseObject({
   retry_policy: RetryPolicySchema.optional(),
   circuit_breaker: CircuitBreakerSchema.optional(),
   bulkhead: BulkheadSchema.optional(),
+  /** `/health/ready` answers 503 while this component cannot serve calls (adapters with a readiness check: sql, redis). */
+  required: z.boolean().optional(),
 });
 export type ComponentDefinition = z.infer<typeof ComponentSchema>;
 
@@ -261,6 +263,7 @@ export const COMPONENT_POLICY_KEYS = [
   'retry_policy',
   'circuit_breaker',
   'bulkhead',
+  'required',
 ] as const;
 
 export const RecoverySchema = z.union([
