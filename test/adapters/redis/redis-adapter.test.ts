@@ -247,6 +247,16 @@ describe('redis adapter on the real Redis', () => {
     for (const text of [JSON.stringify(record), JSON.stringify(await detail(record.executionId)), logs.body, flowDoc.body]) expect(text).not.toContain(PASSWORD);
   });
 
+  it('counts each attempt per component and outcome in flowd_component_calls_total', async () => {
+    const text = (await service.metricsApp.inject({ method: 'GET', url: '/metrics' })).body;
+    const value = (labels: string): number => Number(new RegExp(`^flowd_component_calls_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 'NaN');
+    // "dropped": the first attempt lost its connection, the retry succeeded; "hung" timed out.
+    expect(value('flow="dropped",component="kv",outcome="failed"')).toBe(1);
+    expect(value('flow="dropped",component="kv",outcome="succeeded"')).toBe(1);
+    expect(value('flow="hung",component="kv",outcome="timeout"')).toBe(1);
+    expect(value('flow="kv",component="kv",outcome="succeeded"')).toBe(7);
+  });
+
   it('refuses an address the egress policy does not allow', async () => {
     const record = await execute('outside', {});
     expect(record.status).toBe('failed');
