@@ -11,9 +11,9 @@ export async function unavailableComponents(flows: Iterable<CompiledFlow>, timeo
   const checks: Promise<string | undefined>[] = [];
   for (const flow of flows) {
     for (const component of flow.components.values()) {
-      const ready = component.instance.ready;
-      if (!component.required || ready === undefined) continue;
-      checks.push(withTimeout(ready.call(component.instance), timeoutMs).then(
+      const { instance } = component;
+      if (!component.required || instance.ready === undefined) continue;
+      checks.push(withTimeout(instance.ready(), timeoutMs).then(
         () => undefined,
         () => `${flow.name}/${component.name}`,
       ));

@@ -66,6 +66,11 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
 
 export const COMMAND_NAMES = Object.keys(COMMANDS);
 
+/** The command's spec; only own entries (`toString` or `__proto__` is no command). */
+function specOf(command: string): CommandSpec | undefined {
+  return Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+}
+
 function argsOf(spec: CommandSpec): Record<string, ArgKind> {
   return { ...spec.required, ...spec.optional };
 }
@@ -79,7 +84,7 @@ export function checkRedisTemplate(template: unknown): RequestIssue[] {
   if (typeof command !== 'string' || command.includes('{%')) {
     return [{ path: ['command'], message: `command must be one of ${listNames(COMMAND_NAMES)}, written out (not an expression): commands are never chosen from input` }];
   }
-  const spec = COMMANDS[command];
+  const spec = specOf(command);
   if (spec === undefined) return [{ path: ['command'], message: `"${command}" is not in the redis adapter's command subset${didYouMean(command, COMMAND_NAMES)}; allowed: ${listNames(COMMAND_NAMES)}` }];
   const issues: RequestIssue[] = [];
   const known = Object.keys(argsOf(spec));
@@ -91,21 +96,22 @@ export function checkRedisTemplate(template: unknown): RequestIssue[] {
 /** The evaluated request checked and converted: values as strings, keys prefixed; a bad value is a terminal REDIS_BAD_ARGUMENT. */
 export function bindArgs(request: unknown, prefix: string): { command: string; spec: CommandSpec; args: Args } {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) throw bad('the request must be an object');
-  const { command, ...rest } = request as Record<string, unknown>;
-  const spec = typeof command === 'string' ? COMMANDS[command] : undefined;
-  if (spec === undefined) throw bad(`"${String(command)}" is not in the command subset`);
+  const { command: given, ...rest } = request as Record<string, unknown>;
+  const command = typeof given === 'string' ? given : JSON.stringify(given);
+  const spec = specOf(command);
+  if (spec === undefined) throw bad(`"${command}" is not in the command subset`);
   const kinds = argsOf(spec);
   const args: Record<string, unknown> = {};
   for (const [name, kind] of Object.entries(kinds)) {
     const value = rest[name];
     if (value === undefined || value === null) {
-      if (name in spec.required) throw bad(`"${name}" of ${command} is missing (null or undefined)`);
+      if (Object.hasOwn(spec.required, name)) throw bad(`"${name}" of ${command} is missing (null or undefined)`);
       continue;
     }
     args[name] = convert(name, kind, value, prefix);
   }
-  for (const name of Object.keys(rest)) if (!(name in kinds)) throw bad(`${command} takes no "${name}"`);
-  return { command: command as string, spec, args: args as Args };
+  for (const name of Object.keys(rest)) if (!Object.hasOwn(kinds, name)) throw bad(`${command} takes no "${name}"`);
+  return { command, spec, args: args as Args };
 }
 
 function convert(name: string, kind: ArgKind, value: unknown, prefix: string): unknown {

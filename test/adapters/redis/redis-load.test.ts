@@ -30,6 +30,9 @@ describe('redis requests are checked at load', () => {
   it('refuses a command outside the subset, with a did-you-mean', async () => {
     expect(await loadIssues({ command: 'flushall' })).toMatch(/"flushall" is not in the redis adapter's command subset/);
     expect(await loadIssues({ command: 'hgetal', key: 'k' })).toMatch(/did you mean "hgetall"/i);
+    // Names every object has are no commands either.
+    expect(await loadIssues({ command: 'toString' })).toMatch(/"toString" is not in the redis adapter's command subset/);
+    expect(await loadIssues({ command: 'constructor' })).toMatch(/"constructor" is not in the redis adapter's command subset/);
   });
 
   it('names missing and unknown arguments', async () => {
