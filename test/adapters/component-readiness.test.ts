@@ -41,6 +41,9 @@ describe('required components and /health/ready', () => {
     const answer = await service.app.inject({ method: 'GET', url: '/health/ready' });
     expect(answer.statusCode).toBe(200);
     expect(answer.json()).toMatchObject({ status: 'ready' });
+    // The diagram (GET /flows/{name}, the console, flowd doc) shows the component's adapter kind.
+    const diagram = await service.app.inject({ method: 'GET', url: '/flows/ok/diagram' });
+    expect(diagram.body).toContain('p["p<br/><small>kv · redis</small>"]');
   });
 
   it('answers 503 FLOWD_ERR_COMPONENT_UNAVAILABLE naming the required components that cannot connect; optional ones do not count', async () => {
