@@ -38,8 +38,14 @@ describe('sql errors and the retry policy (real PostgreSQL)', () => {
     flows?.cleanup();
   });
 
-  const run = async (which: string): Promise<{ status: string; error?: Record<string, unknown>; phases: { id: string; attempts?: number; status?: string }[] }> => {
-    const body = (await service.app.inject({ method: 'POST', url: `/flows/raise-${which}/execute`, payload: { input: {} } })).json();
+  interface RecordView {
+    status: string;
+    error?: Record<string, unknown>;
+    phases: { id: string; attempts?: number }[];
+  }
+  /** The execution record: a failure's problem carries it as `execution`. */
+  const run = async (which: string): Promise<RecordView> => {
+    const body: RecordView & { execution?: RecordView } = (await service.app.inject({ method: 'POST', url: `/flows/raise-${which}/execute`, payload: { input: {} } })).json();
     return body.execution ?? body;
   };
 
