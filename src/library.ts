@@ -3,6 +3,7 @@ import { createDelayAdapter } from './adapters/delay/delay-adapter.js';
 import { createAmqpAdapter } from './adapters/amqp/amqp-adapter.js';
 import { createMqttAdapter } from './adapters/mqtt/mqtt-adapter.js';
 import { createNatsAdapter } from './adapters/nats/nats-adapter.js';
+import { createRedisAdapter } from './adapters/redis/redis-adapter.js';
 import { createSqlAdapter } from './adapters/sql/sql-adapter.js';
 import { createEgressDispatcher, createEgressPolicy, type EgressPolicy } from './adapters/http/egress/index.js';
 import { createHttpAdapter } from './adapters/http/http-adapter.js';
@@ -63,7 +64,7 @@ export function createBuiltinRegistry(options: {
   adapters?: readonly ComponentAdapter<never>[] | undefined;
   /** Masks secrets in upstream error bodies before they are cut to size. */
   secrets?: SecretStore | undefined;
-  /** The egress policy non-HTTP components' connections must pass too (sql). */
+  /** The egress policy non-HTTP components' connections must pass too (sql, redis). */
   egress?: EgressPolicy | undefined;
 }): AdapterRegistry {
   const registry = new AdapterRegistry();
@@ -76,6 +77,7 @@ export function createBuiltinRegistry(options: {
   registry.register(createAmqpAdapter({ egress: options.egress }));
   registry.register(createNatsAdapter({ egress: options.egress }));
   registry.register(createMqttAdapter({ egress: options.egress }));
+  registry.register(createRedisAdapter({ egress: options.egress }));
   for (const adapter of options.adapters ?? []) registry.register(adapter);
   return registry;
 }

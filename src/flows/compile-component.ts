@@ -57,7 +57,7 @@ export function compileComponent(name: string, definition: ComponentDefinition, 
     return undefined;
   }
   if (definition.required === true && instance.ready === undefined) {
-    report([...path, 'required'], `adapter "${definition.adapter}" cannot tell whether its component is available, so it cannot be required (required works with adapters that check their connection, such as sql); remove required`);
+    report([...path, 'required'], `adapter "${definition.adapter}" cannot tell whether its component is available, so it cannot be required (required works with adapters that check their connection, sql, redis, amqp, nats, mqtt); remove required`);
     return undefined;
   }
   const breakerDefinition = definition.circuit_breaker;
@@ -67,7 +67,6 @@ export function compileComponent(name: string, definition: ComponentDefinition, 
     description: definition.description,
     instance,
     pure: adapter.pure === true,
-    required: definition.required === true,
     timeoutMs: definition.timeout_ms ?? flow.defaults?.timeout_ms ?? DEFAULT_CALL_TIMEOUT_MS,
     retryDefinition: definition.retry_policy,
     breaker: breakerDefinition === undefined ? undefined : buildBreaker(breakerDefinition),
@@ -76,6 +75,7 @@ export function compileComponent(name: string, definition: ComponentDefinition, 
       definition.bulkhead === undefined
         ? undefined
         : buildBulkhead(definition.bulkhead.max_concurrent, definition.bulkhead.max_queue ?? DEFAULT_BULKHEAD_QUEUE),
-    summary: { adapter: definition.adapter, ...(instance.describe?.() ?? {}) },
+    required: definition.required === true,
+    summary: { adapter: definition.adapter, ...(instance.describe?.() ?? {}), ...(definition.required === true ? { required: true } : {}) },
   };
 }

@@ -37,7 +37,10 @@ function drawPhase(phase: CompiledPhase, tails: readonly Tail[], lines: string[]
   const id = nodeId(phase.id);
   switch (phase.kind) {
     case 'call': {
-      lines.push(`${indent}${id}["${escapeLabel(phase.id)}<br/><small>${escapeLabel(phase.component.name)}</small>"]`);
+      // The component and, when its name does not say it, its adapter kind (sql, redis, http, …).
+      const { name, adapter } = phase.component;
+      const label = name === adapter ? name : `${name} · ${adapter}`;
+      lines.push(`${indent}${id}["${escapeLabel(phase.id)}<br/><small>${escapeLabel(label)}</small>"]`);
       connect(tails, id, lines, indent);
       return [{ node: id }];
     }

@@ -250,7 +250,7 @@ export const ComponentSchema = z.looseObject({
   retry_policy: RetryPolicySchema.optional(),
   circuit_breaker: CircuitBreakerSchema.optional(),
   bulkhead: BulkheadSchema.optional(),
-  /** `/health/ready` answers 503 while this component cannot serve (for adapters that can tell: sql). */
+  /** `/health/ready` answers 503 while this component cannot serve (adapters that can check their connection: sql, redis, amqp, nats, mqtt). */
   required: z.boolean().optional(),
 });
 export type ComponentDefinition = z.infer<typeof ComponentSchema>;

@@ -1,7 +1,7 @@
 import type { ExecutionStartedEntry, JournalEntry, PhaseStartedEntry } from '../engine/journal/entries.js';
 import type { Journal, JournalSink } from '../engine/journal/journal.js';
 import type { Middleware } from '../engine/middleware.js';
-import { CIRCUIT_STATE_VALUES, type FlowdMetrics, type PhaseOutcome } from './metrics.js';
+import { CIRCUIT_STATE_VALUES, type ComponentCallOutcome, type FlowdMetrics, type PhaseOutcome } from './metrics.js';
 
 /**
  * flowd's execution metrics, derived from journal entries as they are appended: the active-flows
@@ -22,13 +22,19 @@ export function createMetricsSink(metrics: FlowdMetrics): JournalSink {
           const flow = flowOf(journal);
           series.phaseDuration.of(flow, started.phase, phaseOutcome(entry)).observe(entry.restored === true ? 0 : (entry.t - started.t) / 1000);
           if (entry.attempts > 0) series.phaseAttemptsTotal.of(flow, started.phase).inc(entry.attempts);
-          break;
-        }
-        case 'attempt_failed':
-          if (entry.retryInMs !== undefined && entry.compensation === undefined) {
-            series.phaseRetriesTotal.of(flowOf(journal), (journal.entries[entry.ref] as PhaseStartedEntry).phase).inc();
+          // The one attempt that succeeded (failed ones are counted as they fail, below).
+          if (started.component !== undefined && entry.status === 'succeeded' && entry.attempts > 0 && entry.fallback !== true && entry.restored !== true) {
+            series.componentCallsTotal.of(flow, started.component, 'succeeded').inc();
           }
           break;
+        }
+        case 'attempt_failed': {
+          if (entry.compensation !== undefined) break;
+          const started = journal.entries[entry.ref] as PhaseStartedEntry;
+          if (entry.retryInMs !== undefined) series.phaseRetriesTotal.of(flowOf(journal), started.phase).inc();
+          if (started.component !== undefined) series.componentCallsTotal.of(flowOf(journal), started.component, callOutcome(entry.error.code)).inc();
+          break;
+        }
         case 'cache_checked':
           series.cacheRequestsTotal.of(flowOf(journal), (journal.entries[entry.ref] as PhaseStartedEntry).phase, entry.hit ? 'hit' : 'miss').inc();
           break;
@@ -81,6 +87,12 @@ function runStart(journal: Journal): number {
     if (entry.type === 'run_started') return entry.t;
   }
   return entries[0]!.t;
+}
+
+function callOutcome(code: string): ComponentCallOutcome {
+  if (code === 'FLOWD_ERR_PHASE_TIMEOUT') return 'timeout';
+  if (code === 'FLOWD_ERR_CIRCUIT_OPEN' || code === 'FLOWD_ERR_BULKHEAD_FULL') return 'rejected';
+  return 'failed';
 }
 
 function phaseOutcome(entry: Extract<JournalEntry, { type: 'phase_ended' }>): PhaseOutcome {

@@ -24,6 +24,7 @@ export const METRIC_NAMES = [
   'flowd_cache_requests_total',
   'flowd_circuit_state',
   'flowd_compensations_total',
+  'flowd_component_calls_total',
   'flowd_http_requests_total',
   'flowd_http_request_duration_seconds',
   'flowd_flows_loaded',
@@ -35,6 +36,10 @@ export type MetricName = (typeof METRIC_NAMES)[number];
 /** Label values for `outcome` on execution metrics: the execution's final status, or `recovered`. */
 export const EXECUTION_OUTCOMES = [...TERMINAL_STATUS_LIST, 'recovered'] as const;
 export type ExecutionOutcome = (typeof EXECUTION_OUTCOMES)[number];
+
+/** `outcome` of `flowd_component_calls_total`: `rejected` is a call the breaker or bulkhead refused before it was sent. */
+export const COMPONENT_CALL_OUTCOMES = ['succeeded', 'failed', 'timeout', 'rejected'] as const;
+export type ComponentCallOutcome = (typeof COMPONENT_CALL_OUTCOMES)[number];
 
 export const PHASE_OUTCOMES = ['succeeded', 'failed', 'fallback', 'cached', 'skipped', 'cancelled'] as const;
 export type PhaseOutcome = (typeof PHASE_OUTCOMES)[number];
@@ -60,6 +65,7 @@ const FLOW_PHASE = ['flow', 'phase'] as const;
 const FLOW_PHASE_OUTCOME = ['flow', 'phase', 'outcome'] as const;
 const FLOW_PHASE_RESULT = ['flow', 'phase', 'result'] as const;
 const FLOW_COMPONENT = ['flow', 'component'] as const;
+const FLOW_COMPONENT_OUTCOME = ['flow', 'component', 'outcome'] as const;
 const HTTP_REQUEST = ['method', 'route', 'status_code'] as const;
 
 export interface CreateMetricsOptions {
@@ -78,6 +84,7 @@ export interface FlowdMetrics {
   readonly cacheRequestsTotal: Counter<'flow' | 'phase' | 'result'>;
   readonly circuitState: Gauge<'flow' | 'component'>;
   readonly compensationsTotal: Counter<'flow' | 'phase' | 'outcome'>;
+  readonly componentCallsTotal: Counter<'flow' | 'component' | 'outcome'>;
   readonly httpRequestsTotal: Counter<'method' | 'route' | 'status_code'>;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly flowsLoaded: Gauge;
@@ -99,6 +106,7 @@ export interface FlowdSeries {
   readonly cacheRequestsTotal: SeriesCache<CounterSeries, [flow: string, phase: string, result: 'hit' | 'miss']>;
   readonly circuitState: SeriesCache<GaugeSeries, [flow: string, component: string]>;
   readonly compensationsTotal: SeriesCache<CounterSeries, [flow: string, phase: string, outcome: 'succeeded' | 'failed']>;
+  readonly componentCallsTotal: SeriesCache<CounterSeries, [flow: string, component: string, outcome: ComponentCallOutcome]>;
   readonly httpRequestsTotal: SeriesCache<CounterSeries, [method: string, route: string, statusCode: number]>;
   readonly httpRequestDuration: SeriesCache<HistogramSeries, [method: string, route: string, statusCode: number]>;
 }
@@ -171,6 +179,12 @@ export function createMetrics(options: CreateMetricsOptions = {}): FlowdMetrics 
       labelNames: FLOW_PHASE_OUTCOME,
       registers,
     }),
+    componentCallsTotal: new Counter({
+      name: 'flowd_component_calls_total',
+      help: 'Attempts of call phases by component (any adapter: http, sql, redis, …) and outcome',
+      labelNames: FLOW_COMPONENT_OUTCOME,
+      registers,
+    }),
     httpRequestsTotal: new Counter({
       name: 'flowd_http_requests_total',
       help: 'API requests by route template and status code',
@@ -206,6 +220,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): FlowdMetrics 
     cacheRequestsTotal: counterSeries(metrics.cacheRequestsTotal, FLOW_PHASE_RESULT),
     circuitState: gaugeSeries(metrics.circuitState, FLOW_COMPONENT),
     compensationsTotal: counterSeries(metrics.compensationsTotal, FLOW_PHASE_OUTCOME),
+    componentCallsTotal: counterSeries(metrics.componentCallsTotal, FLOW_COMPONENT_OUTCOME),
     httpRequestsTotal: counterSeries(metrics.httpRequestsTotal, HTTP_REQUEST),
     httpRequestDuration: histogramSeries(metrics.httpRequestDuration, HTTP_REQUEST),
   };

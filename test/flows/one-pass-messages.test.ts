@@ -82,7 +82,7 @@ describe('flow-file problems: all of them in one pass, in plain words', () => {
   });
 
   it('adapters, components, phase ids and flow names get a did-you-mean', () => {
-    expect(at(issues, 'components.api.adapter')).toEqual(['unknown adapter "htp" (did you mean "http"?); registered adapters: http, transform, delay, mock, sql, amqp, nats, mqtt']);
+    expect(at(issues, 'components.api.adapter')).toEqual(['unknown adapter "htp" (did you mean "http"?); registered adapters: http, transform, delay, mock, sql, amqp, nats, mqtt, redis']);
     expect(at(issues, 'phases[0].component')).toEqual(['unknown component "transfrom" (did you mean "transform"?); declared: api, mail, transform, delay']);
     expect(at(issues, 'phases[1].request')).toEqual(['references phases.tne, but no phase has the id "tne" (did you mean "tone"?); phases that have run here: tone']);
     expect(at(issues, 'phases[3].decision[0].goto')[0]).toMatch(/^goto "tnoe" must name a phase of the same list as the decision "route" \(did you mean "tone"\?\)/);

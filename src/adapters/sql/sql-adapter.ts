@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { didYouMean, listNames } from '../../flows/suggest.js';
-import type { EgressPolicy } from '../http/egress/index.js';
-import { systemLookup, type EgressLookup } from '../http/egress/index.js';
+import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { TerminalError, failureOf } from '../failures.js';
 import type { ComponentAdapter, RequestIssue } from '../types.js';
 import { classifySqlError } from './sql-errors.js';
@@ -32,11 +31,7 @@ const StatementCall = z.strictObject({ statement: z.string(), params: z.record(z
 export const SqlRequestSchema = z.union([StatementCall, z.strictObject({ transaction: z.array(StatementCall).min(1).max(50) })]);
 type StatementCallValue = z.infer<typeof StatementCall>;
 
-export interface SqlAdapterOptions {
-  /** The egress policy every connection's address must pass (as for http components). */
-  readonly egress?: EgressPolicy | undefined;
-  readonly lookup?: EgressLookup | undefined;
-}
+export type SqlAdapterOptions = EgressTargetOptions;
 
 /**
  * Runs declared SQL statements against PostgreSQL or MySQL/MariaDB with values bound from the
@@ -200,18 +195,5 @@ function parseUrl(text: string): SqlUrl {
 
 /** Resolves the host once and checks every address against the egress policy; connects to the checked address. */
 async function resolveTarget(url: SqlUrl, options: SqlAdapterOptions): Promise<SqlTarget> {
-  if (options.egress === undefined) return { ...url, host: url.hostname };
-  let answers;
-  try {
-    answers = await (options.lookup ?? systemLookup)(url.hostname);
-  } catch (error) {
-    throw classifySqlError(error, url.hostname);
-  }
-  for (const { address } of answers) {
-    const decision = options.egress.checkAddress(address, url.hostname);
-    if (!decision.allowed) throw new TerminalError(`connecting to ${url.hostname} (${address}) is not allowed: ${decision.reason}`, { reason: 'EGRESS_DENIED' });
-  }
-  const first = answers[0];
-  if (first === undefined) throw new TerminalError(`${url.hostname} did not resolve`, { reason: 'SQL_CONNECTION' });
-  return { ...url, host: first.address };
+  return { ...url, host: await checkedHost(url.hostname, options, (error) => classifySqlError(error, url.hostname), 'SQL_CONNECTION') };
 }
