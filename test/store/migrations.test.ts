@@ -42,9 +42,11 @@ async function pgClient(schema: string): Promise<pg.Client> {
 }
 
 describe('migrations', () => {
-  it('knows its versions in order, without gaps', () => {
-    expect(MIGRATIONS.map((migration) => migration.version)).toEqual(Array.from({ length: MIGRATIONS.length }, (_, i) => i + 1));
-    expect(LATEST_VERSION).toBe(MIGRATIONS.length);
+  it('knows its versions in strictly increasing order (branches may add versions out of order; the runner applies the missing ones)', () => {
+    const versions = MIGRATIONS.map((migration) => migration.version);
+    expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
+    expect(versions[0]).toBe(1);
+    expect(LATEST_VERSION).toBe(versions.at(-1));
   });
 
   it('sqlite: a second run, and a reopen of the same file, change nothing', async () => {
