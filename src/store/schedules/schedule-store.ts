@@ -43,7 +43,9 @@ export class MemoryScheduleStore implements ScheduleStore {
   readonly #rows = new Map<string, ScheduleRow>();
 
   async list(flow?: string): Promise<ScheduleRow[]> {
-    return [...this.#rows.values()].filter((row) => flow === undefined || row.flow === flow);
+    return [...this.#rows.values()]
+      .filter((row) => flow === undefined || row.flow === flow)
+      .sort((a, b) => (a.flow === b.flow ? cmp(a.schedule, b.schedule) : cmp(a.flow, b.flow)));
   }
 
   async ensure(row: Omit<ScheduleRow, 'lastFired'>): Promise<ScheduleRow> {
@@ -67,6 +69,10 @@ export class MemoryScheduleStore implements ScheduleStore {
   }
 
   async close(): Promise<void> {}
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function keyOf(flow: string, schedule: string): string {
