@@ -54,13 +54,13 @@ describe('migrations', () => {
     const first = SqliteExecutionStore.open({ path });
     const schema = (): unknown[] => first.db.prepare(`SELECT type, name, sql FROM sqlite_master ORDER BY type, name`).all();
     const before = schema();
-    expect(first.appliedMigrations()).toEqual([1, 2]);
+    expect(first.appliedMigrations()).toEqual(MIGRATIONS.map((migration) => migration.version));
     const saved = savedExecution();
     await first.save(saved);
     expect(first.migrate()).toBe(0);
     expect(schema()).toEqual(before);
     const second = SqliteExecutionStore.open({ path });
-    expect(second.appliedMigrations()).toEqual([1, 2]);
+    expect(second.appliedMigrations()).toEqual(MIGRATIONS.map((migration) => migration.version));
     expect((await second.get(saved.executionId))?.summary.status).toBe('succeeded');
     expect(schema()).toEqual(before);
     expect(first.db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -91,13 +91,13 @@ describe('migrations', () => {
       ).rows;
     const before = await snapshot();
     expect(before.length).toBeGreaterThan(10);
-    expect(await a.appliedMigrations()).toEqual([1, 2]);
+    expect(await a.appliedMigrations()).toEqual(MIGRATIONS.map((migration) => migration.version));
     const saved = savedExecution();
     await a.save(saved);
     expect(await a.migrate()).toBe(0);
     expect(await b.migrate()).toBe(0);
     const again = await PostgresExecutionStore.open({ connectionString: PG_URL, schema: schemaName });
-    expect(await again.appliedMigrations()).toEqual([1, 2]);
+    expect(await again.appliedMigrations()).toEqual(MIGRATIONS.map((migration) => migration.version));
     expect((await again.get(saved.executionId))?.summary.status).toBe('succeeded');
     await again.close();
     expect(await snapshot()).toEqual(before);
@@ -135,7 +135,7 @@ describe.each(['sqlite', 'postgres'] as const)('%s: upgrading a flowd 0.1.0 data
 
   it('turns every old execution into journal rows whose record matches the old one, and drops the old tables', async () => {
     const { store, tables } = await upgraded();
-    expect(await tables()).toEqual(['flowd_executions', 'flowd_idempotency_keys', 'flowd_journal', 'flowd_migrations']);
+    expect(await tables()).toEqual(['flowd_executions', 'flowd_idempotency_keys', 'flowd_journal', 'flowd_migrations', 'flowd_schedules']);
 
     const ended = (await store.get(IDS.ended, { withState: true }))!;
     expect(ended.summary).toMatchObject({ executionId: IDS.ended, flow: 'order', status: 'succeeded', tenant: 'local', startedAt: Date.parse(ENDED_RECORD.startedAt) });
