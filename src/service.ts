@@ -160,7 +160,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   built.reloader.onReload((result) => result.outcome === 'applied' && durable.queue.wake());
   if (config.FLOWS_WATCH) built.reloader.watch(config.FLOWS_DIR, (error) => logger.warn({ err: error, dir: config.FLOWS_DIR }, 'cannot watch the flows directory; trying again'));
   const scheduler = startScheduler({ config, flows, store, engine, settings, clean, logger, wake: () => durable.queue.wake() });
-  const app = await buildApp({ config, engine, flows, reloader: built.reloader, store, metrics, secrets, logger, state, executions, reads, durable, clean });
+  const app = await buildApp({ config, engine, flows, reloader: built.reloader, store, metrics, secrets, logger, state, executions, reads, durable, clean, schedules: scheduler === undefined ? undefined : (flow) => scheduler.scheduler.view(flow) });
   const metricsApp = buildMetricsApp(metrics);
   return {
     config,

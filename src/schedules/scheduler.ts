@@ -1,6 +1,6 @@
 import type { CompiledSchedule } from '../flows/compile-schedules.js';
 import type { CompiledFlow } from '../flows/compiled.js';
-import type { ScheduleStore } from '../store/schedules/schedule-store.js';
+import type { ScheduleRow, ScheduleStore } from '../store/schedules/schedule-store.js';
 
 /** Where the scheduler reads the time: the wall clock in service, a fake one in tests. */
 export interface SchedulerClock {
@@ -30,8 +30,8 @@ export interface ScheduleView {
   readonly timezone: string;
   readonly missed: 'skip' | 'run_once';
   readonly input: unknown;
-  /** ISO 8601; undefined if it never fires again. */
-  readonly nextOccurrence: string | undefined;
+  /** ISO 8601; absent if it never fires again. */
+  readonly nextOccurrence?: string | undefined;
   readonly lastFired?: string | undefined;
 }
 
@@ -89,20 +89,7 @@ export class Scheduler {
   /** The schedules of one flow with their next occurrence (stored when known, else computed). */
   async view(flow: CompiledFlow): Promise<ScheduleView[]> {
     const rows = flow.schedules.length === 0 ? [] : await this.#options.store.list(flow.name);
-    const now = this.#clock.now();
-    return flow.schedules.map((schedule) => {
-      const row = rows.find((candidate) => candidate.schedule === schedule.name && candidate.spec === specOf(schedule));
-      const next = row === undefined || row.nextDue < now ? schedule.next(now) : row.nextDue;
-      return {
-        name: schedule.name,
-        cron: schedule.cron,
-        timezone: schedule.timezone,
-        missed: schedule.missed,
-        input: schedule.input,
-        nextOccurrence: next === undefined ? undefined : new Date(next).toISOString(),
-        ...(row?.lastFired === undefined ? {} : { lastFired: new Date(row.lastFired).toISOString() }),
-      };
-    });
+    return viewSchedules(flow, rows, this.#clock.now());
   }
 
   async #tick(): Promise<number> {
@@ -153,6 +140,23 @@ export class Scheduler {
     if (won) this.#options.onOccurrence?.({ flow: flow.name, schedule: schedule.name, occurrence: newest, fired: occurrence !== undefined });
     return won && occurrence !== undefined;
   }
+}
+
+/** A flow's schedules as the API shows them: the stored next occurrence when it is still ahead, else the computed one. */
+export function viewSchedules(flow: CompiledFlow, rows: readonly ScheduleRow[], now: number): ScheduleView[] {
+  return flow.schedules.map((schedule) => {
+    const row = rows.find((candidate) => candidate.schedule === schedule.name && candidate.spec === specOf(schedule));
+    const next = row === undefined || row.nextDue < now ? schedule.next(now) : row.nextDue;
+    return {
+      name: schedule.name,
+      cron: schedule.cron,
+      timezone: schedule.timezone,
+      missed: schedule.missed,
+      input: schedule.input,
+      ...(next === undefined ? {} : { nextOccurrence: new Date(next).toISOString() }),
+      ...(row?.lastFired === undefined ? {} : { lastFired: new Date(row.lastFired).toISOString() }),
+    };
+  });
 }
 
 /** `cron|timezone`: what a stored next occurrence was computed from. */
