@@ -49,7 +49,7 @@ describe.each(['on', 'off'])('GET /flows/{name} with SCHEDULES=%s', (schedules) 
     const before = Date.now();
     const response = await service.app.inject({ method: 'GET', url: '/flows/nightly' });
     expect(response.statusCode).toBe(200);
-    const body = response.json() as { schedules: { nextOccurrence: string }[] };
+    const body = response.json<{ schedules: { nextOccurrence: string }[] }>();
     expect(body.schedules).toEqual([
       { name: 'nightly', cron: '0 2 * * *', timezone: 'Europe/Paris', missed: 'run_once', input: { day: 'yesterday' }, nextOccurrence: expect.any(String) },
     ]);
