@@ -195,6 +195,19 @@ export interface paths {
                             phases: string[];
                             /** @description Mermaid graph TD of the phases and decisions. */
                             diagram: string;
+                            /** @description Cron schedules that start the flow (docs/schedules.md), with their next occurrence. */
+                            schedules: {
+                                name: string;
+                                cron: string;
+                                timezone: string;
+                                /** @enum {string} */
+                                missed: "skip" | "run_once";
+                                input: unknown;
+                                /** @description ISO 8601; absent if it never fires again. */
+                                nextOccurrence?: string;
+                                /** @description ISO 8601: the last occurrence fired (any replica). */
+                                lastFired?: string;
+                            }[];
                         };
                     };
                 };
@@ -289,6 +302,19 @@ export interface paths {
                             phases: string[];
                             /** @description Mermaid graph TD of the phases and decisions. */
                             diagram: string;
+                            /** @description Cron schedules that start the flow (docs/schedules.md), with their next occurrence. */
+                            schedules: {
+                                name: string;
+                                cron: string;
+                                timezone: string;
+                                /** @enum {string} */
+                                missed: "skip" | "run_once";
+                                input: unknown;
+                                /** @description ISO 8601; absent if it never fires again. */
+                                nextOccurrence?: string;
+                                /** @description ISO 8601: the last occurrence fired (any replica). */
+                                lastFired?: string;
+                            }[];
                         };
                     };
                 };

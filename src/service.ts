@@ -31,6 +31,7 @@ import { ExecutionReads } from './executions/execution-reads.js';
 import { ExecutionService } from './executions/execution-service.js';
 import { QueueAdmission } from './executions/queue-admission.js';
 import { RecentExecutions } from './executions/recent.js';
+import { startScheduler } from './schedules/start-scheduler.js';
 
 export interface ServiceOptions {
   /** Extra middleware (after the built-in ones). */
@@ -158,7 +159,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   reportReloads(built.reloader, flows, { logger, metrics });
   built.reloader.onReload((result) => result.outcome === 'applied' && durable.queue.wake());
   if (config.FLOWS_WATCH) built.reloader.watch(config.FLOWS_DIR, (error) => logger.warn({ err: error, dir: config.FLOWS_DIR }, 'cannot watch the flows directory; trying again'));
-  const app = await buildApp({ config, engine, flows, reloader: built.reloader, store, metrics, secrets, logger, state, executions, reads, durable, clean });
+  const scheduler = startScheduler({ config, flows, store, engine, settings, clean, logger, wake: () => durable.queue.wake() });
+  const app = await buildApp({ config, engine, flows, reloader: built.reloader, store, metrics, secrets, logger, state, executions, reads, durable, clean, schedules: scheduler === undefined ? undefined : (flow) => scheduler.scheduler.view(flow) });
   const metricsApp = buildMetricsApp(metrics);
   return {
     config,
@@ -175,6 +177,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     async close() {
       state.shuttingDown = true;
       built.reloader.close();
+      await scheduler?.stop();
       await app.close();
       await metricsApp.close();
       // Leased executions still running are aborted and their leases released (resumed elsewhere).

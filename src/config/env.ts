@@ -24,6 +24,8 @@ export const EnvSchema = z.object({
   FLOWS_DIR: z.string().min(1).default('./flows'),
   // Reload the flows when a file in FLOWS_DIR changes (on in `flowd dev`).
   FLOWS_WATCH: bool.default(false),
+  // Fire the flows' cron schedules (docs/schedules.md); off: this replica never fires them.
+  SCHEDULES: z.enum(['on', 'off']).default('on'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: z.enum(['auto', 'true', 'false']).default('auto'),
   BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),

@@ -261,6 +261,10 @@ export const CONSOLE_SCRIPT = String.raw`(function () {
       if (flow.versions.length > 1) {
         app.appendChild(el('p', { id: 'flow-versions', text: 'Loaded versions: ' + flow.versions.map(function (v) { return v.version + (v.current ? ' (current)' : '') + ' from ' + v.source; }).join('; ') }));
       }
+      if (flow.schedules && flow.schedules.length > 0) {
+        app.appendChild(el('h2', { text: 'Schedules' }));
+        app.appendChild(el('ul', { id: 'flow-schedules' }, flow.schedules.map(function (s) { return el('li', { text: s.name + ': ' + s.cron + ' (' + s.timezone + ', missed: ' + s.missed + ') — next ' + (s.nextOccurrence || 'never') + (s.lastFired ? ', last fired ' + s.lastFired : '') }); })));
+      }
       app.appendChild(el('h2', { text: 'Diagram' }));
       app.appendChild(diagram);
       app.appendChild(el('h2', { text: 'Execute' }));

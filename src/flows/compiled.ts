@@ -1,3 +1,4 @@
+import type { CompiledSchedule } from './compile-schedules.js';
 import type { BulkheadPolicy, CircuitBreakerPolicy } from 'cockatiel';
 import type { Component } from '../adapters/types.js';
 import type { InputIssue } from '../errors.js';
@@ -154,6 +155,8 @@ export interface CompiledFlow {
   readonly output: CompiledTemplate | undefined;
   readonly dependsOn: readonly CompiledDependency[];
   readonly triggers: readonly CompiledTrigger[];
+  /** Cron schedules that start it (docs/schedules.md). */
+  readonly schedules: readonly CompiledSchedule[];
   /** Every phase id in the flow, nested ones included, in file order. */
   readonly phaseIds: readonly string[];
 }

@@ -7,6 +7,7 @@ import type { CompiledComponent, CompiledFlow } from './compiled.js';
 import { FlowCatalog } from './flow-catalog.js';
 import { checkFlowReferences, type FlowReference, type FlowReferences } from './flow-references.js';
 import { compileInputSchema } from './input-schema.js';
+import { compileSchedules } from './compile-schedules.js';
 import type { Reporter } from './parse-fields.js';
 import { parseFlowDefinition, type ParsedFlow } from './parse-flow.js';
 import type { FlowDefinition } from './schema.js';
@@ -137,6 +138,7 @@ function compileFlow(
       for (const issue of validateInput(example) ?? []) counted([`examples.${name}${issue.path.slice('input'.length)}`], `example does not match the input schema: ${issue.message}`);
     }
   }
+  const schedules = compileSchedules(flow.schedules ?? [], validateInput, (path, message) => counted([path], message));
   if (issueCount > 0 || validateInput === undefined) {
     for (const component of components.values()) void component.instance.close?.();
     return { flow: undefined, references };
@@ -163,6 +165,7 @@ function compileFlow(
       output,
       dependsOn,
       triggers,
+      schedules,
       phaseIds: ctx.phaseIds,
     },
   };

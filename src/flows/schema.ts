@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RETRY_CATEGORIES } from '../adapters/failures.js';
+import { ScheduleSchema } from './schedule-schema.js';
 
 /**
  * The flow-file schema: the one description of what a flow file may contain.
@@ -314,6 +315,7 @@ export const FlowDefinitionSchema = z.strictObject({
   output: TemplateSchema.optional(),
   depends_on: z.array(DependencySchema).optional(),
   triggers: z.array(TriggerSchema).optional(),
+  schedules: z.array(ScheduleSchema).max(100).optional(),
 });
 
 export type FlowDefinition = z.infer<typeof FlowDefinitionSchema>;

@@ -4,10 +4,12 @@ import type { DurableParts } from '../durable/durable-parts.js';
 import type { FlowEngine } from '../engine/flow-engine.js';
 import type { ExecutionReads } from '../executions/execution-reads.js';
 import type { ExecutionService } from '../executions/execution-service.js';
+import type { CompiledFlow } from '../flows/compiled.js';
 import type { FlowCatalog } from '../flows/flow-catalog.js';
 import type { FlowReloader } from '../flows/flow-reloader.js';
 import type { SecretStore } from '../flows/secrets.js';
 import type { FlowdMetrics } from '../observability/metrics.js';
+import type { ScheduleView } from '../schedules/scheduler.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 
 /** Lifecycle flags read by the health routes and the execute route. */
@@ -36,4 +38,6 @@ export interface AppDeps {
   readonly state: AppState;
   /** Secrets masked, sensitive fields redacted: applied to every value answered. */
   readonly clean: (value: unknown) => unknown;
+  /** A flow's schedules with their next occurrence (from the store when the scheduler runs). */
+  readonly schedules?: ((flow: CompiledFlow) => Promise<ScheduleView[]>) | undefined;
 }

@@ -64,6 +64,19 @@ export const FlowDetailSchema = z.object({
   components: z.array(z.object({ name: z.string(), adapter: z.string(), description: z.string().optional(), target: z.unknown().optional() })),
   phases: z.array(z.string()),
   diagram: z.string().describe('Mermaid graph TD of the phases and decisions.'),
+  schedules: z
+    .array(
+      z.object({
+        name: z.string(),
+        cron: z.string(),
+        timezone: z.string(),
+        missed: z.enum(['skip', 'run_once']),
+        input: z.unknown(),
+        nextOccurrence: z.string().optional().describe('ISO 8601; absent if it never fires again.'),
+        lastFired: z.string().optional().describe('ISO 8601: the last occurrence fired (any replica).'),
+      }),
+    )
+    .describe('Cron schedules that start the flow (docs/schedules.md), with their next occurrence.'),
 });
 
 /** A problem answer as documented: `application/problem+json` with the shared Problem component. */

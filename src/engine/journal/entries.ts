@@ -44,6 +44,8 @@ export interface ExecutionStartedEntry extends EntryBase {
   readonly traceFlags?: string | undefined;
   /** Who it runs for (an API key's tenant). */
   readonly tenant?: string | undefined;
+  /** What started it when no caller did: a flow schedule's occurrence (ISO 8601), docs/schedules.md. */
+  readonly trigger?: { readonly kind: 'schedule'; readonly schedule: string; readonly occurrence: string } | undefined;
 }
 
 /** A later run of the same execution began (resumed after a crash or a lost lease); `t` restarts here. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { findFlow } from '../../executions/execution-service.js';
 import type { CompiledFlow } from '../../flows/compiled.js';
 import { flowDiagram } from '../../flows/diagram.js';
+import { viewSchedules } from '../../schedules/scheduler.js';
 import type { AppDeps } from '../app-deps.js';
 import { ExecutionRecordSchema } from '../record-schemas.js';
 import {
@@ -20,7 +21,7 @@ import { executeFlow } from './execute.js';
 export function flowRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   // What a definition's GET answers is known once it is compiled: built once per definition.
   const details = new WeakMap<CompiledFlow, DefinitionDetail>();
-  const detailOf = (flow: CompiledFlow): z.infer<typeof FlowDetailSchema> => {
+  const detailOf = (flow: CompiledFlow): Omit<z.infer<typeof FlowDetailSchema>, 'schedules'> => {
     let detail = details.get(flow);
     if (detail === undefined) details.set(flow, (detail = describeFlow(flow, deps)));
     const current = deps.flows.get(flow.name);
@@ -34,6 +35,10 @@ export function flowRoutes(deps: AppDeps): FastifyPluginAsyncZod {
     return { ...detail, current: flow === current, versions };
   };
   const find = (name: string, version?: string): CompiledFlow => findFlow(deps.flows, name, version);
+  const withSchedules = async (flow: CompiledFlow): Promise<z.infer<typeof FlowDetailSchema>> => ({
+    ...detailOf(flow),
+    schedules: deps.schedules === undefined ? viewSchedules(flow, [], Date.now()) : await deps.schedules(flow),
+  });
   const executeSchema = {
     body: ExecuteBodySchema,
     response: { 200: ExecutionRecordSchema, 202: AcceptedSchema, ...problemResponses(400, 404, 406, 409, 413, 415, 422, 424, 429, 502, 503, 504) },
@@ -68,7 +73,7 @@ export function flowRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         params: FlowNameParams,
         response: { 200: FlowDetailSchema, ...problemResponses(400, 404) },
       },
-    }, async (request) => detailOf(find(request.params.name)));
+    }, async (request) => withSchedules(find(request.params.name)));
 
     app.get('/flows/:name/versions/:version', {
       schema: {
@@ -77,7 +82,7 @@ export function flowRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         params: FlowVersionParams,
         response: { 200: FlowDetailSchema, ...problemResponses(400, 404) },
       },
-    }, async (request) => detailOf(find(request.params.name, request.params.version)));
+    }, async (request) => withSchedules(find(request.params.name, request.params.version)));
 
     app.get('/flows/:name/diagram', {
       schema: {
@@ -115,7 +120,7 @@ export function flowRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   };
 }
 
-type DefinitionDetail = Omit<z.infer<typeof FlowDetailSchema>, 'current' | 'versions'>;
+type DefinitionDetail = Omit<z.infer<typeof FlowDetailSchema>, 'current' | 'versions' | 'schedules'>;
 
 function describeFlow(flow: CompiledFlow, deps: AppDeps): DefinitionDetail {
   return deps.secrets.mask({

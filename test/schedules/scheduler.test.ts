@@ -1,0 +1,194 @@
+/**
+ * Schedules on the three stores: the store contract (compare-and-set), several replicas on one
+ * database with fake clocks firing each occurrence exactly once (one stopped midway loses
+ * nothing), the missed-occurrence policies, and a reload that removes a schedule.
+ */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Agent } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeRows } from '../../src/durable/journal-codec.js';
+import { newExecutionId } from '../../src/engine/ids.js';
+import { Journal } from '../../src/engine/journal/journal.js';
+import { compileFlows } from '../../src/flows/compiler.js';
+import type { CompiledFlow } from '../../src/flows/compiled.js';
+import { createBuiltinRegistry } from '../../src/library.js';
+import { Scheduler } from '../../src/schedules/scheduler.js';
+import { startScheduled } from '../../src/schedules/start-scheduled.js';
+import type { ExecutionStore } from '../../src/store/execution-store.js';
+import { PostgresScheduleStore } from '../../src/store/schedules/postgres-schedules.js';
+import { MemoryScheduleStore, type ScheduleStore } from '../../src/store/schedules/schedule-store.js';
+import { SqliteScheduleStore } from '../../src/store/schedules/sqlite-schedules.js';
+import { createTestDatabase, PG_URL, type Backend, type TestDatabase } from '../durable/helpers.js';
+
+const dispatcher = new Agent();
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await dispatcher.close();
+});
+
+function compile(schedules: unknown[]): CompiledFlow {
+  const definition = { name: 'report', input: { type: 'object' }, phases: [{ id: 'a', component: 'transform', request: 1 }], schedules };
+  return compileFlows([{ source: 'flows/report.yaml', definition }], { adapters: createBuiltinRegistry({ dispatcher }), env: {} }).get('report')!;
+}
+
+/** A schedule store on its own connection to the test database, as each replica has. */
+function scheduleStore(db: TestDatabase, shared: MemoryScheduleStore): ScheduleStore {
+  if (db.backend === 'memory') return shared;
+  if (db.backend === 'sqlite') {
+    const store = new SqliteScheduleStore(new Database(join(db.env['DATA_DIR']!, 'flowd.db')), true);
+    cleanups.push(() => store.close());
+    return store;
+  }
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 2, options: `-c search_path=${db.env['DATABASE_SCHEMA']}` });
+  const store = new PostgresScheduleStore(pool, true);
+  cleanups.push(() => store.close());
+  return store;
+}
+
+interface Replica {
+  readonly scheduler: Scheduler;
+  readonly clock: { t: number; now(): number };
+}
+
+function replica(
+  store: ScheduleStore,
+  executions: ExecutionStore,
+  flows: () => CompiledFlow[],
+  startAt: number,
+  graceMs?: number,
+  onError: (error: unknown) => void = (error) => {
+    throw error;
+  },
+): Replica {
+  const clock = { t: startAt, now: () => clock.t };
+  const engine = { newExecutionId: () => newExecutionId(clock.t), newJournal: () => new Journal(() => clock.t) };
+  const starting = { engine, store: executions, leaseMs: 30_000, idempotencyTtlMs: 24 * 3600_000, clean: (value: unknown) => value, wake: () => {} };
+  const scheduler = new Scheduler({
+    store,
+    clock,
+    flows,
+    ...(graceMs === undefined ? {} : { graceMs }),
+    start: (flow, schedule, occurrence) => startScheduled(starting, flow, schedule, occurrence),
+    onError,
+  });
+  return { scheduler, clock };
+}
+
+/** Occurrences (ISO) of every execution in the store, from their `execution_started` trigger. */
+async function occurrences(executions: ExecutionStore): Promise<string[]> {
+  const page = await executions.list({ flow: 'report', limit: 1000 });
+  const found: string[] = [];
+  for (const item of page.items) {
+    const stored = await executions.get(item.executionId);
+    const started = decodeRows(stored!.rows).find((entry) => entry.type === 'execution_started');
+    expect(started).toMatchObject({ type: 'execution_started', trigger: { kind: 'schedule', schedule: 'minutely' }, input: { n: 1 } });
+    found.push((started as { trigger: { occurrence: string } }).trigger.occurrence);
+  }
+  return found.sort();
+}
+
+const T0 = Date.parse('2026-03-01T00:00:30Z');
+const MINUTE = 60_000;
+
+describe.each<Backend>(['memory', 'sqlite', 'postgres'])('schedules on %s', (backend) => {
+  it('store contract: ensure keeps the first row, advance is a compare-and-set, prune forgets removed schedules', async () => {
+    const db = await createTestDatabase(backend);
+    cleanups.push(() => db.drop());
+    await db.open(); // migrates
+    const store = scheduleStore(db, new MemoryScheduleStore());
+    const first = await store.ensure({ flow: 'f', schedule: 's', spec: 'x|UTC', nextDue: 1000 });
+    expect(first).toMatchObject({ flow: 'f', schedule: 's', spec: 'x|UTC', nextDue: 1000 });
+    expect(first.lastFired).toBeUndefined();
+    expect(await store.ensure({ flow: 'f', schedule: 's', spec: 'y|UTC', nextDue: 5000 })).toMatchObject({ spec: 'x|UTC', nextDue: 1000 });
+    const cas = { flow: 'f', schedule: 's', expectedDue: 1000, expectedSpec: 'x|UTC', nextDue: 2000, spec: 'x|UTC', fired: 1000 };
+    const results = await Promise.all([store.advance(cas), store.advance(cas), store.advance(cas)]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await store.advance({ ...cas, expectedSpec: 'y|UTC', expectedDue: 2000 })).toBe(false);
+    await store.ensure({ flow: 'f', schedule: 'gone', spec: 'x|UTC', nextDue: 1 });
+    await store.ensure({ flow: 'other', schedule: 's', spec: 'x|UTC', nextDue: 1 });
+    expect((await store.list('f')).map((row) => [row.schedule, row.nextDue, row.lastFired])).toEqual([
+      ['gone', 1, undefined],
+      ['s', 2000, 1000],
+    ]);
+    await store.prune('f', ['s']);
+    expect((await store.list()).map((row) => `${row.flow}/${row.schedule}`)).toEqual(['f/s', 'other/s']);
+  });
+
+  it('three replicas with fake clocks fire each occurrence exactly once; one stopped midway loses nothing', async () => {
+    const db = await createTestDatabase(backend);
+    cleanups.push(() => db.drop());
+    const executions = await db.open();
+    const shared = new MemoryScheduleStore();
+    const flow = compile([{ name: 'minutely', cron: '* * * * *', input: { n: 1 }, missed: 'skip' }]);
+    const replicas = [0, 1, 2].map(() => replica(scheduleStore(db, shared), executions, () => [flow], T0));
+    let running = replicas;
+    // 20 minutes, every replica ticking concurrently every 20 s of fake time (clocks a little apart).
+    for (let step = 1; step <= 60; step += 1) {
+      if (step === 25) running = replicas.slice(1); // the first replica stops (restarting) for the rest
+      running.forEach((each, index) => (each.clock.t = T0 + step * 20_000 + index * 150));
+      await Promise.all(running.map((each) => each.scheduler.tick()));
+    }
+    const expected = Array.from({ length: 20 }, (_, i) => new Date(Date.parse('2026-03-01T00:01:00Z') + i * MINUTE).toISOString());
+    expect(await occurrences(executions)).toEqual(expected);
+  });
+
+  it('a replica that dies between starting an occurrence and recording it leaves it to another, which does not run it twice', async () => {
+    const db = await createTestDatabase(backend);
+    cleanups.push(() => db.drop());
+    const executions = await db.open();
+    const shared = new MemoryScheduleStore();
+    const flow = compile([{ name: 'minutely', cron: '* * * * *', input: { n: 1 } }]);
+    const healthy = scheduleStore(db, shared);
+    const dying: ScheduleStore = Object.assign(Object.create(healthy) as ScheduleStore, {
+      list: (f?: string) => healthy.list(f),
+      ensure: (row: Parameters<ScheduleStore['ensure']>[0]) => healthy.ensure(row),
+      advance: async () => {
+        throw new Error('killed before recording the occurrence');
+      },
+    });
+    const errors: unknown[] = [];
+    const a = replica(dying, executions, () => [flow], T0, undefined, (error) => errors.push(error));
+    const b = replica(healthy, executions, () => [flow], T0);
+    await a.scheduler.tick();
+    a.clock.t = Date.parse('2026-03-01T00:01:05Z');
+    expect(await a.scheduler.tick()).toBe(0);
+    expect(errors).toHaveLength(1);
+    expect(await occurrences(executions)).toEqual(['2026-03-01T00:01:00.000Z']); // started, not recorded
+    b.clock.t = Date.parse('2026-03-01T00:01:20Z');
+    await b.scheduler.tick();
+    expect(await occurrences(executions)).toEqual(['2026-03-01T00:01:00.000Z']);
+    expect(await healthy.list('report')).toMatchObject([{ schedule: 'minutely', nextDue: Date.parse('2026-03-01T00:02:00Z'), lastFired: Date.parse('2026-03-01T00:01:00Z') }]);
+  });
+
+  it('missed occurrences: skip drops them, run_once runs the newest once; a reload removing a schedule forgets it', async () => {
+    const db = await createTestDatabase(backend);
+    cleanups.push(() => db.drop());
+    const executions = await db.open();
+    const store = scheduleStore(db, new MemoryScheduleStore());
+    let flows = [compile([{ name: 'minutely', cron: '* * * * *', input: { n: 1 }, missed: 'skip' }])];
+    const one = replica(store, executions, () => flows, T0, 10_000); // later than 10 s: missed
+    await one.scheduler.tick(); // registers: next due 00:01
+    one.clock.t = T0 + 10 * MINUTE; // everything was down for ten minutes
+    expect(await one.scheduler.tick()).toBe(0);
+    expect(await occurrences(executions)).toEqual([]);
+    one.clock.t = Date.parse('2026-03-01T00:11:01Z'); // on time again
+    expect(await one.scheduler.tick()).toBe(1);
+    expect(await occurrences(executions)).toEqual(['2026-03-01T00:11:00.000Z']);
+
+    flows = [compile([{ name: 'minutely', cron: '* * * * *', input: { n: 1 }, missed: 'run_once' }])];
+    one.clock.t = Date.parse('2026-03-01T00:20:30Z'); // nine occurrences missed
+    expect(await one.scheduler.tick()).toBe(1);
+    expect(await one.scheduler.tick()).toBe(0);
+    expect(await occurrences(executions)).toEqual(['2026-03-01T00:11:00.000Z', '2026-03-01T00:20:00.000Z']);
+    expect(await one.scheduler.view(flows[0]!)).toEqual([
+      { name: 'minutely', cron: '* * * * *', timezone: 'UTC', missed: 'run_once', input: { n: 1 }, nextOccurrence: '2026-03-01T00:21:00.000Z', lastFired: '2026-03-01T00:20:00.000Z' },
+    ]);
+
+    flows = [compile([])];
+    await one.scheduler.tick();
+    expect(await store.list('report')).toEqual([]);
+  });
+});
