@@ -38,7 +38,7 @@ describe('examples/services/order-service.yaml', () => {
     ).json();
     return body.execution ?? body;
   };
-  const rows = async (id: string): Promise<unknown[]> => (await db.query('SELECT id, sku, qty FROM flowd_example_orders WHERE id = $1', [id])).rows;
+  const rows = async (id: string): Promise<unknown[]> => (await db.query<{ id: string }>('SELECT id, sku, qty FROM flowd_example_orders WHERE id = $1', [id])).rows;
 
   beforeAll(async () => {
     db = new pg.Pool({ connectionString: PG_URL, max: 2 });
