@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigurationError, ExpressionError } from '../../../src/errors.js';
 import {
   DEFAULT_EXPRESSION_LIMITS,
@@ -108,6 +108,12 @@ describe('expression limits: depth', () => {
 });
 
 describe('expression limits: size', () => {
+  // Building these values takes tens of ms on a loaded machine: a generous time limit lets the size
+  // limit, which these tests are about, be the one that stops them (afterEach resets the limits).
+  beforeEach(() => {
+    setExpressionLimits({ timeoutMs: 5000 });
+  });
+
   it('stops a string doubled in a loop as soon as it passes the text limit', async () => {
     const error = await failure("($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $f('0123456789', 40))");
     expect(error.message).toContain('exceeded its result size limit (a string longer than 1048576 characters)');
