@@ -1585,6 +1585,17 @@ export interface components {
             recoveryExecutionId?: string;
             parentId?: string;
             triggered?: string[];
+            /** @description What started the execution when no caller did: a flow schedule and its occurrence (docs/schedules.md). */
+            trigger?: {
+                /** @enum {string} */
+                kind: "schedule";
+                schedule: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-25T20:33:19.609Z
+                 */
+                occurrence: string;
+            };
             requestId?: string;
             retryOf?: string;
             correlationKey?: string;

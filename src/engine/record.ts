@@ -87,6 +87,13 @@ export interface CompensationRecord {
 }
 
 /** The one shape of an execution: returned by execute, stored, served, drawn and asserted. */
+/** A flow schedule's occurrence that started an execution (ISO 8601, UTC). */
+export interface ExecutionTrigger {
+  readonly kind: 'schedule';
+  readonly schedule: string;
+  readonly occurrence: string;
+}
+
 export interface ExecutionRecord {
   executionId: string;
   flow: string;
@@ -107,6 +114,8 @@ export interface ExecutionRecord {
   recoveryExecutionId?: string | undefined;
   parentId?: string | undefined;
   triggered?: string[] | undefined;
+  /** What started it when no caller did: a flow schedule's occurrence (docs/schedules.md). */
+  trigger?: ExecutionTrigger | undefined;
   /** Given by the caller (`options.correlationKey`); `depends_on … within_ms` matches on it. */
   correlationKey?: string | undefined;
   requestId?: string | undefined;

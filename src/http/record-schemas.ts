@@ -125,6 +125,10 @@ export const ExecutionRecordSchema = z
     recoveryExecutionId: z.string().optional(),
     parentId: z.string().optional(),
     triggered: z.array(z.string()).optional(),
+    trigger: z
+      .object({ kind: z.enum(['schedule']), schedule: z.string(), occurrence: timestamp })
+      .optional()
+      .describe('What started the execution when no caller did: a flow schedule and its occurrence (docs/schedules.md).'),
     requestId: z.string().optional(),
     retryOf: z.string().optional(),
     correlationKey: z.string().optional(),

@@ -1,4 +1,4 @@
-import type { ErrorSummary, PhaseKind, PhaseStatus, TerminalStatus } from '../record.js';
+import type { ErrorSummary, ExecutionTrigger, PhaseKind, PhaseStatus, TerminalStatus } from '../record.js';
 
 /**
  * The execution journal's entries: an append-only history of one execution, from which its record,
@@ -45,7 +45,7 @@ export interface ExecutionStartedEntry extends EntryBase {
   /** Who it runs for (an API key's tenant). */
   readonly tenant?: string | undefined;
   /** What started it when no caller did: a flow schedule's occurrence (ISO 8601), docs/schedules.md. */
-  readonly trigger?: { readonly kind: 'schedule'; readonly schedule: string; readonly occurrence: string } | undefined;
+  readonly trigger?: ExecutionTrigger | undefined;
 }
 
 /** A later run of the same execution began (resumed after a crash or a lost lease); `t` restarts here. */

@@ -160,6 +160,7 @@ function baseRecord(started: ExecutionStartedEntry, clean: (value: unknown) => u
   if (started.requestId !== undefined) record.requestId = started.requestId;
   if (started.retryOf !== undefined) record.retryOf = started.retryOf;
   if (started.correlationKey !== undefined) record.correlationKey = started.correlationKey;
+  if (started.trigger !== undefined) record.trigger = { ...started.trigger };
   return record;
 }
 
