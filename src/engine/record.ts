@@ -4,7 +4,7 @@ import type { ErrorCode } from '../errors.js';
 export const TERMINAL_STATUS_LIST = ['succeeded', 'failed', 'compensated', 'compensation_failed', 'timed_out', 'cancelled'] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUS_LIST)[number];
 
-export const EXECUTION_STATUSES = ['queued', 'running', ...TERMINAL_STATUS_LIST] as const;
+export const EXECUTION_STATUSES = ['queued', 'running', 'waiting', ...TERMINAL_STATUS_LIST] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(TERMINAL_STATUS_LIST);

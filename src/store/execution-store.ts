@@ -1,5 +1,6 @@
 import type { ExecutionStatus } from '../engine/record.js';
 import { LeaseLostError } from '../errors.js';
+import type { SignalStore, Suspension, WaitReason, WaitingCount } from './signals/signal-store.js';
 
 /**
  * Where executions live: each execution's journal (append-only rows), a summary row for lists,
@@ -43,6 +44,19 @@ export interface ExecutionStore {
    */
   finish(lease: Lease, rows: readonly JournalRow[], summary: FinishedSummary, options?: { clearState?: boolean }): Promise<void>;
   /**
+   * Ends a run of a leased execution that waits (docs/waits.md): appends its rows, sets it
+   * `waiting` until `wakeAt`, and gives the lease up; fenced like `append`. When a signal for it
+   * is stored and not taken yet, it is woken at once (wake_at = now) — in the same transaction,
+   * with the row locked, so a signal delivered while the run was stopping is never missed.
+   * A waiting execution is claimed like a queued one once `wakeAt` has passed (store clock).
+   */
+  suspend(lease: Lease, rows: readonly JournalRow[], suspension: Suspension): Promise<void>;
+  /** Signals and callback tokens of waiting executions. */
+  readonly signals: SignalStore;
+  /** Waiting executions by flow and reason (the gauge). */
+  countWaiting(): Promise<WaitingCount[]>;
+
+  /**
    * Stores an execution that ran without a lease (a sync execution the persistence policy keeps,
    * a sub-flow): its summary row and all its rows at once. Writes nothing when the execution is
    * stored already (a leased one is never overwritten; a retried save changes nothing).
@@ -55,7 +69,7 @@ export interface ExecutionStore {
   list(query: ExecutionQuery): Promise<ExecutionPage>;
 
   /**
-   * Takes up to `limit` executions that are queued, or running with an expired lease, for flow
+   * Takes up to `limit` executions that are queued, waiting and due (wake_at passed), or running with an expired lease, for flow
    * definitions this worker has; each gets a new epoch and `attempts + 1`. Fair between tenants:
    * each tenant's oldest claimable execution comes before any tenant's second.
    */
@@ -66,7 +80,8 @@ export interface ExecutionStore {
   release(leases: readonly Lease[]): Promise<void>;
   /**
    * A queued execution is ended at once with `rows` (its `execution_finished`, cancelled) appended;
-   * a running one is flagged for the worker holding its lease.
+   * a running one is flagged for the worker holding its lease; a waiting one is flagged and woken
+   * (wake_at = now), so a worker resumes it and it ends cancelled (compensated when transactional).
    */
   cancel(executionId: string, rows: readonly JournalRow[], summary: FinishedSummary): Promise<CancelOutcome>;
   /** Queued executions, in all or of one tenant (the queue bounds). */
@@ -135,6 +150,9 @@ export interface ExecutionSummary {
   readonly correlationKey?: string | undefined;
   readonly errorCode?: string | undefined;
   readonly recovered?: boolean | undefined;
+  /** While `waiting`: when it is resumed at the latest (store clock, ms), and what it waits for. */
+  readonly wakeAt?: number | undefined;
+  readonly waitingFor?: WaitReason | undefined;
 }
 
 export interface NewExecution {

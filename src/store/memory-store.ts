@@ -23,6 +23,8 @@ import {
   type StoredOptions,
   type SucceededQuery,
 } from './execution-store.js';
+import { MemorySignals } from './signals/memory-signals.js';
+import type { Suspension, WaitingCount } from './signals/signal-store.js';
 
 const TERMINAL_SET: ReadonlySet<string> = new Set(TERMINAL);
 
@@ -40,6 +42,16 @@ interface Stored {
   cancelRequested: boolean;
 }
 
+/** What a Stored is to its signal store: status, epoch and wake time, read and written live. */
+function signalView(stored: Stored): { status: ExecutionStatus; leaseEpoch: number; wakeAt: number | undefined } {
+  return {
+    get status() { return stored.summary.status; },
+    get leaseEpoch() { return stored.leaseEpoch; },
+    get wakeAt() { return stored.summary.wakeAt; },
+    set wakeAt(value: number | undefined) { stored.summary.wakeAt = value; },
+  };
+}
+
 /**
  * The store contract in process memory: same semantics as SQLite and PostgreSQL (leases, epochs,
  * idempotency, queue, fair claims), lost on restart. Bounded by count: over `maxExecutions`, the
@@ -52,10 +64,15 @@ export class MemoryExecutionStore implements ExecutionStore {
   readonly #keys = new Map<string, { fingerprint: string; executionId: string; expiresAt: number }>();
   readonly #max: number;
   readonly #clock: () => number;
+  readonly signals: MemorySignals;
 
   constructor(options: { maxExecutions: number; clock?: () => number }) {
     this.#max = options.maxExecutions;
     this.#clock = options.clock ?? Date.now;
+    this.signals = new MemorySignals((id) => {
+      const stored = this.#executions.get(id);
+      return stored === undefined ? undefined : signalView(stored);
+    }, () => this.#clock());
   }
 
   async now(): Promise<number> {
@@ -99,6 +116,26 @@ export class MemoryExecutionStore implements ExecutionStore {
     stored.leaseOwner = undefined;
     stored.leaseExpiresAt = undefined;
     this.#evict();
+  }
+
+  async suspend(lease: Lease, rows: readonly JournalRow[], suspension: Suspension): Promise<void> {
+    const stored = this.#held(lease, 'suspension');
+    addRows(stored, rows, false);
+    stored.summary.status = 'waiting';
+    stored.summary.waitingFor = suspension.waitingFor;
+    stored.summary.wakeAt = this.signals.pending(lease.executionId) || stored.cancelRequested ? this.#clock() : suspension.wakeAt;
+    stored.leaseOwner = undefined;
+    stored.leaseExpiresAt = undefined;
+  }
+
+  async countWaiting(): Promise<WaitingCount[]> {
+    const counts = new Map<string, WaitingCount>();
+    for (const { summary } of this.#executions.values()) {
+      if (summary.status !== 'waiting' || summary.waitingFor === undefined) continue;
+      const key = `${summary.flow}\u0000${summary.waitingFor}`;
+      counts.set(key, { flow: summary.flow, waitingFor: summary.waitingFor, count: (counts.get(key)?.count ?? 0) + 1 });
+    }
+    return [...counts.values()];
   }
 
   async save(execution: SavedExecution): Promise<void> {
@@ -148,6 +185,8 @@ export class MemoryExecutionStore implements ExecutionStore {
     const claimed: ClaimedExecution[] = [];
     for (const stored of fairOrder(candidates).slice(0, Math.max(0, request.limit))) {
       stored.summary.status = 'running';
+      stored.summary.wakeAt = undefined;
+      stored.summary.waitingFor = undefined;
       stored.leaseOwner = request.owner;
       stored.leaseEpoch += 1;
       stored.leaseExpiresAt = now + request.leaseMs;
@@ -197,6 +236,7 @@ export class MemoryExecutionStore implements ExecutionStore {
       return 'cancelled';
     }
     stored.cancelRequested = true;
+    if (stored.summary.status === 'waiting') stored.summary.wakeAt = this.#clock();
     return 'requested';
   }
 
@@ -233,6 +273,7 @@ export class MemoryExecutionStore implements ExecutionStore {
       .sort((a, b) => a.summary.finishedAt! - b.summary.finishedAt!);
     for (const stored of ended.slice(0, batchSize)) {
       this.#executions.delete(stored.summary.executionId);
+      this.signals.forget(stored.summary.executionId);
       gone.add(stored.summary.executionId);
     }
     let keys = 0;
@@ -291,7 +332,9 @@ export class MemoryExecutionStore implements ExecutionStore {
     if (this.#executions.size <= this.#max) return;
     for (const stored of this.#executions.values()) {
       if (this.#executions.size <= this.#max) break;
-      if (TERMINAL_SET.has(stored.summary.status)) this.#executions.delete(stored.summary.executionId);
+      if (!TERMINAL_SET.has(stored.summary.status)) continue;
+      this.#executions.delete(stored.summary.executionId);
+      this.signals.forget(stored.summary.executionId);
     }
   }
 }
@@ -333,6 +376,7 @@ function rowsOf(stored: Stored, withState: boolean): JournalRow[] {
 
 function claimable(stored: Stored, now: number): boolean {
   const status = stored.summary.status;
+  if (status === 'waiting') return stored.summary.wakeAt !== undefined && stored.summary.wakeAt <= now;
   return status === 'queued' || (status === 'running' && stored.leaseExpiresAt !== undefined && stored.leaseExpiresAt < now);
 }
 
