@@ -46,6 +46,12 @@ export const ERROR_CODES = {
   FLOWD_ERR_PHASE_TIMEOUT: { status: 504, title: 'A phase timed out' },
   FLOWD_ERR_LEASE_LOST: { status: 409, title: 'The execution was taken over by another worker' },
   FLOWD_ERR_DEPENDENCY_NOT_MET: { status: 424, title: 'A prerequisite flow has not succeeded within its window' },
+  FLOWD_ERR_SIGNAL_INVALID: { status: 422, title: 'The signal is not one the execution waits for, or its payload does not match' },
+  FLOWD_ERR_EXECUTION_ENDED: { status: 409, title: 'The execution has ended: it takes no more signals' },
+  FLOWD_ERR_SIGNAL_TIMEOUT: { status: 504, title: 'A wait for a signal or a callback timed out' },
+  FLOWD_ERR_CALLBACK_FAILED: { status: 502, title: 'The callback reported a failure' },
+  FLOWD_ERR_CALLBACK_UNKNOWN: { status: 404, title: 'No such callback token (unknown, used, or expired)' },
+  FLOWD_ERR_WAIT_NOT_DURABLE: { status: 422, title: 'A wait would outlast an execution that cannot be suspended' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

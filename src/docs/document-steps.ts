@@ -46,6 +46,10 @@ function defaultDescription(entry: PhaseEntry): string {
       return `Runs its phases once for every item of ${code(expressionText(phase.items.source))}.`;
     case 'subflow':
       return `Runs the flow ${code(phase.flow)} as a sub-flow and waits for its output.`;
+    case 'wait':
+      return phase.signal === undefined
+        ? `Waits ${phase.durationMs === undefined ? `until ${code(expressionText(phase.until?.source ?? ''))}` : `for ${duration(phase.durationMs)}`}, then goes on.`
+        : `Waits for the signal ${code(phase.signal)} (at most ${duration(phase.timeoutMs ?? 0)}); its payload becomes ${code(`phases.${phase.id}`)}.`;
   }
 }
 
@@ -86,12 +90,18 @@ function responsibilities(flow: CompiledFlow, entry: PhaseEntry): string[] {
       ];
     case 'subflow':
       return [`**[${phase.flow}](${phase.flow}.md)** (sub-flow): runs with its own phases and policies under this flow's deadline; its output becomes ${code(`phases.${phase.id}`)}.`];
+    case 'wait':
+      return [
+        phase.signal === undefined
+          ? `**flowd engine**: waits; a durable execution releases its worker while it waits and any replica resumes it when it is due (docs/waits.md).`
+          : `**flowd engine**: waits for ${code(`POST /executions/{id}/signals/${phase.signal}`)}${phase.check === undefined ? '' : ' (payload checked against the schema below)'}; after ${duration(phase.timeoutMs ?? 0)} it ${phase.onTimeout.kind === 'fail' ? `fails with ${code('FLOWD_ERR_SIGNAL_TIMEOUT')}` : 'goes on with the on_timeout output'}.`,
+      ];
   }
 }
 
 /** The keys of a phase definition that map data, in the order they apply. */
 function mappingsOf(entry: PhaseEntry): [string, unknown][] {
-  const keys = ['request', 'input', 'output', 'cache', 'on_error', 'compensate'];
+  const keys = ['request', 'input', 'output', 'cache', 'on_error', 'compensate', 'callback', 'wait'];
   const definition = entry.definition;
   if (entry.phase.kind === 'map') {
     const map = definition['map'] as Record<string, unknown> | undefined;

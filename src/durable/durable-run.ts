@@ -3,7 +3,7 @@ import type { Journal } from '../engine/journal/journal.js';
 import { recordView } from '../engine/journal/record-view.js';
 import type { FlowLogger } from '../engine/logger.js';
 import type { ExecutionRecord } from '../engine/record.js';
-import type { ExecutionObserver } from '../engine/runtime.js';
+import type { ExecutionObserver, ReceivedSignal, RunSuspension } from '../engine/runtime.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import type { ExecutionStore, FinishedSummary, Lease, StoredOptions } from '../store/execution-store.js';
 import type { CallbackSender } from './callbacks.js';
@@ -101,6 +101,40 @@ export class DurableRun implements ExecutionObserver {
     const callbackUrl = this.#init.options.callbackUrl;
     if (callbackUrl !== undefined) writer.callbacks.send(callbackUrl, record);
     this.#finished?.(record);
+  }
+
+  /**
+   * The run stops at a wait: the journal is written and the execution stored `waiting` until the
+   * wait is due — converted to the store's clock, so replicas whose clocks differ agree — or until a
+   * signal for it arrives. The lease is given up: any replica resumes it.
+   */
+  async suspend(journal: Journal, suspension: RunSuspension): Promise<void> {
+    await this.#writing.catch(() => {});
+    await this.#write(journal);
+    const writer = this.#writer;
+    const lease = this.#lease!;
+    try {
+      const storeNow = await writer.store.now();
+      const wakeAt = storeNow + Math.max(0, suspension.until - journal.now());
+      await writer.store.suspend(lease, encodeEntries(journal.entries, this.#stored, writer.clean), { wakeAt, waitingFor: suspension.for });
+      this.#stored = journal.length;
+    } finally {
+      writer.leases.drop(lease.executionId);
+    }
+  }
+
+  /** The signal for a wait, from the store (written first: a lazily durable run gets its lease here). */
+  async takeSignal(journal: Journal, name: string, key: string): Promise<ReceivedSignal | undefined> {
+    await this.beforeEffect(journal);
+    const taken = await this.#writer.store.signals.take(this.#lease!, name, key);
+    return taken === undefined ? undefined : { payload: JSON.parse(taken.payload) as unknown, receivedAt: taken.receivedAt };
+  }
+
+  async registerCallback(journal: Journal, callback: { tokenHash: string; key: string; signal: string; expiresAt: number }): Promise<void> {
+    await this.beforeEffect(journal);
+    const store = this.#writer.store;
+    const expiresAt = (await store.now()) + Math.max(0, callback.expiresAt - journal.now());
+    await store.signals.registerCallback(this.#lease!, { tokenHash: callback.tokenHash, executionId: journal.executionId, waitKey: callback.key, signal: callback.signal, expiresAt });
   }
 
   /** Called with the stored record once the end is written (not when the write failed). */

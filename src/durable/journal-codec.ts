@@ -13,6 +13,8 @@ const STATE_FIELDS: Readonly<Partial<Record<JournalEntry['type'], readonly strin
   execution_started: ['input'],
   phase_ended: ['output', 'compensable'],
   execution_finished: ['output'],
+  wait_started: ['callOutput'],
+  signal_received: ['payload'],
 };
 
 export function encodeEntry(entry: JournalEntry, seq: number, clean: (value: unknown) => unknown, withState = true): JournalRow {

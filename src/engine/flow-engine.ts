@@ -25,6 +25,7 @@ import {
 
 export const DEFAULT_MAX_SUBFLOW_DEPTH = 8;
 export const DEFAULT_MAX_MAP_ITEMS = 10_000;
+export const DEFAULT_WAIT_INLINE_MS = 5000;
 
 export interface FlowEngineOptions {
   /** The flows by name, or a catalog (versions side by side, reloads). */
@@ -56,6 +57,10 @@ export interface FlowEngineOptions {
    * store provides it). Without it such a dependency fails with FLOWD_ERR_DEPENDENCY_NOT_MET.
    */
   readonly findSucceeded?: FindSucceeded;
+  /** Waits up to this long sleep in the run; longer ones suspend a durable run (docs/waits.md). Default 5 s. */
+  readonly waitInlineMs?: number;
+  /** Makes a callback phase's `callback.url` from its token (the service: PUBLIC_URL + /callbacks/{token}). */
+  readonly callbackUrl?: (token: string) => string;
   /** Runs last in `close()`, e.g. to close a shared connection pool. */
   readonly onClose?: () => Promise<void>;
 }
@@ -101,6 +106,8 @@ export class FlowEngine {
       outputLimits: options.outputLimits,
       maxSubflowDepth: options.maxSubflowDepth ?? DEFAULT_MAX_SUBFLOW_DEPTH,
       maxMapItems: options.maxMapItems ?? DEFAULT_MAX_MAP_ITEMS,
+      waitInlineMs: options.waitInlineMs ?? DEFAULT_WAIT_INLINE_MS,
+      callbackUrl: options.callbackUrl,
       runChild: (flow, input, childOptions) => this.#runChild(flow, input, childOptions),
       startTriggered: options.startTriggered ?? ((flow, input, parent) => this.#startInBackground(flow, input, parent)),
       findSucceeded: options.findSucceeded,

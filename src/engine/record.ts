@@ -9,8 +9,9 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(TERMINAL_STATUS_LIST);
 
-export type PhaseKind = 'call' | 'decision' | 'parallel' | 'map' | 'subflow';
-export type PhaseStatus = 'running' | 'succeeded' | 'failed' | 'compensated' | 'cancelled';
+export type PhaseKind = 'call' | 'decision' | 'parallel' | 'map' | 'subflow' | 'wait';
+/** `waiting`: a wait phase the execution is stopped at (status `waiting`). */
+export type PhaseStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'compensated' | 'cancelled';
 
 export interface ErrorSummary {
   code: ErrorCode;
@@ -94,6 +95,17 @@ export interface ExecutionTrigger {
   readonly occurrence: string;
 }
 
+/** What a `waiting` execution waits for (docs/waits.md). */
+export interface WaitingRecord {
+  /** The wait phase it stopped at. */
+  phase: string;
+  for: 'time' | 'signal' | 'callback';
+  /** When it goes on at the latest (the time, or the timeout), ISO 8601. */
+  until: string;
+  /** The signal it waits for (`POST /executions/{id}/signals/{signal}`). */
+  signal?: string | undefined;
+}
+
 export interface ExecutionRecord {
   executionId: string;
   flow: string;
@@ -114,6 +126,8 @@ export interface ExecutionRecord {
   recoveryExecutionId?: string | undefined;
   parentId?: string | undefined;
   triggered?: string[] | undefined;
+  /** While `waiting`: what for and until when. */
+  waiting?: WaitingRecord | undefined;
   /** What started it when no caller did: a flow schedule's occurrence (docs/schedules.md). */
   trigger?: ExecutionTrigger | undefined;
   /** Given by the caller (`options.correlationKey`); `depends_on … within_ms` matches on it. */

@@ -6,6 +6,7 @@ import type { MiddlewareChain } from './middleware.js';
 import type { PhaseCache } from './phase-cache.js';
 import type { AttemptTraceSource } from './trace-context.js';
 import type { ExecutionRecord } from './record.js';
+import type { WaitFor } from './journal/entries.js';
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -75,6 +76,32 @@ export interface ExecutionObserver {
   beforeEffect?(journal: Journal): void | Promise<void>;
   /** The execution ended (its journal's last entries are `execution_finished` and any `triggered`). */
   onFinish?(journal: Journal, flow: CompiledFlow): void | Promise<void>;
+  /**
+   * Durable runs (docs/waits.md): this run stops at a wait (its last entry is `run_suspended`); the
+   * execution is stored `waiting` and resumed from its journal when due or signalled. Without it,
+   * a wait longer than the run's deadline fails with FLOWD_ERR_WAIT_NOT_DURABLE.
+   */
+  suspend?(journal: Journal, suspension: RunSuspension): Promise<void>;
+  /** Durable runs: the signal `name` for the wait `key` (the same one again after a crash), or undefined. */
+  takeSignal?(journal: Journal, name: string, key: string): Promise<ReceivedSignal | undefined>;
+  /** Durable runs: a callback token (by its SHA-256) for the wait `key`, usable until `expiresAt` (engine clock). */
+  registerCallback?(journal: Journal, callback: { readonly tokenHash: string; readonly key: string; readonly signal: string; readonly expiresAt: number }): Promise<void>;
+}
+
+/** Where and until when a suspended run waits. */
+export interface RunSuspension {
+  readonly phase: string;
+  readonly for: WaitFor;
+  /** Engine clock, ms. */
+  readonly until: number;
+  readonly signal?: string | undefined;
+}
+
+/** A signal a wait took. */
+export interface ReceivedSignal {
+  readonly payload: unknown;
+  /** Store clock, ms. */
+  readonly receivedAt: number;
 }
 
 /** What an execution needs from the engine that owns it. */
@@ -96,6 +123,10 @@ export interface EngineRuntime {
   readonly outputLimits: OutputLimits | undefined;
   readonly maxSubflowDepth: number;
   readonly maxMapItems: number;
+  /** Waits shorter than this sleep in the run instead of suspending it (docs/waits.md). */
+  readonly waitInlineMs: number;
+  /** The URL a callback token is delivered to (`callback.url`); undefined: only `callback.token` is given. */
+  readonly callbackUrl: ((token: string) => string) | undefined;
   runChild(flow: string, input: unknown, options: ChildExecuteOptions): Promise<ExecutionRecord>;
   startTriggered(flow: string, input: unknown, parent: TriggerParent): Promise<string | undefined>;
   /** The latest succeeded execution of `flow` (for `depends_on` with `within_ms`); undefined when none. */

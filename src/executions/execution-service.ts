@@ -1,7 +1,8 @@
 import { FlowdError, InputValidationError } from '../errors.js';
 import { FlowNotFoundError, type FlowEngine } from '../engine/flow-engine.js';
 import type { Journal } from '../engine/journal/journal.js';
-import { TERMINAL_STATUSES, type ExecutionRecord, type ExecutionStatus } from '../engine/record.js';
+import { TERMINAL_STATUSES, type ExecutionRecord, type ExecutionStatus, type WaitingRecord } from '../engine/record.js';
+import { recordView } from '../engine/journal/record-view.js';
 import { startedEntry } from '../engine/run/execution.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import type { FlowCatalog } from '../flows/flow-catalog.js';
@@ -37,8 +38,8 @@ export interface RunRequest {
 export type RunOutcome =
   /** It ran to its end: the journal holds everything (the caller sees its output as is). */
   | { readonly kind: 'ended'; readonly journal: Journal }
-  /** Accepted, not ended (queued, or still running after `wait`). */
-  | { readonly kind: 'accepted'; readonly executionId: string; readonly status: ExecutionStatus }
+  /** Accepted, not ended (queued, still running after `wait`, or waiting at a wait phase). */
+  | { readonly kind: 'accepted'; readonly executionId: string; readonly status: ExecutionStatus; readonly waiting?: WaitingRecord | undefined }
   /** The idempotency key names an execution of the same request that ended: its record again. */
   | { readonly kind: 'replayed'; readonly record: ExecutionRecord }
   /** The idempotency key names an execution of the same request that has not ended. */
@@ -88,7 +89,8 @@ export class ExecutionService {
     try {
       const flow = findFlow(options.flows, request.flow, request.version);
       validate(flow, request.input);
-      const eager = request.respondAsync === true || request.waitMs !== undefined || request.idempotencyKey !== undefined;
+      // A flow that waits is written before it runs: a signal may be sent to it at once.
+      const eager = request.respondAsync === true || request.waitMs !== undefined || request.idempotencyKey !== undefined || flow.waits.durable;
       if (!eager) {
         const durable = options.policy.of(flow) === 'all';
         const started = durable ? this.#startLazy(flow, request) : this.#startInMemory(flow, request);
@@ -172,6 +174,9 @@ export class ExecutionService {
     const journal = started.journal;
     // Still running after `wait`, or this replica lost the lease and another one carries on.
     if (!ended || !journal.entries.some((entry) => entry.type === 'execution_finished')) {
+      if (ended && journal.entries[journal.length - 1]?.type === 'run_suspended') {
+        return { kind: 'accepted', executionId: started.executionId, status: 'waiting', waiting: recordView(journal.entries).waiting };
+      }
       return { kind: 'accepted', executionId: started.executionId, status: 'running' };
     }
     return { kind: 'ended', journal };

@@ -14,6 +14,7 @@ import type {
   RetrySettings,
 } from './compiled.js';
 import type { FlowReference } from './flow-references.js';
+import { compileCallback, compileWait } from './compile-wait.js';
 import { isBrokenPhase } from './parse-phases.js';
 import type { PhaseDefinition, RetryPolicyDefinition } from './schema.js';
 import { didYouMean, listNames } from './suggest.js';
@@ -108,7 +109,8 @@ function compilePhase(
   let compiled: CompiledPhase | undefined;
   if ('component' in definition) {
     const component = ctx.component(definition.component, `${path}.component`);
-    const request = template(definition.request, `${path}.request`);
+    // A call that waits for its callback sends the callback's token or URL in its request.
+    const request = template(definition.request, `${path}.request`, definition.callback === undefined ? [] : ['callback']);
     for (const issue of component?.instance.checkRequest?.(definition.request) ?? []) ctx.report([`${path}.request`, ...issue.path].join('.'), issue.message);
     const output = definition.output === undefined ? undefined : template(definition.output, `${path}.output`, ['result', 'request']);
     const fallback =
@@ -130,7 +132,9 @@ function compilePhase(
         };
       }
     }
-    if (component !== undefined && request !== undefined) {
+    const waitContext = { report: ctx.report, expression: (source: string, where: string) => expression(source, where, scope, ctx), template: (value: unknown, where: string) => template(value, where) };
+    const callback = definition.callback === undefined ? undefined : compileCallback(definition.callback, `${path}.callback`, waitContext);
+    if (component !== undefined && request !== undefined && (definition.callback === undefined || callback !== undefined)) {
       const retry: RetrySettings = resolveRetry(ctx.flowRetry, component.retryDefinition, definition.retry_policy);
       compiled = {
         kind: 'call',
@@ -146,6 +150,7 @@ function compilePhase(
         cache: definition.cache === undefined ? undefined : { ttlMs: definition.cache.ttl_ms, key: cacheKey },
         fallback,
         compensate,
+        callback,
       };
     }
   } else if ('decision' in definition) {
@@ -202,6 +207,12 @@ function compilePhase(
         output,
       };
     }
+  } else if ('wait' in definition) {
+    compiled = compileWait(definition, path, {
+      report: ctx.report,
+      expression: (source, where) => expression(source, where, scope, ctx),
+      template: (value, where) => template(value, where),
+    });
   } else {
     const input = definition.input === undefined ? undefined : template(definition.input, `${path}.input`);
     const output = definition.output === undefined ? undefined : template(definition.output, `${path}.output`, ['result']);

@@ -71,6 +71,34 @@ export interface CallPhase extends PhaseBase {
   readonly cache: CompiledCache | undefined;
   readonly fallback: CompiledTemplate | undefined;
   readonly compensate: CompiledCompensation | undefined;
+  /** Waits for its callback (`POST /callbacks/{token}`) after the call: a task token (docs/waits.md). */
+  readonly callback: CompiledCallback | undefined;
+}
+
+/** What a signal or callback wait does when its timeout passes first. */
+export type CompiledOnTimeout = { readonly kind: 'fail' } | { readonly kind: 'output'; readonly output: CompiledTemplate };
+
+/** Checks a signal or callback payload: undefined when valid, else the issues. */
+export type PayloadCheck = (payload: unknown) => readonly InputIssue[] | undefined;
+
+export interface CompiledCallback {
+  readonly timeoutMs: number;
+  readonly check: PayloadCheck | undefined;
+  readonly onTimeout: CompiledOnTimeout;
+}
+
+export interface WaitPhase extends PhaseBase {
+  readonly kind: 'wait';
+  readonly for: 'time' | 'signal';
+  /** `for`: a fixed duration. */
+  readonly durationMs: number | undefined;
+  /** `until`: the moment, evaluated when the wait starts. */
+  readonly until: CompiledExpression | undefined;
+  readonly signal: string | undefined;
+  /** A signal wait's timeout. */
+  readonly timeoutMs: number | undefined;
+  readonly check: PayloadCheck | undefined;
+  readonly onTimeout: CompiledOnTimeout;
 }
 
 export interface CompiledBranch {
@@ -109,7 +137,17 @@ export interface SubflowPhase extends PhaseBase {
   readonly output: CompiledTemplate | undefined;
 }
 
-export type CompiledPhase = CallPhase | DecisionPhase | ParallelPhase | MapPhase | SubflowPhase;
+export type CompiledPhase = CallPhase | DecisionPhase | ParallelPhase | MapPhase | SubflowPhase | WaitPhase;
+
+/** What a flow waits for, found at load. */
+export interface FlowWaits {
+  /** It has a wait that may outlast a request (any signal or callback wait, or a time wait): it always runs durably. */
+  readonly durable: boolean;
+  /** The signals its waits take, with their payload checks (the signal route validates by them). */
+  readonly signals: ReadonlyMap<string, PayloadCheck | undefined>;
+  /** Its callback waits by checkpoint key prefix (phase id): how a callback's payload is checked. */
+  readonly callbacks: ReadonlyMap<string, PayloadCheck | undefined>;
+}
 
 export interface CompiledDependency {
   readonly flow: string;
@@ -159,4 +197,6 @@ export interface CompiledFlow {
   readonly schedules: readonly CompiledSchedule[];
   /** Every phase id in the flow, nested ones included, in file order. */
   readonly phaseIds: readonly string[];
+  /** Its waits (docs/waits.md). */
+  readonly waits: FlowWaits;
 }

@@ -7,6 +7,7 @@ import type { CompiledComponent, CompiledFlow } from './compiled.js';
 import { FlowCatalog } from './flow-catalog.js';
 import { checkFlowReferences, type FlowReference, type FlowReferences } from './flow-references.js';
 import { compileInputSchema } from './input-schema.js';
+import { collectWaits } from './compile-wait.js';
 import { compileSchedules } from './compile-schedules.js';
 import type { Reporter } from './parse-fields.js';
 import { parseFlowDefinition, type ParsedFlow } from './parse-flow.js';
@@ -138,6 +139,7 @@ function compileFlow(
       for (const issue of validateInput(example) ?? []) counted([`examples.${name}${issue.path.slice('input'.length)}`], `example does not match the input schema: ${issue.message}`);
     }
   }
+  const waits = collectWaits(phases, (path, message) => counted([path], message));
   const schedules = compileSchedules(flow.schedules ?? [], validateInput, (path, message) => counted([path], message));
   if (issueCount > 0 || validateInput === undefined) {
     for (const component of components.values()) void component.instance.close?.();
@@ -167,6 +169,7 @@ function compileFlow(
       triggers,
       schedules,
       phaseIds: ctx.phaseIds,
+      waits,
     },
   };
 }

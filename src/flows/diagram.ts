@@ -39,8 +39,14 @@ function drawPhase(phase: CompiledPhase, tails: readonly Tail[], lines: string[]
     case 'call': {
       // The component and, when its name does not say it, its adapter kind (sql, redis, http, …).
       const { name, adapter } = phase.component;
-      const label = name === adapter ? name : `${name} · ${adapter}`;
+      const label = (name === adapter ? name : `${name} · ${adapter}`) + (phase.callback === undefined ? '' : ' · waits for callback');
       lines.push(`${indent}${id}["${escapeLabel(phase.id)}<br/><small>${escapeLabel(label)}</small>"]`);
+      connect(tails, id, lines, indent);
+      return [{ node: id }];
+    }
+    case 'wait': {
+      // A wait is a hexagon: the run stops there until the time, the signal or the timeout.
+      lines.push(`${indent}${id}{{"${escapeLabel(phase.id)}<br/><small>${escapeLabel(waitLabel(phase))}</small>"}}`);
       connect(tails, id, lines, indent);
       return [{ node: id }];
     }
@@ -92,6 +98,17 @@ function drawPhase(phase: CompiledPhase, tails: readonly Tail[], lines: string[]
       return inner;
     }
   }
+}
+
+/** `waits for signal approval (≤ 3d)`, `waits 10m`, `waits until a time`. */
+export function waitLabel(phase: Extract<CompiledPhase, { kind: 'wait' }>): string {
+  if (phase.signal !== undefined) return `waits for signal ${phase.signal} (≤ ${humanMs(phase.timeoutMs ?? 0)})`;
+  return phase.durationMs === undefined ? 'waits until a time' : `waits ${humanMs(phase.durationMs)}`;
+}
+
+function humanMs(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms} ms`;
 }
 
 function escapeLabel(text: string): string {

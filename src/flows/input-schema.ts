@@ -44,14 +44,19 @@ type Report = (path: string, message: string) => void;
  * undefined is returned. The validator returns undefined for valid input, else the issues in
  * plain words; the wording is built only when the input is invalid.
  */
-export function compileInputSchema(schema: Record<string, unknown>, report: Report): ((input: unknown) => readonly InputIssue[] | undefined) | undefined {
+export function compileInputSchema(
+  schema: Record<string, unknown>,
+  report: Report,
+  /** Where the schema is (its issues' paths start with it) and what it checks (issues about values start with `root`). */
+  at: { readonly path: string; readonly root: string } = { path: 'input', root: 'input' },
+): ((input: unknown) => readonly InputIssue[] | undefined) | undefined {
   let problems = 0;
-  checkKeywords(schema, 'input', (path, message) => {
+  checkKeywords(schema, at.path, (path, message) => {
     problems += 1;
     report(path, message);
   });
   if (!ajv.validateSchema(schema)) {
-    for (const issue of plainJsonSchemaIssues(ajv.errors ?? [], 'input', schema, true)) report(issue.path, `invalid JSON Schema: ${issue.message}`);
+    for (const issue of plainJsonSchemaIssues(ajv.errors ?? [], at.path, schema, true)) report(issue.path, `invalid JSON Schema: ${issue.message}`);
     return undefined;
   }
   if (problems > 0) return undefined;
@@ -59,10 +64,10 @@ export function compileInputSchema(schema: Record<string, unknown>, report: Repo
   try {
     validate = ajv.compile(schema);
   } catch (error) {
-    report('input', `invalid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
+    report(at.path, `invalid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
-  return (input) => (validate(input) ? undefined : plainJsonSchemaIssues(validate.errors ?? [], 'input', input, false));
+  return (input) => (validate(input) ? undefined : plainJsonSchemaIssues(validate.errors ?? [], at.root, input, false));
 }
 
 /** Unknown keywords and formats, anywhere in the schema, with a did-you-mean (ajv's strict mode would name only the first). */

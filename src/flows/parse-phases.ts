@@ -53,7 +53,7 @@ export function parsePhaseList(value: unknown, path: readonly PropertyKey[], rep
 
 function parsePhase(value: unknown, path: readonly PropertyKey[], report: Reporter): PhaseDefinition {
   if (!isPlainObject(value)) {
-    report(path, mustBe('a phase (a mapping with an id and one of: component, decision, parallel, map, flow)', value));
+    report(path, mustBe('a phase (a mapping with an id and one of: component, decision, parallel, map, flow, wait)', value));
     return brokenPhase(value);
   }
   const kinds = PHASE_KIND_KEYS.filter((key) => Object.hasOwn(value, key));

@@ -24,6 +24,7 @@ export function childLists(phase: CompiledPhase): readonly ChildList[] {
       return [{ phases: phase.phases, placement: `inside map ${phase.id}, once per item` }];
     case 'call':
     case 'subflow':
+    case 'wait':
       return [];
   }
 }

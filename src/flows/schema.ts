@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RETRY_CATEGORIES } from '../adapters/failures.js';
 import { ScheduleSchema } from './schedule-schema.js';
+import { CallbackSchema, WaitSchema, type CallbackDefinition, type WaitDefinition } from './wait-schema.js';
 
 /**
  * The flow-file schema: the one description of what a flow file may contain.
@@ -91,6 +92,13 @@ export interface CallPhaseDefinition {
   cache?: z.infer<typeof CacheSchema> | undefined;
   on_error?: z.infer<typeof OnErrorSchema> | undefined;
   compensate?: z.infer<typeof CompensateSchema> | undefined;
+  callback?: CallbackDefinition | undefined;
+}
+
+export interface WaitPhaseDefinition {
+  id: string;
+  description?: string | undefined;
+  wait: WaitDefinition;
 }
 
 export interface DecisionBranchDefinition {
@@ -139,7 +147,8 @@ export type PhaseDefinition =
   | DecisionPhaseDefinition
   | ParallelPhaseDefinition
   | MapPhaseDefinition
-  | SubflowPhaseDefinition;
+  | SubflowPhaseDefinition
+  | WaitPhaseDefinition;
 
 const phaseList: z.ZodType<PhaseDefinition[]> = z.lazy(() => z.array(PhaseSchema).min(1));
 
@@ -153,6 +162,7 @@ export const CallPhaseSchema = z.strictObject({
   cache: CacheSchema.optional(),
   on_error: OnErrorSchema.optional(),
   compensate: CompensateSchema.optional(),
+  callback: CallbackSchema.optional(),
 });
 
 export const WhenBranchSchema = z.strictObject({
@@ -207,8 +217,13 @@ export const SubflowPhaseSchema = z.strictObject({
   output: TemplateSchema.optional(),
 });
 
+export const WaitPhaseSchema = z.strictObject({
+  ...phaseCommon,
+  wait: WaitSchema,
+});
+
 /** Which key decides a phase's kind; checked in this order so the error names the right schema. */
-export const PHASE_KIND_KEYS = ['component', 'decision', 'parallel', 'map', 'flow'] as const;
+export const PHASE_KIND_KEYS = ['component', 'decision', 'parallel', 'map', 'flow', 'wait'] as const;
 
 export const PHASE_SCHEMAS = {
   component: CallPhaseSchema,
@@ -216,6 +231,7 @@ export const PHASE_SCHEMAS = {
   parallel: ParallelPhaseSchema,
   map: MapPhaseSchema,
   flow: SubflowPhaseSchema,
+  wait: WaitPhaseSchema,
 } as const;
 
 /**

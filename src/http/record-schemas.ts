@@ -72,8 +72,8 @@ export const CallRecordSchema = z
 export const PhaseRecordSchema = z
   .object({
     id: z.string().meta({ examples: ['charge'] }),
-    kind: z.enum(['call', 'decision', 'parallel', 'map', 'subflow']),
-    status: z.enum(['running', 'succeeded', 'failed', 'compensated', 'cancelled']),
+    kind: z.enum(['call', 'decision', 'parallel', 'map', 'subflow', 'wait']),
+    status: z.enum(['running', 'waiting', 'succeeded', 'failed', 'compensated', 'cancelled']),
     attempts,
     startedAt: timestamp,
     finishedAt: timestamp.optional(),
@@ -129,6 +129,15 @@ export const ExecutionRecordSchema = z
       .object({ kind: z.enum(['schedule']), schedule: z.string(), occurrence: timestamp })
       .optional()
       .describe('What started the execution when no caller did: a flow schedule and its occurrence (docs/schedules.md).'),
+    waiting: z
+      .object({
+        phase: z.string(),
+        for: z.enum(['time', 'signal', 'callback']),
+        until: timestamp.describe('When it goes on at the latest: the time it waits for, or its timeout.'),
+        signal: z.string().optional().describe('The signal it waits for: POST /executions/{id}/signals/{signal}.'),
+      })
+      .optional()
+      .describe('While the execution is `waiting`: the wait phase it stopped at, what for and until when (docs/waits.md).'),
     requestId: z.string().optional(),
     retryOf: z.string().optional(),
     correlationKey: z.string().optional(),

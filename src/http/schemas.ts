@@ -90,7 +90,14 @@ export function problemResponses(...statuses: number[]): Record<number, typeof P
   return Object.fromEntries(statuses.map((status) => [status, PROBLEM_RESPONSE]));
 }
 
-/** `202 Accepted` of an async execution (`Prefer: respond-async`, or `Prefer: wait=N` that ran out). */
+/** `202 Accepted` of an async execution (`Prefer: respond-async`, `Prefer: wait=N` that ran out, or one that waits). */
 export const AcceptedSchema = z
-  .object({ executionId: z.string(), status: z.enum(EXECUTION_STATUSES) })
+  .object({
+    executionId: z.string(),
+    status: z.enum(EXECUTION_STATUSES),
+    waiting: z
+      .object({ phase: z.string(), for: z.enum(['time', 'signal', 'callback']), until: z.string(), signal: z.string().optional() })
+      .optional()
+      .describe('The execution stopped at a wait (status `waiting`): the phase, what for, and until when (docs/waits.md).'),
+  })
   .describe('The execution was accepted; follow the Location header (GET /executions/{id}) for its record.');

@@ -192,6 +192,50 @@ export interface CapturesTruncatedEntry extends EntryBase {
   readonly reason: string;
 }
 
+/** What a wait phase waits for. */
+export type WaitFor = 'time' | 'signal' | 'callback';
+
+/**
+ * A wait phase began waiting (docs/waits.md). Its due time is fixed here, once: a resumed run finds
+ * this entry (by `key`) and keeps waiting for the same moment instead of starting the wait again.
+ */
+export interface WaitStartedEntry extends EntryBase {
+  readonly type: 'wait_started';
+  /** The wait phase's `phase_started`. */
+  readonly ref: number;
+  /** The phase run's checkpoint key (stable across resumes). */
+  readonly key: string;
+  readonly for: WaitFor;
+  /** When the wait ends at the latest (engine clock, ms since the epoch): its time, or its timeout. */
+  readonly until: number;
+  /** The signal it waits for (`callback:<key>` for a callback). */
+  readonly signal?: string | undefined;
+  /** A callback phase's call output (the call is not made again on resume). */
+  readonly callOutput?: unknown;
+}
+
+/** The signal (or callback) a wait took, with its payload. */
+export interface SignalReceivedEntry extends EntryBase {
+  readonly type: 'signal_received';
+  readonly ref: number;
+  readonly signal: string;
+  readonly payload: unknown;
+  /** When the service received it (store clock, ms). */
+  readonly receivedAt: number;
+}
+
+/**
+ * This run stopped to wait: the execution is `waiting` (its worker and lease released) until
+ * `until`, or until a signal for it arrives; then any replica resumes it from its journal.
+ */
+export interface RunSuspendedEntry extends EntryBase {
+  readonly type: 'run_suspended';
+  readonly phase: string;
+  readonly for: WaitFor;
+  readonly until: number;
+  readonly signal?: string | undefined;
+}
+
 export type JournalEntry =
   | ExecutionStartedEntry
   | RunStartedEntry
@@ -209,7 +253,10 @@ export type JournalEntry =
   | ExecutionFinishedEntry
   | TriggeredEntry
   | RunAbandonedEntry
-  | CapturesTruncatedEntry;
+  | CapturesTruncatedEntry
+  | WaitStartedEntry
+  | SignalReceivedEntry
+  | RunSuspendedEntry;
 
 export type JournalEntryType = JournalEntry['type'];
 

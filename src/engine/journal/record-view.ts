@@ -22,6 +22,10 @@ interface PhaseState {
   readonly record: PhaseRecord;
   readonly t: number;
   readonly run: number;
+  readonly key: string;
+  /** Engine clock of its first `phase_started`: a phase that waited across runs is measured from it. */
+  readonly at: number;
+  readonly waited?: boolean;
   calls?: Map<number, CallRecord & { t?: number }>;
 }
 
@@ -42,6 +46,8 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
   let runT = started.t;
   let runs = 0;
   let failedError: ErrorSummary | undefined;
+  /** Phases a suspended run stopped in, by key: the next run's `phase_started` continues them. */
+  let waitingPhases: Map<string, PhaseState> | undefined;
   for (let seq = 1; seq < entries.length; seq++) {
     const entry = entries[seq]!;
     switch (entry.type) {
@@ -51,14 +57,36 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
         run = entry.run;
         runT = entry.t;
         runs += 1;
+        if (record.waiting !== undefined) {
+          record.status = 'running';
+          record.waiting = undefined;
+        }
+        break;
+      case 'run_suspended':
+        record.status = 'waiting';
+        record.waiting = { phase: entry.phase, for: entry.for, until: isoTime(entry.until) };
+        if (entry.signal !== undefined) record.waiting.signal = entry.signal;
+        waitingPhases = new Map();
+        for (const state of phases.values()) {
+          if (state.record.status !== 'running') continue;
+          state.record.status = 'waiting';
+          waitingPhases.set(state.key, state);
+        }
         break;
       case 'phase_started': {
+        const waited = waitingPhases?.get(entry.key);
+        if (waited !== undefined) {
+          waitingPhases!.delete(entry.key);
+          waited.record.status = 'running';
+          phases.set(seq, { record: waited.record, t: entry.t, run, key: entry.key, at: waited.at, waited: true });
+          break;
+        }
         const phase: PhaseRecord = { id: entry.phase, kind: entry.kind, status: 'running', attempts: 0, startedAt: isoTime(entry.at) };
         if (entry.index !== undefined) phase.index = entry.index;
         if (entry.iteration !== undefined) phase.iteration = entry.iteration;
         if (entry.component !== undefined) phase.component = entry.component;
         record.phases.push(phase);
-        phases.set(seq, { record: phase, t: entry.t, run });
+        phases.set(seq, { record: phase, t: entry.t, run, key: entry.key, at: entry.at });
         break;
       }
       case 'cache_checked': {
@@ -135,6 +163,8 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
       case 'log':
       case 'run_abandoned':
       case 'execution_started':
+      case 'wait_started':
+      case 'signal_received':
         break;
     }
   }
@@ -177,6 +207,8 @@ function endPhase(state: PhaseState, entry: Extract<JournalEntry, { type: 'phase
   if (entry.restored === true) {
     phase.restored = true;
     phase.durationMs = 0;
+  } else if (state.waited === true) {
+    phase.durationMs = round(entry.at - state.at);
   } else if (run === state.run) {
     phase.durationMs = round(entry.t - state.t);
   }

@@ -5,12 +5,13 @@ import { runDecision } from './decision.js';
 import { runMap } from './map.js';
 import { runParallel } from './parallel.js';
 import { runSubflow } from './subflow.js';
+import { runCallback, runWait } from './wait.js';
 
 /** How each phase kind runs: one module per kind (see docs/ARCHITECTURE.md, "Adding a phase kind"). */
 export function runKind(phase: CompiledPhase, ctx: KindContext): Promise<KindResult> {
   switch (phase.kind) {
     case 'call':
-      return runCall(phase, ctx);
+      return phase.callback === undefined ? runCall(phase, ctx) : runCallback(phase, ctx);
     case 'decision':
       return runDecision(phase, ctx);
     case 'parallel':
@@ -19,5 +20,7 @@ export function runKind(phase: CompiledPhase, ctx: KindContext): Promise<KindRes
       return runMap(phase, ctx);
     case 'subflow':
       return runSubflow(phase, ctx);
+    case 'wait':
+      return runWait(phase, ctx);
   }
 }

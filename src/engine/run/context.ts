@@ -3,7 +3,7 @@ import type { Journal } from '../journal/journal.js';
 import type { FlowLogger } from '../logger.js';
 import type { FlowContext } from '../middleware.js';
 import type { ErrorSummary } from '../record.js';
-import type { ChildExecuteOptions, EngineRuntime } from '../runtime.js';
+import type { ChildExecuteOptions, EngineRuntime, ExecutionObserver } from '../runtime.js';
 import type { Location, Scope } from './scope.js';
 
 /** A completed phase whose effect can be undone. */
@@ -30,6 +30,10 @@ export interface ExecutionContext {
   readonly context: FlowContext;
   /** Completed compensable phases, oldest first. */
   readonly pending: PendingCompensation[];
+  /** This run's deadline (engine clock, ms): a wait past it suspends, or fails when it cannot. */
+  readonly deadlineAt: number;
+  /** The execution's own observer, else the engine's (durable runs: the store). */
+  readonly observer: ExecutionObserver | undefined;
   /** Bytes of output its call and sub-flow phases produced so far (MAX_RECORD_BYTES). */
   outputBytes: number;
   /** Options for a sub-flow or prerequisite started by this execution. */

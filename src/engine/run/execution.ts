@@ -1,7 +1,7 @@
 import { CancelledError, FlowdError, LeaseLostError, TimeoutError, toFlowdError } from '../../errors.js';
 import type { CompiledFlow } from '../../flows/compiled.js';
 import { isoTime } from '../iso-time.js';
-import type { EntryDraft, ExecutionFinishedEntry, ExecutionStartedEntry, NewEntry } from '../journal/entries.js';
+import type { EntryDraft, ExecutionFinishedEntry, ExecutionStartedEntry, NewEntry, RunSuspendedEntry } from '../journal/entries.js';
 import { captureFor, Journal } from '../journal/journal.js';
 import { JournalLogger } from '../journal/journal-logger.js';
 import { checkpointsOf } from '../journal/checkpoints.js';
@@ -9,12 +9,13 @@ import { recordView } from '../journal/record-view.js';
 import type { FlowLogger } from '../logger.js';
 import type { FlowContext } from '../middleware.js';
 import type { CompensationRecord, ErrorSummary, ExecutionRecord, TerminalStatus } from '../record.js';
-import type { ChildExecuteOptions, EngineRuntime, ExecutionObserver } from '../runtime.js';
+import type { ChildExecuteOptions, EngineRuntime, ExecutionObserver, RunSuspension } from '../runtime.js';
 import { runCompensations } from './compensation.js';
 import type { ExecutionContext, PendingCompensation } from './context.js';
 import { evaluateOrFail, runDependencies } from './dependencies.js';
 import { PhaseRunner } from './phase-runner.js';
 import { recover } from './recovery.js';
+import { SuspendRun } from './suspension.js';
 import { PhaseFailure, summarize, type Scope } from './scope.js';
 import { traceParentOf } from '../trace-context.js';
 
@@ -211,6 +212,11 @@ export class Execution implements ExecutionContext {
       const output = this.flow.output === undefined ? last : await evaluateOrFail(this.flow.output, scope, 'output');
       this.finish('succeeded', { output });
     } catch (thrown) {
+      // A wait stopped the run: the execution goes on later, in another run.
+      if (thrown instanceof SuspendRun) {
+        await this.#suspend(thrown.suspension);
+        return;
+      }
       // Another worker owns the execution now: stop where we are and leave the rest to it.
       if (leaseLost(thrown)) {
         this.#abandon('the lease on this execution was lost to another worker');
@@ -235,6 +241,20 @@ export class Execution implements ExecutionContext {
       } catch (error) {
         this.logger.error({ err: error, trigger: trigger.flow }, 'trigger failed to start');
       }
+    }
+  }
+
+  /** Ends this run at a wait: `run_suspended`, then the durable observer stores the execution `waiting`. */
+  async #suspend(suspension: RunSuspension): Promise<void> {
+    this.#closed = true;
+    const entry: EntryDraft<RunSuspendedEntry> = { type: 'run_suspended', phase: suspension.phase, for: suspension.for, until: suspension.until };
+    if (suspension.signal !== undefined) entry.signal = suspension.signal;
+    this.journal.append(entry);
+    try {
+      await this.observer?.suspend?.(this.journal, suspension);
+    } catch (error) {
+      // Not stored as waiting: its lease expires and a worker resumes it from what was stored.
+      this.logger.warn({ err: error, phase: suspension.phase }, 'could not store the waiting execution; it resumes when its lease expires');
     }
   }
 

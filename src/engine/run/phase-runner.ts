@@ -7,6 +7,7 @@ import { runKind } from '../phases/index.js';
 import type { ErrorSummary, PhaseRecord, PhaseStatus } from '../record.js';
 import type { ExecutionContext, KindContext, KindResult, PhaseRun } from './context.js';
 import { checkOutput } from './output-limits.js';
+import { SuspendRun } from './suspension.js';
 import { checkpointKey, PhaseFailure, summarize, type Location, type Scope } from './scope.js';
 
 /** Runs phase lists and single phases of one execution, writing each phase run to the journal. */
@@ -55,10 +56,11 @@ export class PhaseRunner {
 
   /** Runs one phase of any kind inside the phase middleware, and journals it. */
   async runPhase(phase: CompiledPhase, scope: Scope, location: Location, signal: AbortSignal): Promise<KindResult> {
-    if (signal.aborted) throw toFlowdError(signal.reason);
+    const key = checkpointKey(phase.id, location);
+    // A cancelled resume still restores what completed before (a cancelled waiting execution compensates it).
+    if (signal.aborted && (phase.kind === 'decision' || this.#checkpoints?.has(key) !== true)) throw toFlowdError(signal.reason);
     const execution = this.execution;
     const journal = execution.journal;
-    const key = checkpointKey(phase.id, location);
     // Optional fields set one by one: a literal with conditional spreads takes a slow V8 path.
     const started: Mutable<PhaseStartedEntry> = { type: 'phase_started', phase: phase.id, kind: phase.kind, key };
     if (location.index !== undefined) started.index = location.index;
@@ -78,6 +80,8 @@ export class PhaseRunner {
         state.status = 'succeeded';
         return outcome.output;
       } catch (thrown) {
+        // A wait stops the run here: not a failure, and the phase has not ended.
+        if (thrown instanceof SuspendRun) throw thrown;
         throw state.fail(thrown, phase.id);
       } finally {
         state.settle(journal.now());
@@ -96,6 +100,10 @@ export class PhaseRunner {
       state.status = 'succeeded';
       scope.phases[phase.id] = output;
     } catch (thrown) {
+      if (thrown instanceof SuspendRun) {
+        this.runningPhase = undefined;
+        throw thrown;
+      }
       failure = state.fail(thrown, phase.id);
     }
     state.settle(journal.now());

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { recordView } from '../../engine/journal/record-view.js';
 import type { Journal } from '../../engine/journal/journal.js';
-import type { ExecutionRecord, ExecutionStatus } from '../../engine/record.js';
+import type { ExecutionRecord, ExecutionStatus, WaitingRecord } from '../../engine/record.js';
 import { parseIdempotencyKey } from '../../durable/idempotency.js';
 import type { RunOutcome } from '../../executions/execution-service.js';
 import { parseTraceparent } from '../../observability/trace-context.js';
@@ -64,7 +64,7 @@ function sendOutcome(deps: AppDeps, reply: FastifyReply, outcome: RunOutcome, in
     case 'ended':
       return sendJournal(deps, reply, outcome.journal, instance, prefer.minimal);
     case 'accepted':
-      return accepted(reply, outcome.executionId, outcome.status, prefer);
+      return accepted(reply, outcome.executionId, outcome.status, prefer, outcome.waiting);
     case 'replayed':
       void reply.header('idempotent-replayed', 'true');
       if (prefer.respondAsync) return accepted(reply, outcome.record.executionId, outcome.record.status, prefer);
@@ -103,11 +103,11 @@ export function sendRecord(reply: FastifyReply, record: ExecutionRecord, instanc
   return sendProblem(reply, { ...body, status: statusForRecord(record) }, retryAfter);
 }
 
-function accepted(reply: FastifyReply, executionId: string, status: ExecutionStatus, prefer: Preferences): FastifyReply {
+function accepted(reply: FastifyReply, executionId: string, status: ExecutionStatus, prefer: Preferences, waiting?: WaitingRecord): FastifyReply {
   void reply.header('location', `/executions/${executionId}`);
   const preference = preferenceApplied({ respondAsync: prefer.respondAsync, waitSeconds: prefer.waitSeconds });
   if (preference !== undefined) void reply.header('preference-applied', preference);
-  return reply.code(202).send({ executionId, status });
+  return reply.code(202).send(waiting === undefined ? { executionId, status } : { executionId, status, waiting });
 }
 
 type Envelope = ReturnType<typeof ExecuteBodySchema.safeParse>;

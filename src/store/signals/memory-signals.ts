@@ -66,6 +66,11 @@ export class MemorySignals implements SignalStore {
     this.#callbacks.set(registration.tokenHash, { ...registration, used: false });
   }
 
+  async findCallback(tokenHash: string): Promise<{ executionId: string; waitKey: string } | undefined> {
+    const registration = this.#callbacks.get(tokenHash);
+    return registration === undefined ? undefined : { executionId: registration.executionId, waitKey: registration.waitKey };
+  }
+
   async useCallback(tokenHash: string, payload: string): Promise<CallbackOutcome> {
     const registration = this.#callbacks.get(tokenHash);
     if (registration === undefined) return { kind: 'not_found' };

@@ -56,6 +56,7 @@ export type CallbackOutcome =
   /** Used once already. */
   | { readonly kind: 'used'; readonly executionId: string }
   | { readonly kind: 'expired'; readonly executionId: string }
+  /** The wait it answers is over (the execution ended). */
   | { readonly kind: 'ended'; readonly executionId: string }
   | { readonly kind: 'not_found' };
 
@@ -79,6 +80,8 @@ export interface SignalStore {
   take(lease: Lease, name: string, waitKey: string): Promise<TakenSignal | undefined>;
   /** Registers (or replaces, for the same wait) a callback token. Fenced by the lease. */
   registerCallback(lease: Lease, registration: CallbackRegistration): Promise<void>;
+  /** The registration of a token (used or not), to check a callback's payload before it is used. */
+  findCallback(tokenHash: string): Promise<{ readonly executionId: string; readonly waitKey: string } | undefined>;
   /**
    * Uses a callback token once: delivers `payload` as the registration's signal and marks the
    * token used, in one transaction. A used, expired or unknown token delivers nothing.
