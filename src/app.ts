@@ -12,6 +12,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { consoleRoutes } from './console/console-routes.js';
 import { executionRetryRoutes } from './http/routes/execution-retry.js';
 import { executionRoutes } from './http/routes/executions.js';
+import { signalRoutes } from './http/routes/signals.js';
 import { flowDocRoutes } from './http/routes/flow-docs.js';
 import { catalogRoutes } from './http/routes/catalog.js';
 import { flowRoutes } from './http/routes/flows.js';
@@ -108,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await typed.register(executionRoutes(deps));
     await typed.register(flowDocRoutes(deps));
     await typed.register(executionRetryRoutes(deps));
+    await typed.register(signalRoutes(deps));
   });
   await app.register(consoleRoutes());
   return app;

@@ -50,7 +50,8 @@ export const ERROR_CODES = {
   FLOWD_ERR_EXECUTION_ENDED: { status: 409, title: 'The execution has ended: it takes no more signals' },
   FLOWD_ERR_SIGNAL_TIMEOUT: { status: 504, title: 'A wait for a signal or a callback timed out' },
   FLOWD_ERR_CALLBACK_FAILED: { status: 502, title: 'The callback reported a failure' },
-  FLOWD_ERR_CALLBACK_UNKNOWN: { status: 404, title: 'No such callback token (unknown, used, or expired)' },
+  FLOWD_ERR_CALLBACK_UNKNOWN: { status: 404, title: 'No such callback token' },
+  FLOWD_ERR_CALLBACK_GONE: { status: 410, title: 'The callback token was used already, or its wait timed out' },
   FLOWD_ERR_WAIT_NOT_DURABLE: { status: 422, title: 'A wait would outlast an execution that cannot be suspended' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
@@ -125,8 +126,9 @@ export interface InputIssue {
 export class InputValidationError extends FlowdError {
   readonly issues: readonly InputIssue[];
 
-  constructor(message: string, issues: readonly InputIssue[], options: FlowdErrorOptions = {}) {
-    super('FLOWD_ERR_INPUT_INVALID', message, { ...options, retryable: false, recoverable: false });
+  /** `code`: FLOWD_ERR_INPUT_INVALID (a flow's input), or another code for a value checked by a schema (a signal's payload). */
+  constructor(message: string, issues: readonly InputIssue[], options: FlowdErrorOptions & { code?: ErrorCode } = {}) {
+    super(options.code ?? 'FLOWD_ERR_INPUT_INVALID', message, { ...options, retryable: false, recoverable: false });
     this.issues = issues;
   }
 }

@@ -19,6 +19,7 @@ import { createTracing } from './observability/tracing/tracing.js';
 import { OPENAPI_INFO } from './http/openapi.js';
 import { setExpressionIsolation, setExpressionLimits, startExpressionWorkers } from './expressions/index.js';
 import { buildMetricsApp } from './observability/metrics-app.js';
+import { registerWaitingGauge } from './observability/waiting-gauge.js';
 import { createMetrics, type FlowdMetrics } from './observability/metrics.js';
 import type { AppState } from './http/app-deps.js';
 import type { ExecutionStore } from './store/execution-store.js';
@@ -125,6 +126,8 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
       findSucceeded: links.findSucceeded,
       maxMapItems: config.MAX_MAP_ITEMS,
       maxSubflowDepth: config.MAX_SUBFLOW_DEPTH,
+      waitInlineMs: config.WAIT_INLINE_MS,
+      callbackUrl: callbackUrlOf(config),
     });
   } catch (error) {
     await tracing?.shutdown();
@@ -155,6 +158,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     admission: new QueueAdmission({ store, max: config.QUEUE_MAX, maxPerTenant: config.QUEUE_MAX_PER_TENANT }),
   });
   metrics.flowsLoaded.set(flows.size);
+  registerWaitingGauge(metrics.registry, () => store.countWaiting(), (error) => logger.warn({ err: error }, 'could not count waiting executions'));
   // Reloads (SIGHUP, POST /catalog/reload, FLOWS_WATCH): logged and counted; new definitions may have work queued.
   reportReloads(built.reloader, flows, { logger, metrics });
   built.reloader.onReload((result) => result.outcome === 'applied' && durable.queue.wake());
@@ -188,6 +192,12 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
       await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans'));
     },
   };
+}
+
+/** `callback.url` of a callback phase: PUBLIC_URL (how callers reach this service), else this host and port. */
+function callbackUrlOf(config: EnvConfig): (token: string) => string {
+  const base = (config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${config.PORT}`).replace(/\/+$/, '');
+  return (token) => `${base}/callbacks/${token}`;
 }
 
 /** Custom adapters named in ADAPTER_MODULES: each module's default export (or `adapters` array). */

@@ -53,6 +53,9 @@ export const EnvSchema = z.object({
   RETENTION_MS: int(0, 10 * 365 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
   RETENTION_INTERVAL_MS: int(1000, 24 * 3_600_000).default(60_000),
   RETENTION_BATCH: int(1, 100_000).default(500),
+  // Waits (docs/waits.md): shorter ones sleep in the run; PUBLIC_URL makes callback phases' `callback.url`.
+  WAIT_INLINE_MS: int(0, 60_000).default(5000),
+  PUBLIC_URL: httpUrl.optional(),
   CALLBACK_ALLOW: z.string().default(''),
   CALLBACK_TIMEOUT_MS: int(100, 600_000).default(5000),
   EGRESS_ALLOW: z.string().default(''),

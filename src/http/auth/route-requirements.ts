@@ -38,6 +38,10 @@ export const BUILTIN_ROUTE_REQUIREMENTS: Readonly<Record<string, RouteRequiremen
   'GET /executions/:id/logs': EXECUTIONS_READ,
   'POST /executions/:id/cancel': Object.freeze({ kind: 'execute', target: Object.freeze({ executionParam: 'id' }) }),
   'POST /executions/:id/retry': Object.freeze({ kind: 'execute', target: Object.freeze({ executionParam: 'id' }) }),
+  // Like cancel: the execution's flow's execute scope, and being allowed to read the execution (its tenant).
+  'POST /executions/:id/signals/:name': Object.freeze({ kind: 'execute', target: Object.freeze({ executionParam: 'id' }) }),
+  // The token in the path is the credential (single use, unguessable, expiring with its wait).
+  'POST /callbacks/:token': PUBLIC,
 });
 
 /** Route prefixes whose other GET routes share a requirement (any further Swagger UI route). */

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { FlowdError, InputValidationError } from '../errors.js';
+import type { CompiledFlow, PayloadCheck } from '../flows/compiled.js';
+import type { FlowCatalog } from '../flows/flow-catalog.js';
+import type { ExecutionStore } from '../store/execution-store.js';
+import type { Caller } from './caller.js';
+import type { ExecutionReads } from './execution-reads.js';
+
+export interface SignalDeps {
+  readonly store: ExecutionStore;
+  readonly reads: ExecutionReads;
+  readonly flows: FlowCatalog;
+  /** Tells this replica's worker there is work (a woken execution). */
+  readonly wake: () => void;
+}
+
+export interface SignalAnswer {
+  readonly executionId: string;
+  readonly signal: string;
+  /** `duplicate`: the same Idempotency-Key was delivered already; nothing was stored again. */
+  readonly delivery: 'delivered' | 'duplicate';
+}
+
+/**
+ * Delivers a signal to an execution its caller may act on (POST /executions/{id}/signals/{name}).
+ * The signal must be one the execution's flow waits for, with a payload its schema accepts;
+ * it is kept until a wait takes it (also when it arrives before the execution reaches the wait).
+ */
+export async function sendSignal(deps: SignalDeps, executionId: string, name: string, payload: unknown, caller: Caller, idempotencyKey?: string): Promise<SignalAnswer> {
+  const found = await deps.reads.find(executionId, caller);
+  if (found === undefined) throw notFound(executionId);
+  const flow = found.summary === undefined ? deps.flows.get(found.entries[0]?.type === 'execution_started' ? found.entries[0].flow : '') : deps.flows.pinned(found.summary.flow, found.summary.flowHash);
+  if (flow === undefined || !flow.waits.signals.has(name)) {
+    const names = flow === undefined ? [] : [...flow.waits.signals.keys()];
+    throw new FlowdError('FLOWD_ERR_SIGNAL_INVALID', `execution "${executionId}"${flow === undefined ? '' : ` of flow "${flow.name}"`} waits for no signal named "${name}"; ${names.length === 0 ? 'its flow waits for no signal' : `it takes: ${names.join(', ')}`}`);
+  }
+  checkPayload(flow.waits.signals.get(name), payload, `signal "${name}"`);
+  const outcome = await deps.store.signals.deliver({ executionId, name, payload: JSON.stringify(payload ?? null), idempotencyKey });
+  switch (outcome.kind) {
+    case 'not_found':
+      // Known to this process (in memory only), never stored: nothing durable can take a signal.
+      throw new FlowdError('FLOWD_ERR_EXECUTION_ENDED', `execution "${executionId}" is not a durable execution that waits: it takes no signals`);
+    case 'ended':
+      throw ended(executionId, outcome.status);
+    case 'delivered':
+    case 'duplicate':
+      if (outcome.status === 'waiting') deps.wake();
+      return { executionId, signal: name, delivery: outcome.kind };
+  }
+}
+
+export interface CallbackAnswer {
+  readonly executionId: string;
+}
+
+/**
+ * Uses a callback token (POST /callbacks/{token}): the token is the credential. Its payload is
+ * `{ status: 'succeeded', output }` or `{ status: 'failed', error: { message, code? } }`; a
+ * succeeded callback's output is checked against the wait's schema before the token is used.
+ */
+export async function useCallback(deps: SignalDeps, token: string, body: { status: 'succeeded' | 'failed'; output?: unknown; error?: unknown }): Promise<CallbackAnswer> {
+  const tokenHash = createHash('sha256').update(token).digest('hex');
+  const registration = await deps.store.signals.findCallback(tokenHash);
+  if (registration === undefined) throw unknownToken();
+  if (body.status === 'succeeded') {
+    const stored = await deps.store.get(registration.executionId);
+    const flow: CompiledFlow | undefined = stored === undefined ? undefined : deps.flows.pinned(stored.summary.flow, stored.summary.flowHash);
+    const phase = registration.waitKey.split(/[#@]/)[0]!;
+    checkPayload(flow?.waits.callbacks.get(phase), body.output, `the callback of phase "${phase}"`);
+  }
+  const outcome = await deps.store.signals.useCallback(tokenHash, JSON.stringify(body));
+  switch (outcome.kind) {
+    case 'delivered':
+      deps.wake();
+      return { executionId: outcome.executionId };
+    case 'used':
+    case 'expired':
+      throw new FlowdError('FLOWD_ERR_CALLBACK_GONE', `this callback token was ${outcome.kind === 'used' ? 'used already (a token works once)' : 'not used before its wait timed out'}`);
+    case 'ended':
+      throw ended(outcome.executionId, 'ended');
+    case 'not_found':
+      throw unknownToken();
+  }
+}
+
+function checkPayload(check: PayloadCheck | undefined, payload: unknown, what: string): void {
+  const issues = check?.(payload);
+  if (issues !== undefined) {
+    throw new InputValidationError(`the payload of ${what} does not match its schema: ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`, issues, {
+      code: 'FLOWD_ERR_SIGNAL_INVALID',
+    });
+  }
+}
+
+function notFound(executionId: string): FlowdError {
+  return new FlowdError('FLOWD_ERR_EXECUTION_NOT_FOUND', `no execution "${executionId}" (unknown, or expired from the store)`);
+}
+
+function ended(executionId: string, status: string): FlowdError {
+  return new FlowdError('FLOWD_ERR_EXECUTION_ENDED', `execution "${executionId}" has ended (${status}): it takes no more signals`);
+}
+
+function unknownToken(): FlowdError {
+  return new FlowdError('FLOWD_ERR_CALLBACK_UNKNOWN', 'no callback is waiting for this token (check the URL you were given)');
+}
