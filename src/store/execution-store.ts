@@ -1,5 +1,6 @@
 import type { ExecutionStatus } from '../engine/record.js';
 import { LeaseLostError } from '../errors.js';
+import type { Lease } from './lease.js';
 import type { SignalStore, Suspension, WaitReason, WaitingCount } from './signals/signal-store.js';
 
 /**
@@ -115,12 +116,7 @@ export interface JournalRow {
   readonly state: string | null;
 }
 
-/** Who may write an execution's rows: the worker holding its lease, at this epoch (fencing token). */
-export interface Lease {
-  readonly executionId: string;
-  readonly owner: string;
-  readonly epoch: number;
-}
+export type { Lease } from './lease.js';
 
 /** What a durable execution needs to be (re)started by any replica; stored with the summary row. */
 export interface StoredOptions {

@@ -5,11 +5,12 @@ import { recordView } from '../engine/journal/record-view.js';
 import type { Middleware } from '../engine/middleware.js';
 import { createMemoryPhaseCache, type PhaseCache } from '../engine/phase-cache.js';
 import type { ExecutionRecord } from '../engine/record.js';
-import { FlowNotFoundError, FlowdError, isFlowdError, toFlowdError } from '../errors.js';
+import { FlowNotFoundError, FlowdError, InputValidationError, isFlowdError, toFlowdError } from '../errors.js';
 import type { CompiledComponent, CompiledFlow } from '../flows/compiled.js';
 import type { FlowDefinition } from '../flows/schema.js';
 import { buildEngine } from '../library.js';
 import { FlowTestResult, type ComponentCall } from './flow-test-result.js';
+import { KitWaits } from './kit-waits.js';
 import { unmockedNetworkError, type ActiveMock, type CallSite, type ComponentMock } from './mocks.js';
 
 export interface LoadFlowsOptions {
@@ -63,6 +64,15 @@ export interface FlowTestKit {
   runExample(flow: string, example: string, options?: RunOptions): Promise<FlowTestResult>;
   /** An example input of a flow (throws when there is none of that name). */
   example(flow: string, name: string): unknown;
+  /**
+   * Sends a signal to a waiting execution (docs/waits.md) and runs it on until it ends or waits
+   * again. The payload is checked against the wait's schema, as the API does.
+   */
+  signal(executionId: string, name: string, payload?: unknown, options?: RunOptions): Promise<FlowTestResult>;
+  /** Answers the callback a call phase waits for (`{ status: 'succeeded', output }` or `{ status: 'failed', error }`), then runs on. */
+  callback(executionId: string, phase: string, body: { status: 'succeeded'; output?: unknown } | { status: 'failed'; error: { message: string; code?: string } }, options?: RunOptions): Promise<FlowTestResult>;
+  /** Moves the kit's clock forward; executions whose wait is due run on. Returns their results. */
+  advance(ms: number, options?: RunOptions): Promise<FlowTestResult[]>;
   /** Adds mocks for every later run. */
   mock(...mocks: ComponentMock[]): void;
   /** Removes the mocks added with `mock()` (those given to `loadFlows` stay). */
@@ -96,7 +106,12 @@ export async function loadFlows(options: LoadFlowsOptions): Promise<FlowTestKit>
     getOrLoad: (key, ttlMs, load) => currentScope().cache.getOrLoad(key, ttlMs, load),
     clear: () => kitCache.clear(),
   };
+  // Waits stop the run (as in a durable service) on the kit's fake clock; `signal`, `callback`, `advance` move it on.
+  const waits = new KitWaits();
   const built = await buildEngine({
+    clock: waits.clock,
+    waitInlineMs: 0,
+    callbackUrl: (token) => `http://flowd.test/callbacks/${token}`,
     ...(options.flowsDir === undefined ? {} : { flowsDir: options.flowsDir }),
     ...(options.flows === undefined ? {} : { flows: options.flows }),
     ...(options.adapters === undefined ? {} : { adapters: options.adapters }),
@@ -109,6 +124,9 @@ export async function loadFlows(options: LoadFlowsOptions): Promise<FlowTestKit>
       onFinish: (journal) => {
         currentScope().executions.push(recordView(journal.entries));
       },
+      suspend: (journal, suspension) => waits.suspend(journal, suspension),
+      takeSignal: (journal, name, key) => waits.takeSignal(journal, name, key),
+      registerCallback: (journal, callback) => waits.registerCallback(journal, callback),
     },
   });
   for (const flow of built.flows.values()) {
@@ -141,10 +159,49 @@ export async function loadFlows(options: LoadFlowsOptions): Promise<FlowTestKit>
     return new FlowTestResult(record, scope.executions, scope.calls);
   };
 
+  /** Runs a waiting execution on from its journal (the service's work queue does this on any replica). */
+  const resume = async (executionId: string, runOptions: RunOptions = {}): Promise<FlowTestResult> => {
+    const stopped = waits.resume(executionId);
+    const flow = built.flows.get(stopped.started.flow)!;
+    const scope = newScope(runOptions.mocks ?? []);
+    const record = await storage.run(scope, () =>
+      built.engine.start(flow, stopped.started.input, {
+        journal: built.engine.newJournal(flow, stopped.entries),
+        timeoutMs: runOptions.timeoutMs,
+        enableCaching: runOptions.enableCaching,
+        parallelExecution: runOptions.parallelExecution,
+        signal: runOptions.signal,
+      }).done,
+    );
+    return new FlowTestResult(record, scope.executions, scope.calls);
+  };
+
+  const signal = async (executionId: string, name: string, payload: unknown = null, runOptions?: RunOptions): Promise<FlowTestResult> => {
+    const flow = built.flows.get(waits.flowOf(executionId))!;
+    if (!flow.waits.signals.has(name)) {
+      throw new FlowdError('FLOWD_ERR_SIGNAL_INVALID', `flow "${flow.name}" waits for no signal named "${name}" (it takes: ${[...flow.waits.signals.keys()].join(', ') || 'none'})`);
+    }
+    const issues = flow.waits.signals.get(name)?.(payload);
+    if (issues !== undefined) throw new InputValidationError(`the payload of signal "${name}" does not match its schema: ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`, issues, { code: 'FLOWD_ERR_SIGNAL_INVALID' });
+    waits.deliver(executionId, name, payload);
+    return resume(executionId, runOptions);
+  };
+
   return {
     engine: built.engine,
     flows: built.flows,
     run,
+    signal,
+    callback: async (executionId, phase, body, runOptions) => {
+      waits.answerCallback(executionId, phase, body);
+      return resume(executionId, runOptions);
+    },
+    advance: async (ms, runOptions) => {
+      const due = waits.advance(ms);
+      const results: FlowTestResult[] = [];
+      for (const id of due) results.push(await resume(id, runOptions));
+      return results;
+    },
     runExample: (flow, name, runOptions) => run(flow, example(flow, name), runOptions),
     example,
     mock: (...mocks) => {

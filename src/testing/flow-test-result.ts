@@ -48,6 +48,16 @@ export class FlowTestResult {
     this.#calls = calls;
   }
 
+  /** The execution's id (to send it a signal, answer its callback). */
+  get executionId(): string {
+    return this.record.executionId;
+  }
+
+  /** While `waiting`: the wait phase it stopped at, what for and until when. */
+  get waiting(): ExecutionRecord['waiting'] {
+    return this.record.waiting;
+  }
+
   /** The seed's `result.data`. */
   get data(): unknown {
     return this.output;

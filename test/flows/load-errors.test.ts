@@ -29,7 +29,7 @@ const ok = (name: string, extra = '') => `name: ${name}\nphases:\n  - id: a\n   
 describe('load-time validation', () => {
   it('rejects an unknown key with the file and the path inside it', async () => {
     const error = await loadError({ 'a.yaml': 'name: a\nphases:\n  - id: x\n    component: transform\n    reqest: 3\n' });
-    expect(issueAt(error, 'a.yaml', 'phases[0].reqest').message).toMatch(/^unknown key "reqest" \(did you mean "request"\?\); allowed here: cache, compensate, component, /);
+    expect(issueAt(error, 'a.yaml', 'phases[0].reqest').message).toMatch(/^unknown key "reqest" \(did you mean "request"\?\); allowed here: cache, callback, compensate, component, /);
     expect(error.message).toContain('a.yaml: phases[0].reqest');
   });
 

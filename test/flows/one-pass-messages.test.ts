@@ -70,10 +70,10 @@ describe('flow-file problems: all of them in one pass, in plain words', () => {
 
   it('unknown keys: the path of the key, a did-you-mean and the keys allowed there', () => {
     expect(at(issues, 'phases[0].reqest')).toEqual([
-      'unknown key "reqest" (did you mean "request"?); allowed here: cache, compensate, component, description, id, on_error, output, request, retry_policy, timeout_ms',
+      'unknown key "reqest" (did you mean "request"?); allowed here: cache, callback, compensate, component, description, id, on_error, output, request, retry_policy, timeout_ms',
     ]);
     expect(at(issues, 'components.mail.timeout_msx')[0]).toMatch(/^unknown key "timeout_msx" \(did you mean "timeout_ms"\?\); allowed here: .*latency_ms/);
-    expect(at(issues, 'phases[5]')).toEqual(['a phase needs exactly one of: component, decision, parallel, map, flow (found keys: id, componnt) (did you mean "component"?)']);
+    expect(at(issues, 'phases[5]')).toEqual(['a phase needs exactly one of: component, decision, parallel, map, flow, wait (found keys: id, componnt) (did you mean "component"?)']);
   });
 
   it('invalid values: what was found, what is allowed, and the near value', () => {

@@ -103,7 +103,7 @@ describe('HTTP answers that say how to fix the request', () => {
     it('words query and path parameter errors plainly', async () => {
       const response = await service.app.inject({ method: 'GET', url: '/executions?status=faild' });
       expect(problemOf(response).detail).toBe(
-        'invalid querystring: querystring.status must be one of: queued, running, succeeded, failed, compensated, compensation_failed, timed_out, cancelled (found the string "faild") (did you mean "failed"?)',
+        'invalid querystring: querystring.status must be one of: queued, running, waiting, succeeded, failed, compensated, compensation_failed, timed_out, cancelled (found the string "faild") (did you mean "failed"?)',
       );
     });
   });

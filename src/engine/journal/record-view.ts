@@ -26,6 +26,8 @@ interface PhaseState {
   /** Engine clock of its first `phase_started`: a phase that waited across runs is measured from it. */
   readonly at: number;
   readonly waited?: boolean;
+  /** A restored replay, in a run resumed from a wait, of a phase an earlier run completed: shown once, not again. */
+  readonly replay?: boolean;
   calls?: Map<number, CallRecord & { t?: number }>;
 }
 
@@ -48,6 +50,8 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
   let failedError: ErrorSummary | undefined;
   /** Phases a suspended run stopped in, by key: the next run's `phase_started` continues them. */
   let waitingPhases: Map<string, PhaseState> | undefined;
+  /** Phases completed before the last suspension, by key (their restored replays are not shown again). */
+  let completedBeforeWait: Map<string, PhaseState> | undefined;
   for (let seq = 1; seq < entries.length; seq++) {
     const entry = entries[seq]!;
     switch (entry.type) {
@@ -67,7 +71,9 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
         record.waiting = { phase: entry.phase, for: entry.for, until: isoTime(entry.until) };
         if (entry.signal !== undefined) record.waiting.signal = entry.signal;
         waitingPhases = new Map();
+        completedBeforeWait = new Map();
         for (const state of phases.values()) {
+          if (state.record.status === 'succeeded') completedBeforeWait.set(state.key, state);
           if (state.record.status !== 'running') continue;
           state.record.status = 'waiting';
           waitingPhases.set(state.key, state);
@@ -79,6 +85,12 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
           waitingPhases!.delete(entry.key);
           waited.record.status = 'running';
           phases.set(seq, { record: waited.record, t: entry.t, run, key: entry.key, at: waited.at, waited: true });
+          break;
+        }
+        const done = completedBeforeWait?.get(entry.key);
+        if (done !== undefined) {
+          completedBeforeWait!.delete(entry.key);
+          phases.set(seq, { ...done, replay: true });
           break;
         }
         const phase: PhaseRecord = { id: entry.phase, kind: entry.kind, status: 'running', attempts: 0, startedAt: isoTime(entry.at) };
@@ -108,7 +120,7 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
       }
       case 'phase_ended': {
         const state = phases.get(entry.ref);
-        if (state === undefined) break;
+        if (state === undefined || (state.replay === true && entry.restored === true)) break;
         endPhase(state, entry, run, clean);
         if (entry.fallback === true) record.fallbackExecuted = record.errorHandled = true;
         if (detail) {

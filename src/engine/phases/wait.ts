@@ -41,7 +41,7 @@ export async function runCallback(phase: CallPhase, ctx: KindContext): Promise<K
     const signal = `callback:${run.key}`;
     const until = execution.journal.now() + settings.timeoutMs;
     await observer.registerCallback(execution.journal, { tokenHash: hashToken(token), key: run.key, signal, expiresAt: until });
-    const callback = { token, url: execution.runtime.callbackUrl?.(token) };
+    const callback = { token, url: execution.runtime.callbackUrl?.(token) ?? `/callbacks/${token}` };
     const called = await runCall(phase, { ...ctx, scope: { ...ctx.scope, callback } as Scope });
     started = startWait(ctx, 'callback', until, signal, called.output);
   }
