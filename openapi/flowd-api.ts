@@ -452,7 +452,15 @@ export interface paths {
                         "application/json": {
                             executionId: string;
                             /** @enum {string} */
-                            status: "queued" | "running" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+                            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+                            /** @description The execution stopped at a wait (status `waiting`): the phase, what for, and until when (docs/waits.md). */
+                            waiting?: {
+                                phase: string;
+                                /** @enum {string} */
+                                for: "time" | "signal" | "callback";
+                                until: string;
+                                signal?: string;
+                            };
                         };
                     };
                 };
@@ -624,7 +632,15 @@ export interface paths {
                         "application/json": {
                             executionId: string;
                             /** @enum {string} */
-                            status: "queued" | "running" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+                            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+                            /** @description The execution stopped at a wait (status `waiting`): the phase, what for, and until when (docs/waits.md). */
+                            waiting?: {
+                                phase: string;
+                                /** @enum {string} */
+                                for: "time" | "signal" | "callback";
+                                until: string;
+                                signal?: string;
+                            };
                         };
                     };
                 };
@@ -889,7 +905,7 @@ export interface paths {
             parameters: {
                 query?: {
                     flow?: string;
-                    status?: "queued" | "running" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+                    status?: "queued" | "running" | "waiting" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
                     limit?: number;
                     cursor?: string;
                 };
@@ -911,7 +927,7 @@ export interface paths {
                                 flow: string;
                                 version: string;
                                 /** @enum {string} */
-                                status: "queued" | "running" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+                                status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
                                 startedAt: string;
                                 finishedAt?: string;
                                 parentId?: string;
@@ -1310,6 +1326,223 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/executions/{id}/signals/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a signal to an execution (an approval, a decision, an event it waits for)
+         * @description The signal must be one the execution's flow waits for (a `wait: { signal }` phase), with a payload its schema accepts. It is kept until the wait takes it — also when it arrives before the execution reaches the wait. Deliveries with the same `Idempotency-Key` count once. An execution that has ended answers 409.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The signal's JSON payload (checked against the wait's schema). */
+                        payload?: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            executionId: string;
+                            signal: string;
+                            /** @enum {string} */
+                            delivery: "delivered" | "duplicate";
+                        };
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/callbacks/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer a callback (task token) an execution waits for
+         * @description The token, given to the called system in the request of a call phase with `callback` (as `callback.token` or `callback.url`), is the credential: no API key is needed. It works once and until the wait's timeout. `succeeded` gives the phase its `output` (checked against the callback's schema); `failed` fails the phase with FLOWD_ERR_CALLBACK_FAILED.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "succeeded";
+                        output?: unknown;
+                    } | {
+                        /** @enum {string} */
+                        status: "failed";
+                        error: {
+                            message: string;
+                            code?: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            executionId: string;
+                            /** @enum {string} */
+                            status: "delivered";
+                        };
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flows/expense-approval/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Execute expense-approval (v1)
+         * @description An expense claim waits for its manager's decision: submit, wait for the `decision` signal (at most 3 days; no decision counts as a rejection), then pay the employee or record the rejection. The execution holds no worker while it waits and survives restarts (docs/waits.md). The payroll system is a mock component.
+         */
+        post: operations["execute_expense_approval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/flows/loyalty-points/execute": {
         parameters: {
             query?: never;
@@ -1457,7 +1690,7 @@ export interface components {
          * @description A stable flowd error code (README: Errors).
          * @enum {string}
          */
-        ErrorCode: "FLOWD_ERR_CONFIG_INVALID" | "FLOWD_ERR_FLOWS_INVALID" | "FLOWD_ERR_REQUEST_INVALID" | "FLOWD_ERR_INPUT_INVALID" | "FLOWD_ERR_UNAUTHENTICATED" | "FLOWD_ERR_FORBIDDEN" | "FLOWD_ERR_NOT_FOUND" | "FLOWD_ERR_FLOW_NOT_FOUND" | "FLOWD_ERR_EXECUTION_NOT_FOUND" | "FLOWD_ERR_METHOD_NOT_ALLOWED" | "FLOWD_ERR_NOT_ACCEPTABLE" | "FLOWD_ERR_IDEMPOTENCY_IN_PROGRESS" | "FLOWD_ERR_EXECUTION_NOT_RETRYABLE" | "FLOWD_ERR_REQUEST_TIMEOUT" | "FLOWD_ERR_URI_TOO_LONG" | "FLOWD_ERR_HOST_NOT_ALLOWED" | "FLOWD_ERR_PAYLOAD_TOO_LARGE" | "FLOWD_ERR_HEADERS_TOO_LARGE" | "FLOWD_ERR_UNSUPPORTED_MEDIA_TYPE" | "FLOWD_ERR_IDEMPOTENCY_KEY_REUSED" | "FLOWD_ERR_EXPRESSION_FAILED" | "FLOWD_ERR_EGRESS_DENIED" | "FLOWD_ERR_LIMIT_EXCEEDED" | "FLOWD_ERR_RATE_LIMITED" | "FLOWD_ERR_BULKHEAD_FULL" | "FLOWD_ERR_QUEUE_FULL" | "FLOWD_ERR_INTERNAL" | "FLOWD_ERR_COMPONENT_FAILED" | "FLOWD_ERR_COMPENSATION_FAILED" | "FLOWD_ERR_CIRCUIT_OPEN" | "FLOWD_ERR_OVERLOADED" | "FLOWD_ERR_SHUTTING_DOWN" | "FLOWD_ERR_COMPONENT_UNAVAILABLE" | "FLOWD_ERR_CANCELLED" | "FLOWD_ERR_FLOW_TIMEOUT" | "FLOWD_ERR_PHASE_TIMEOUT" | "FLOWD_ERR_LEASE_LOST" | "FLOWD_ERR_DEPENDENCY_NOT_MET";
+        ErrorCode: "FLOWD_ERR_CONFIG_INVALID" | "FLOWD_ERR_FLOWS_INVALID" | "FLOWD_ERR_REQUEST_INVALID" | "FLOWD_ERR_INPUT_INVALID" | "FLOWD_ERR_UNAUTHENTICATED" | "FLOWD_ERR_FORBIDDEN" | "FLOWD_ERR_NOT_FOUND" | "FLOWD_ERR_FLOW_NOT_FOUND" | "FLOWD_ERR_EXECUTION_NOT_FOUND" | "FLOWD_ERR_METHOD_NOT_ALLOWED" | "FLOWD_ERR_NOT_ACCEPTABLE" | "FLOWD_ERR_IDEMPOTENCY_IN_PROGRESS" | "FLOWD_ERR_EXECUTION_NOT_RETRYABLE" | "FLOWD_ERR_REQUEST_TIMEOUT" | "FLOWD_ERR_URI_TOO_LONG" | "FLOWD_ERR_HOST_NOT_ALLOWED" | "FLOWD_ERR_PAYLOAD_TOO_LARGE" | "FLOWD_ERR_HEADERS_TOO_LARGE" | "FLOWD_ERR_UNSUPPORTED_MEDIA_TYPE" | "FLOWD_ERR_IDEMPOTENCY_KEY_REUSED" | "FLOWD_ERR_EXPRESSION_FAILED" | "FLOWD_ERR_EGRESS_DENIED" | "FLOWD_ERR_LIMIT_EXCEEDED" | "FLOWD_ERR_RATE_LIMITED" | "FLOWD_ERR_BULKHEAD_FULL" | "FLOWD_ERR_QUEUE_FULL" | "FLOWD_ERR_INTERNAL" | "FLOWD_ERR_COMPONENT_FAILED" | "FLOWD_ERR_COMPENSATION_FAILED" | "FLOWD_ERR_CIRCUIT_OPEN" | "FLOWD_ERR_OVERLOADED" | "FLOWD_ERR_SHUTTING_DOWN" | "FLOWD_ERR_COMPONENT_UNAVAILABLE" | "FLOWD_ERR_CANCELLED" | "FLOWD_ERR_FLOW_TIMEOUT" | "FLOWD_ERR_PHASE_TIMEOUT" | "FLOWD_ERR_LEASE_LOST" | "FLOWD_ERR_DEPENDENCY_NOT_MET" | "FLOWD_ERR_SIGNAL_INVALID" | "FLOWD_ERR_EXECUTION_ENDED" | "FLOWD_ERR_SIGNAL_TIMEOUT" | "FLOWD_ERR_CALLBACK_FAILED" | "FLOWD_ERR_CALLBACK_UNKNOWN" | "FLOWD_ERR_CALLBACK_GONE" | "FLOWD_ERR_WAIT_NOT_DURABLE";
         /** @description Why an execution, a phase or a compensation failed. */
         ErrorSummary: {
             code: components["schemas"]["ErrorCode"];
@@ -1503,9 +1736,9 @@ export interface components {
             /** @example charge */
             id: string;
             /** @enum {string} */
-            kind: "call" | "decision" | "parallel" | "map" | "subflow";
+            kind: "call" | "decision" | "parallel" | "map" | "subflow" | "wait";
             /** @enum {string} */
-            status: "running" | "succeeded" | "failed" | "compensated" | "cancelled";
+            status: "running" | "waiting" | "succeeded" | "failed" | "compensated" | "cancelled";
             /** @example 1 */
             attempts: number;
             /**
@@ -1561,7 +1794,7 @@ export interface components {
             /** @example 3 */
             version: string;
             /** @enum {string} */
-            status: "queued" | "running" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
             input?: unknown;
             output?: unknown;
             /**
@@ -1595,6 +1828,20 @@ export interface components {
                  * @example 2026-11-25T20:33:19.609Z
                  */
                 occurrence: string;
+            };
+            /** @description While the execution is `waiting`: the wait phase it stopped at, what for and until when (docs/waits.md). */
+            waiting?: {
+                phase: string;
+                /** @enum {string} */
+                for: "time" | "signal" | "callback";
+                /**
+                 * Format: date-time
+                 * @description When it goes on at the latest: the time it waits for, or its timeout.
+                 * @example 2026-11-25T20:33:19.609Z
+                 */
+                until: string;
+                /** @description The signal it waits for: POST /executions/{id}/signals/{signal}. */
+                signal?: string;
             };
             requestId?: string;
             retryOf?: string;
@@ -1632,6 +1879,46 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    execute_expense_approval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    input: {
+                        employee: string;
+                        amount: number;
+                        reason?: string;
+                    };
+                    options?: components["schemas"]["ExecuteOptionsInput"];
+                };
+            };
+        };
+        responses: {
+            /** @description The execution record */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionRecord"];
+                };
+            };
+            /** @description A problem (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     execute_loyalty_points: {
         parameters: {
             query?: never;

@@ -3,16 +3,17 @@ import path from 'node:path';
 import { parseAllowList } from '../adapters/http/egress/index.js';
 import { loadConfig } from '../config/env.js';
 import { renderFlowDocument } from '../docs/flow-document.js';
-import { ConfigurationError, FlowdError } from '../errors.js';
+import { ConfigurationError } from '../errors.js';
 import { flowDiagram } from '../flows/diagram.js';
-import { buildEngine, type BuiltEngine } from '../library.js';
+import { buildEngine, type CreateEngineOptions, type BuiltEngine } from '../library.js';
 import { createService, type ServiceOptions } from '../service.js';
 import { EXIT, UsageError, flowsDirOf, placeholderSecretsEnv, printConfigurationError, resolvePath, type CliIo } from './cli-io.js';
 
 /** Loads the flows of a directory, or prints every problem and returns undefined. */
-async function load(io: CliIo, flowsDir: string, options: { placeholderSecrets: boolean }): Promise<BuiltEngine | undefined> {
+export async function load(io: CliIo, flowsDir: string, options: { placeholderSecrets: boolean; engine?: Pick<CreateEngineOptions, 'clock' | 'observer' | 'waitInlineMs'> }): Promise<BuiltEngine | undefined> {
   try {
     return await buildEngine({
+      ...options.engine,
       flowsDir,
       env: options.placeholderSecrets ? placeholderSecretsEnv(io.env) : io.env,
       egressAllow: parseAllowList(io.env['EGRESS_ALLOW'] ?? ''),
@@ -26,7 +27,7 @@ async function load(io: CliIo, flowsDir: string, options: { placeholderSecrets: 
   }
 }
 
-function requireFlow(built: BuiltEngine, name: string | undefined, command: string): string {
+export function requireFlow(built: BuiltEngine, name: string | undefined, command: string): string {
   if (name === undefined) throw new UsageError(`${command} needs a flow name (loaded: ${[...built.flows.keys()].join(', ')})`);
   if (!built.flows.has(name)) throw new UsageError(`no flow named "${name}" in the flows directory (loaded: ${[...built.flows.keys()].join(', ')})`);
   return name;
@@ -41,50 +42,6 @@ export async function validateCommand(io: CliIo, dir: string | undefined, option
   const list = [...built.flows.values()].map((flow) => `${flow.name} (v${flow.version})`);
   io.stdout(`${list.length} flow${list.length === 1 ? '' : 's'} valid in ${path.relative(io.cwd, flowsDir) || '.'}: ${list.join(', ')}\n`);
   return EXIT.ok;
-}
-
-/** `flowd run <flow> --input JSON|@file`: in-process, prints the record; exit 0 only when the flow succeeded. */
-export async function runCommand(io: CliIo, flow: string | undefined, options: { flows?: string | undefined; input?: string | undefined; example?: string | undefined; timeoutMs?: string | undefined }): Promise<number> {
-  const built = await load(io, flowsDirOf(io, options.flows), { placeholderSecrets: false });
-  if (built === undefined) return EXIT.usage;
-  try {
-    const name = requireFlow(built, flow, 'run');
-    const input = await readInput(io, built, name, options);
-    const timeoutMs = options.timeoutMs === undefined ? undefined : Number(options.timeoutMs);
-    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1)) throw new UsageError('--timeout-ms must be a positive integer');
-    let record;
-    try {
-      record = await built.engine.execute(name, input, { timeoutMs });
-    } catch (error) {
-      if (error instanceof FlowdError) {
-        io.stderr(`${error.code}: ${error.message}\n`);
-        return EXIT.usage;
-      }
-      throw error;
-    }
-    io.stdout(`${JSON.stringify(built.secrets.mask(record), null, 2)}\n`);
-    const where = record.error?.phase === undefined ? '' : ` in phase ${record.error.phase}`;
-    if (record.status !== 'succeeded') io.stderr(`${name} ${record.status}${record.recovered ? ' (recovered by its recovery flow)' : ''}${where}: ${record.error?.code ?? ''} ${record.error?.message ?? ''}\n`);
-    return record.status === 'succeeded' ? EXIT.ok : EXIT.failed;
-  } finally {
-    await built.engine.close();
-  }
-}
-
-async function readInput(io: CliIo, built: BuiltEngine, name: string, options: { input?: string | undefined; example?: string | undefined }): Promise<unknown> {
-  if (options.example !== undefined) {
-    if (options.input !== undefined) throw new UsageError('give --input or --example, not both');
-    const examples = built.flows.get(name)!.examples;
-    if (!(options.example in examples)) throw new UsageError(`flow "${name}" has no example "${options.example}" (examples: ${Object.keys(examples).join(', ') || 'none'})`);
-    return examples[options.example];
-  }
-  if (options.input === undefined) throw new UsageError('run needs --input JSON, --input @file.json or --example NAME');
-  const text = options.input.startsWith('@') ? await readFile(resolvePath(io, options.input.slice(1)), 'utf8') : options.input;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new UsageError(`--input is not valid JSON: ${(error as Error).message}`);
-  }
 }
 
 /** `flowd doc <flow>` (Markdown to stdout), or `flowd doc --all --out dir [--check]` for the committed documents. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { EXIT, UsageError, processIo, type CliIo } from './cli-io.js';
-import { devCommand, diagramCommand, docCommand, openapiCommand, runCommand, serveCommand, validateCommand } from './commands.js';
+import { devCommand, diagramCommand, docCommand, openapiCommand, serveCommand, validateCommand } from './commands.js';
+import { runCommand } from './run-command.js';
 import { isEntryPoint } from '../entry-point.js';
 
 export const USAGE = `Usage: flowd <command> [options]
@@ -13,6 +14,8 @@ Commands:
   run <flow> --input JSON|@file.json     run a flow in-process (no server) and print its execution record;
       --example NAME                     exit 0 when it succeeded, 1 when it did not, 2 when it could not start
       --timeout-ms N
+      --signal name=JSON                 when it waits for signal "name", deliver this payload (repeatable, in order)
+      --advance DURATION                 then move the clock on (e.g. 3d) past a time wait or a wait's timeout
   doc <flow> [--out file] [--date D]     the flow's document (Markdown) on stdout or into a file
   doc --all --out dir [--check]          every flow's document into dir/<flow>.md (--check: fail on drift)
   diagram <flow>                         the flow's Mermaid diagram
@@ -31,6 +34,8 @@ const OPTIONS = {
   input: { type: 'string' },
   example: { type: 'string' },
   'timeout-ms': { type: 'string' },
+  signal: { type: 'string', multiple: true },
+  advance: { type: 'string' },
   out: { type: 'string' },
   all: { type: 'boolean' },
   check: { type: 'boolean' },
@@ -41,7 +46,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+type Values = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : (typeof OPTIONS)[K] extends { multiple: true } ? string[] : string;
+};
 
 /** One CLI command: the options it takes, how many positional arguments, and what it does. */
 interface Command {
@@ -54,9 +61,9 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   validate: { options: ['flows', 'secrets'], positionals: 1, run: (io, dir, v) => validateCommand(io, dir ?? v.flows, { secrets: v.secrets === true }) },
   run: {
-    options: ['flows', 'input', 'example', 'timeout-ms'],
+    options: ['flows', 'input', 'example', 'timeout-ms', 'signal', 'advance'],
     positionals: 1,
-    run: (io, flow, v) => runCommand(io, flow, { flows: v.flows, input: v.input, example: v.example, timeoutMs: v['timeout-ms'] }),
+    run: (io, flow, v) => runCommand(io, flow, { flows: v.flows, input: v.input, example: v.example, timeoutMs: v['timeout-ms'], signal: v.signal, advance: v.advance }),
   },
   doc: {
     options: ['flows', 'out', 'all', 'check', 'date'],

@@ -72,7 +72,7 @@ function overview(flow: CompiledFlow): string {
       ['Deadline', `${flow.timeoutMs} ms for the whole execution`],
       ['Transactional', flow.transactional ? 'yes: on failure, completed phases are compensated newest first' : 'no'],
       ['Recovery flow', flow.recovery === undefined ? 'none' : `[${flow.recovery.flow}](${flow.recovery.flow}.md)`],
-      ['Persistence', flow.persistence ?? 'service default (`PERSISTENCE`)'],
+      ['Persistence', flow.waits.durable ? 'durable (it waits: written before it runs, resumable anywhere)' : (flow.persistence ?? 'service default (`PERSISTENCE`)')],
       ['Examples', Object.keys(flow.examples).map(code).join(', ') || 'none'],
     ],
   );
@@ -120,7 +120,7 @@ function diagram(flow: CompiledFlow): string {
   return [
     '## 3. Flow Diagram',
     fence('mermaid', flowDiagram(flow)),
-    'Boxes are component calls (with the component below the id), diamonds decisions with their branch labels, trapezoids parallel blocks (fork and join), `each` circles maps and double-bordered boxes sub-flows.',
+    'Boxes are component calls (with the component below the id), diamonds decisions with their branch labels, trapezoids parallel blocks (fork and join), `each` circles maps, double-bordered boxes sub-flows and hexagons waits.',
   ].join('\n\n');
 }
 
