@@ -443,25 +443,13 @@ export interface paths {
                         "application/json": components["schemas"]["ExecutionRecord"];
                     };
                 };
-                /** @description The execution was accepted; follow the Location header (GET /executions/{id}) for its record. */
+                /** @description Default Response */
                 202: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            executionId: string;
-                            /** @enum {string} */
-                            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
-                            /** @description The execution stopped at a wait (status `waiting`): the phase, what for, and until when (docs/waits.md). */
-                            waiting?: {
-                                phase: string;
-                                /** @enum {string} */
-                                for: "time" | "signal" | "callback";
-                                until: string;
-                                signal?: string;
-                            };
-                        };
+                        "application/json": components["schemas"]["Accepted"];
                     };
                 };
                 /** @description A problem (RFC 9457) */
@@ -623,25 +611,13 @@ export interface paths {
                         "application/json": components["schemas"]["ExecutionRecord"];
                     };
                 };
-                /** @description The execution was accepted; follow the Location header (GET /executions/{id}) for its record. */
+                /** @description Default Response */
                 202: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            executionId: string;
-                            /** @enum {string} */
-                            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
-                            /** @description The execution stopped at a wait (status `waiting`): the phase, what for, and until when (docs/waits.md). */
-                            waiting?: {
-                                phase: string;
-                                /** @enum {string} */
-                                for: "time" | "signal" | "callback";
-                                until: string;
-                                signal?: string;
-                            };
-                        };
+                        "application/json": components["schemas"]["Accepted"];
                     };
                 };
                 /** @description A problem (RFC 9457) */
@@ -1869,6 +1845,20 @@ export interface components {
             instance?: string;
             issues?: components["schemas"]["Issue"][];
             execution?: components["schemas"]["ExecutionRecord"];
+        };
+        /** @description The execution was accepted (queued, still running, or waiting); follow the Location header for its record. */
+        Accepted: {
+            executionId: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+            /** @description The execution stopped at a wait (status `waiting`): the phase, what for, and until when (docs/waits.md). */
+            waiting?: {
+                phase: string;
+                /** @enum {string} */
+                for: "time" | "signal" | "callback";
+                until: string;
+                signal?: string;
+            };
         };
     };
     responses: never;

@@ -17,6 +17,7 @@ export const COMPONENT_IDS = {
   issue: 'Issue',
   problem: 'Problem',
   executeOptions: 'ExecuteOptions',
+  accepted: 'Accepted',
 } as const;
 
 /**

@@ -100,4 +100,5 @@ export const AcceptedSchema = z
       .optional()
       .describe('The execution stopped at a wait (status `waiting`): the phase, what for, and until when (docs/waits.md).'),
   })
-  .describe('The execution was accepted; follow the Location header (GET /executions/{id}) for its record.');
+  .describe('The execution was accepted; follow the Location header (GET /executions/{id}) for its record.')
+  .register(z.globalRegistry, { id: COMPONENT_IDS.accepted, description: 'The execution was accepted (queued, still running, or waiting); follow the Location header for its record.' });

@@ -45,6 +45,8 @@ export class DocSession {
       PORT: '0',
       METRICS_PORT: '0',
       STORE: 'memory',
+      // A page that serves STORE=sqlite keeps its data in the project directory, across restarts.
+      DATA_DIR: path.join(this.dir, 'data'),
       LOG_LEVEL: 'info',
       LOG_PRETTY: 'false',
       ...(dev ? { ...DEV_DEFAULTS, LOG_PRETTY: 'false' } : {}),
