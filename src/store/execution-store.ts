@@ -50,6 +50,7 @@ export interface ExecutionStore {
    * is stored and not taken yet, it is woken at once (wake_at = now) — in the same transaction,
    * with the row locked, so a signal delivered while the run was stopping is never missed.
    * A waiting execution is claimed like a queued one once `wakeAt` has passed (store clock).
+   * Its claim count restarts (a suspension is a run that ended well; EXECUTION_MAX_ATTEMPTS counts runs that died).
    */
   suspend(lease: Lease, rows: readonly JournalRow[], suspension: Suspension): Promise<void>;
   /** Signals and callback tokens of waiting executions. */

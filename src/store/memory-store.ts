@@ -124,6 +124,8 @@ export class MemoryExecutionStore implements ExecutionStore {
     stored.summary.status = 'waiting';
     stored.summary.waitingFor = suspension.waitingFor;
     stored.summary.wakeAt = this.signals.pending(lease.executionId) || stored.cancelRequested ? this.#clock() : suspension.wakeAt;
+    // A run that reached a wait ended well: claims after it start counting again (EXECUTION_MAX_ATTEMPTS counts runs that died).
+    stored.attempts = 0;
     stored.leaseOwner = undefined;
     stored.leaseExpiresAt = undefined;
   }
