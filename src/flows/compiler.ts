@@ -72,7 +72,7 @@ export function compileFlowVersions(sources: readonly FlowSource[], options: Com
     }
     if (name !== undefined) files.set(`${name}@${version}`, source);
     const compiled = compileFlow(parsed, source, reporter, { adapters: options.adapters, secretSource, secrets, report: reporter });
-    if (name !== undefined) references.push({ name, references: compiled.references, report });
+    if (name !== undefined) references.push({ name, references: compiled.references, report, waits: compiled.flow?.waits.durable === true });
     if (compiled.flow !== undefined) flows.push(compiled.flow);
   }
 
@@ -140,6 +140,9 @@ function compileFlow(
     }
   }
   const waits = collectWaits(phases, (path, message) => counted([path], message));
+  if (waits.durable && flow.persistence === 'none') {
+    counted(['persistence'], 'a flow that waits is stored while it waits (and resumed from the store): persistence "none" cannot apply; remove it, or set "all" or "failed"');
+  }
   const schedules = compileSchedules(flow.schedules ?? [], validateInput, (path, message) => counted([path], message));
   if (issueCount > 0 || validateInput === undefined) {
     for (const component of components.values()) void component.instance.close?.();

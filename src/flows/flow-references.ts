@@ -14,6 +14,8 @@ export interface FlowReferences {
   readonly name: string;
   readonly references: readonly FlowReference[];
   readonly report: (path: string, message: string) => void;
+  /** It has a wait that outlasts a run (docs/waits.md): it cannot run inside another flow's run. */
+  readonly waits?: boolean | undefined;
 }
 
 /**
@@ -30,6 +32,7 @@ export function checkFlowReferences(flows: readonly FlowReferences[]): void {
     byName.set(flow.name, [...edges, ...flow.references.map((reference) => ({ reference, report: flow.report }))]);
   }
   const names = [...byName.keys()].sort();
+  const waiting = new Set(flows.filter((flow) => flow.waits === true).map((flow) => flow.name));
   for (const flow of flows) {
     for (const reference of flow.references) {
       if (!byName.has(reference.target)) {
@@ -37,6 +40,8 @@ export function checkFlowReferences(flows: readonly FlowReferences[]): void {
         flow.report(reference.path, `unknown flow "${reference.target}"${near}; flows in this directory: ${listNames(names)}`);
       } else if (reference.kind === 'recovery' && reference.target === flow.name) {
         flow.report(reference.path, 'a flow cannot be its own recovery flow');
+      } else if (reference.kind !== 'trigger' && waiting.has(reference.target)) {
+        flow.report(reference.path, `flow "${reference.target}" waits (for a time, a signal or a callback): as a ${reference.kind === 'subflow' ? 'sub-flow' : reference.kind === 'recovery' ? 'recovery flow' : 'prerequisite'} it would run inside this flow's run, which cannot stop for it; start it with \`triggers\` instead, or move its wait into this flow`);
       }
     }
   }
