@@ -1,6 +1,9 @@
 import type { ExecutionStatus } from '../engine/record.js';
 import { LeaseLostError } from '../errors.js';
+import type { Lease } from './lease.js';
 import type { SignalStore, Suspension, WaitReason, WaitingCount } from './signals/signal-store.js';
+
+export type { Lease } from './lease.js';
 
 /**
  * Where executions live: each execution's journal (append-only rows), a summary row for lists,
@@ -113,13 +116,6 @@ export interface JournalRow {
   readonly data: string;
   /** JSON of the raw values a resumed or retried run needs (input, phase outputs, compensable requests); null when none. */
   readonly state: string | null;
-}
-
-/** Who may write an execution's rows: the worker holding its lease, at this epoch (fencing token). */
-export interface Lease {
-  readonly executionId: string;
-  readonly owner: string;
-  readonly epoch: number;
 }
 
 /** What a durable execution needs to be (re)started by any replica; stored with the summary row. */

@@ -1,5 +1,5 @@
 import type { ExecutionStatus } from '../../engine/record.js';
-import type { Lease } from '../execution-store.js';
+import type { Lease } from '../lease.js';
 
 /** What a waiting execution waits for (docs/waits.md). */
 export const WAIT_REASONS = ['time', 'signal', 'callback'] as const;
