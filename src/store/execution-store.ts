@@ -3,6 +3,8 @@ import { LeaseLostError } from '../errors.js';
 import type { Lease } from './lease.js';
 import type { SignalStore, Suspension, WaitReason, WaitingCount } from './signals/signal-store.js';
 
+export type { Lease } from './lease.js';
+
 /**
  * Where executions live: each execution's journal (append-only rows), a summary row for lists,
  * the work queue with leases, and idempotency keys. Memory (tests), SQLite (embedded) and
@@ -116,8 +118,6 @@ export interface JournalRow {
   /** JSON of the raw values a resumed or retried run needs (input, phase outputs, compensable requests); null when none. */
   readonly state: string | null;
 }
-
-export type { Lease } from './lease.js';
 
 /** What a durable execution needs to be (re)started by any replica; stored with the summary row. */
 export interface StoredOptions {

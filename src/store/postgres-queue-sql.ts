@@ -2,7 +2,10 @@ import { TERMINAL } from './execution-store.js';
 import { NOW } from './postgres-batch.js';
 import { SUMMARY_COLUMNS, qualified } from './summary-row.js';
 
-/** How many expired leases one claim considers (they are few: crashed or stalled workers). */
+/**
+ * How many expired leases, and how many due waiting executions, one claim considers per slot
+ * (expired leases are few: crashed or stalled workers; due waits are found by the wake index).
+ */
 const EXPIRED_CANDIDATES = 8;
 
 /**
@@ -10,7 +13,9 @@ const EXPIRED_CANDIDATES = 8;
  * $2 hashes), fairly between tenants: each tenant's oldest claimable execution before any
  * tenant's second. Tenants with queued work are found by a loose index scan of the queue index
  * (one probe per tenant), and each contributes at most $3 candidates, so a claim reads
- * O(tenants × limit) rows however long the queue. Candidates another replica is claiming are
+ * O(tenants × limit) rows however long the queue. Expired leases and waiting executions whose
+ * wake time has passed (store clock; the partial wake index, earliest first) join as candidates
+ * too. Candidates another replica is claiming are
  * skipped (SKIP LOCKED), never waited for.
  */
 export const CLAIM_STATEMENT = `
@@ -32,17 +37,22 @@ candidates AS (
   (SELECT e.id, e.tenant FROM flowd_executions e
    WHERE e.status = 'running' AND e.lease_expires_at < ${NOW} AND EXISTS (SELECT 1 FROM defs d WHERE d.flow = e.flow AND d.hash = e.flow_hash)
    ORDER BY e.id LIMIT $3 * ${EXPIRED_CANDIDATES})
+  UNION ALL
+  (SELECT e.id, e.tenant FROM flowd_executions e
+   WHERE e.status = 'waiting' AND e.wake_at <= ${NOW} AND EXISTS (SELECT 1 FROM defs d WHERE d.flow = e.flow AND d.hash = e.flow_hash)
+   ORDER BY e.wake_at, e.id LIMIT $3 * ${EXPIRED_CANDIDATES})
 ),
 ranked AS (
   SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY tenant ORDER BY id) AS turn FROM candidates) c ORDER BY turn, id LIMIT $3
 ),
 picked AS (
   SELECT e.id FROM flowd_executions e
-  WHERE e.id IN (SELECT id FROM ranked) AND (e.status = 'queued' OR (e.status = 'running' AND e.lease_expires_at < ${NOW}))
+  WHERE e.id IN (SELECT id FROM ranked)
+    AND (e.status = 'queued' OR (e.status = 'running' AND e.lease_expires_at < ${NOW}) OR (e.status = 'waiting' AND e.wake_at <= ${NOW}))
   ORDER BY e.id FOR UPDATE OF e SKIP LOCKED
 )
 UPDATE flowd_executions e
-SET status = 'running', lease_owner = $4, lease_epoch = e.lease_epoch + 1, lease_expires_at = ${NOW} + $5::bigint, attempts = e.attempts + 1
+SET status = 'running', wake_at = NULL, waiting_for = NULL, lease_owner = $4, lease_epoch = e.lease_epoch + 1, lease_expires_at = ${NOW} + $5::bigint, attempts = e.attempts + 1
 FROM picked WHERE e.id = picked.id
 RETURNING ${qualified('e', SUMMARY_COLUMNS)}, e.options, e.lease_epoch, e.attempts, e.cancel_requested`;
 
@@ -73,6 +83,8 @@ WITH gone AS (
   RETURNING id
 ),
 gone_rows AS (DELETE FROM flowd_journal WHERE execution_id IN (SELECT id FROM gone)),
+gone_signals AS (DELETE FROM flowd_signals WHERE execution_id IN (SELECT id FROM gone)),
+gone_callbacks AS (DELETE FROM flowd_callbacks WHERE execution_id IN (SELECT id FROM gone)),
 gone_keys AS (DELETE FROM flowd_idempotency_keys WHERE execution_id IN (SELECT id FROM gone) RETURNING 1),
 expired AS (
   DELETE FROM flowd_idempotency_keys WHERE key IN (

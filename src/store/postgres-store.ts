@@ -1,6 +1,7 @@
 import pg from 'pg';
 import {
   TERMINAL,
+  lostLease,
   type CancelOutcome,
   type ClaimRequest,
   type ClaimedExecution,
@@ -23,10 +24,13 @@ import { migratePostgres } from './migrations/runner.js';
 import { NOW } from './postgres-batch.js';
 import { PostgresGroupCommit, type PostgresGroupCommitOptions, type WriteStats } from './postgres-group-commit.js';
 import { CLAIM_STATEMENT, HEARTBEAT_STATEMENT, PURGE_STATEMENT } from './postgres-queue-sql.js';
+import { inTransaction } from './postgres-transaction.js';
+import { PostgresSignals } from './signals/postgres-signals.js';
+import type { Suspension, WaitingCount } from './signals/signal-store.js';
 import { SUMMARY_COLUMNS, qualified, toOptions, toRow, toSummary, type SummaryRow } from './summary-row.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const CLAIMABLE = `(status = 'queued' OR (status = 'running' AND lease_expires_at < ${NOW}))`;
+const CLAIMABLE = `(status = 'queued' OR (status = 'running' AND lease_expires_at < ${NOW}) OR (status = 'waiting' AND wake_at <= ${NOW}))`;
 
 export interface PostgresStoreOptions {
   readonly connectionString: string;
@@ -54,11 +58,13 @@ export class PostgresExecutionStore implements ExecutionStore {
   readonly pool: pg.Pool;
   readonly schema: string;
   readonly #writes: PostgresGroupCommit;
+  readonly signals: PostgresSignals;
 
   private constructor(pool: pg.Pool, schema: string, groupCommit: PostgresGroupCommitOptions | undefined) {
     this.pool = pool;
     this.schema = schema;
     this.#writes = new PostgresGroupCommit(pool, groupCommit);
+    this.signals = new PostgresSignals(pool);
   }
 
   /** Connects, creates the schema if needed and applies pending migrations under an advisory lock. */
@@ -116,6 +122,36 @@ export class PostgresExecutionStore implements ExecutionStore {
 
   finish(lease: Lease, rows: readonly JournalRow[], summary: FinishedSummary, options: { clearState?: boolean } = {}): Promise<void> {
     return this.#writes.write({ kind: 'finish', lease, rows, summary, clearState: options.clearState === true });
+  }
+
+  /**
+   * Its own transaction, not a write batch: the row is locked first (fenced), then a new statement
+   * decides the wake time, so it sees a signal whose delivery committed while it waited for the
+   * lock; a delivery that comes after finds the row waiting and wakes it (postgres-signals.ts).
+   */
+  async suspend(lease: Lease, rows: readonly JournalRow[], suspension: Suspension): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      const held = await client.query(`SELECT 1 FROM flowd_executions WHERE id = $1 AND lease_epoch = $2 AND status = 'running' FOR NO KEY UPDATE`, [
+        lease.executionId,
+        lease.epoch,
+      ]);
+      if (held.rows.length === 0) throw lostLease('suspension', lease);
+      await insertRows(client, lease.executionId, rows);
+      await client.query(
+        `UPDATE flowd_executions SET status = 'waiting', waiting_for = $3, lease_owner = NULL, lease_expires_at = NULL,
+           wake_at = CASE WHEN cancel_requested OR EXISTS (SELECT 1 FROM flowd_signals WHERE execution_id = $1 AND taken_by IS NULL)
+             THEN ${NOW} ELSE $2::bigint END
+         WHERE id = $1`,
+        [lease.executionId, suspension.wakeAt, suspension.waitingFor],
+      );
+    });
+  }
+
+  async countWaiting(): Promise<WaitingCount[]> {
+    const { rows } = await this.pool.query<{ flow: string; waiting_for: WaitingCount['waitingFor']; n: string }>(
+      `SELECT flow, waiting_for, count(*) AS n FROM flowd_executions WHERE status = 'waiting' AND waiting_for IS NOT NULL GROUP BY flow, waiting_for`,
+    );
+    return rows.map((row) => ({ flow: row.flow, waitingFor: row.waiting_for, count: Number(row.n) }));
   }
 
   save(execution: SavedExecution): Promise<void> {
@@ -216,39 +252,28 @@ export class PostgresExecutionStore implements ExecutionStore {
   }
 
   async cancel(executionId: string, rows: readonly JournalRow[], summary: FinishedSummary): Promise<CancelOutcome> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client): Promise<CancelOutcome> => {
       const found = await client.query<{ status: string }>(`SELECT status FROM flowd_executions WHERE id = $1 FOR UPDATE`, [executionId]);
       const status = found.rows[0]?.status;
-      let outcome: CancelOutcome;
-      if (status === undefined) outcome = 'not_found';
-      else if ((TERMINAL as readonly string[]).includes(status)) outcome = 'terminal';
-      else if (status === 'queued') {
+      if (status === undefined) return 'not_found';
+      if ((TERMINAL as readonly string[]).includes(status)) return 'terminal';
+      if (status === 'queued') {
         await client.query(`UPDATE flowd_executions SET status = $2, error_code = $3, recovered = $4, finished_at = ${NOW} WHERE id = $1`, [
           executionId,
           summary.status,
           summary.errorCode ?? null,
           summary.recovered ?? null,
         ]);
-        await client.query(
-          `INSERT INTO flowd_journal (execution_id, seq, type, data, state)
-           SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
-          [executionId, rows.map((row) => row.seq), rows.map((row) => row.type), rows.map((row) => row.data), rows.map((row) => row.state)],
-        );
-        outcome = 'cancelled';
-      } else {
-        await client.query(`UPDATE flowd_executions SET cancel_requested = true WHERE id = $1`, [executionId]);
-        outcome = 'requested';
+        await insertRows(client, executionId, rows);
+        return 'cancelled';
       }
-      await client.query('COMMIT');
-      return outcome;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      // A waiting execution is woken too, so a worker resumes it and ends it.
+      await client.query(
+        `UPDATE flowd_executions SET cancel_requested = true, wake_at = CASE WHEN status = 'waiting' THEN ${NOW} ELSE wake_at END WHERE id = $1`,
+        [executionId],
+      );
+      return 'requested';
+    });
   }
 
   async countQueued(tenant?: string): Promise<number> {
@@ -295,4 +320,13 @@ export class PostgresExecutionStore implements ExecutionStore {
     await this.#writes.drain();
     await this.pool.end();
   }
+}
+
+async function insertRows(client: pg.ClientBase, executionId: string, rows: readonly JournalRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO flowd_journal (execution_id, seq, type, data, state)
+     SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
+    [executionId, rows.map((row) => row.seq), rows.map((row) => row.type), rows.map((row) => row.data), rows.map((row) => row.state)],
+  );
 }

@@ -1,6 +1,9 @@
 import type Database from 'better-sqlite3';
 import { GROUP_COMMIT_DEFAULTS, takeBatch, type GroupCommitOptions, type Weighed } from './group-commit-bounds.js';
 
+/** The database clock in ms. SQLite's clock is the host's: the database is embedded. */
+export const NOW = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
+
 interface Job extends Weighed {
   readonly run: () => unknown;
   readonly resolve: (value: unknown) => void;

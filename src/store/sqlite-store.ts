@@ -24,14 +24,14 @@ import {
   type SucceededQuery,
 } from './execution-store.js';
 import { migrateSqlite } from './migrations/runner.js';
-import { SqliteGroupCommit } from './sqlite-group-commit.js';
+import { NOW, SqliteGroupCommit } from './sqlite-group-commit.js';
 import { rowsSize, type GroupCommitOptions } from './group-commit-bounds.js';
+import { SqliteSignals } from './signals/sqlite-signals.js';
+import type { Suspension, WaitingCount } from './signals/signal-store.js';
 import { SUMMARY_COLUMNS, toOptions, toRow, toSummary, type SummaryRow } from './summary-row.js';
 
-/** The database clock in ms. SQLite's clock is the host's: the database is embedded. */
-const NOW = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
 const TERMINAL_LIST = TERMINAL.map((status) => `'${status}'`).join(', ');
-const CLAIMABLE = `(status = 'queued' OR (status = 'running' AND lease_expires_at < ${NOW}))`;
+const CLAIMABLE = `(status = 'queued' OR (status = 'running' AND lease_expires_at < ${NOW}) OR (status = 'waiting' AND wake_at <= ${NOW}))`;
 const DEFINITION_KEYS = `(flow || '@' || flow_hash) IN (SELECT value FROM json_each(@keys))`;
 
 export interface SqliteStoreOptions {
@@ -57,6 +57,7 @@ export class SqliteExecutionStore implements ExecutionStore {
   readonly durable: boolean;
   readonly db: Database.Database;
   readonly #writes: SqliteGroupCommit;
+  readonly signals: SqliteSignals;
   /** Prepared once per SQL text: preparing costs more than running these small statements. */
   readonly #statements = new Map<string, Database.Statement>();
 
@@ -64,6 +65,7 @@ export class SqliteExecutionStore implements ExecutionStore {
     this.db = db;
     this.durable = durable;
     this.#writes = new SqliteGroupCommit(db, groupCommit);
+    this.signals = new SqliteSignals(db, this.#writes);
   }
 
   /** Opens (creating) the file, sets WAL, and applies pending migrations. */
@@ -159,6 +161,27 @@ export class SqliteExecutionStore implements ExecutionStore {
     }, weigh(rows));
   }
 
+  async suspend(lease: Lease, rows: readonly JournalRow[], suspension: Suspension): Promise<void> {
+    await this.#writes.write(() => {
+      // One IMMEDIATE transaction: a signal delivered while the run was stopping is committed
+      // before it (and seen here) or after it (and wakes the waiting row).
+      const held = this.#sql(
+        `UPDATE flowd_executions SET status = 'waiting', waiting_for = @waitingFor, lease_owner = NULL, lease_expires_at = NULL,
+           wake_at = CASE WHEN cancel_requested = 1 OR EXISTS (SELECT 1 FROM flowd_signals WHERE execution_id = @id AND taken_by IS NULL)
+             THEN ${NOW} ELSE @wakeAt END
+         WHERE id = @id AND lease_epoch = @epoch AND status = 'running'`,
+      ).run({ id: lease.executionId, epoch: lease.epoch, wakeAt: suspension.wakeAt, waitingFor: suspension.waitingFor });
+      if (held.changes === 0) throw lostLease('suspension', lease);
+      this.#insertRows(lease.executionId, rows, false);
+    }, weigh(rows));
+  }
+
+  async countWaiting(): Promise<WaitingCount[]> {
+    const rows = this.#sql(`SELECT flow, waiting_for, count(*) AS n FROM flowd_executions WHERE status = 'waiting' GROUP BY flow, waiting_for`)
+      .all() as { flow: string; waiting_for: WaitingCount['waitingFor'] | null; n: number }[];
+    return rows.flatMap((row) => (row.waiting_for === null ? [] : [{ flow: row.flow, waitingFor: row.waiting_for, count: row.n }]));
+  }
+
   async save(execution: SavedExecution): Promise<void> {
     await this.#writes.write(() => {
       const inserted = this.#sql(
@@ -226,7 +249,7 @@ export class SqliteExecutionStore implements ExecutionStore {
          ) ORDER BY turn, id LIMIT @limit`,
       ).all({ keys, limit: request.limit }) as { id: string }[];
       const take = this.#sql(
-        `UPDATE flowd_executions SET status = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${NOW} + ?, attempts = attempts + 1
+        `UPDATE flowd_executions SET status = 'running', wake_at = NULL, waiting_for = NULL, lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${NOW} + ?, attempts = attempts + 1
          WHERE id = ? RETURNING ${SUMMARY_COLUMNS}, options, lease_epoch, attempts, cancel_requested`,
       );
       return picked.map(({ id }) => {
@@ -280,7 +303,9 @@ export class SqliteExecutionStore implements ExecutionStore {
         this.#insertRows(executionId, rows, false);
         return 'cancelled';
       }
-      this.#sql(`UPDATE flowd_executions SET cancel_requested = 1 WHERE id = ?`).run(executionId);
+      // A waiting execution is woken too, so a worker resumes it and ends it.
+      this.#sql(`UPDATE flowd_executions SET cancel_requested = 1, wake_at = CASE WHEN status = 'waiting' THEN ${NOW} ELSE wake_at END WHERE id = ?`)
+        .run(executionId);
       return 'requested';
     }, weigh(rows));
   }
@@ -312,7 +337,7 @@ export class SqliteExecutionStore implements ExecutionStore {
           .all(olderThanMs, batchSize) as { id: string }[]).map((row) => row.id),
       );
       const inList = `IN (SELECT value FROM json_each(?))`;
-      this.#sql(`DELETE FROM flowd_journal WHERE execution_id ${inList}`).run(ids);
+      for (const table of ['flowd_journal', 'flowd_signals', 'flowd_callbacks']) this.#sql(`DELETE FROM ${table} WHERE execution_id ${inList}`).run(ids);
       let removed = this.#sql(`DELETE FROM flowd_executions WHERE id ${inList}`).run(ids).changes;
       removed += this.#sql(`DELETE FROM flowd_idempotency_keys WHERE execution_id ${inList}`).run(ids).changes;
       removed += this.#sql(`DELETE FROM flowd_idempotency_keys WHERE key IN (SELECT key FROM flowd_idempotency_keys WHERE expires_at <= ${NOW} LIMIT ?)`)

@@ -41,7 +41,10 @@ export class StateCipher {
   }
 }
 
-/** The store, with every row's `state` sealed on the way in and opened on the way out. */
+/**
+ * The store, with every row's `state`, and every signal's payload (it may carry what a callback
+ * or a caller sent), sealed on the way in and opened on the way out.
+ */
 export function withStateEncryption(store: ExecutionStore, cipher: StateCipher): ExecutionStore {
   const seal = (rows: readonly JournalRow[]): JournalRow[] => rows.map((row) => (row.state === null ? row : { ...row, state: cipher.seal(row.state) }));
   const open = (rows: readonly JournalRow[]): JournalRow[] => rows.map((row) => (row.state === null ? row : { ...row, state: cipher.open(row.state) }));
@@ -52,6 +55,17 @@ export function withStateEncryption(store: ExecutionStore, cipher: StateCipher):
     create: (execution) => store.create({ ...execution, rows: seal(execution.rows) }),
     append: (lease, rows, leaseMs) => store.append(lease, seal(rows), leaseMs),
     finish: (lease, rows, summary, options) => store.finish(lease, seal(rows), summary, options),
+    suspend: (lease, rows, suspension) => store.suspend(lease, seal(rows), suspension),
+    signals: {
+      deliver: (signal) => store.signals.deliver({ ...signal, payload: cipher.seal(signal.payload) }),
+      take: async (lease, name, waitKey) => {
+        const taken = await store.signals.take(lease, name, waitKey);
+        return taken === undefined ? undefined : { ...taken, payload: cipher.open(taken.payload) };
+      },
+      registerCallback: (lease, registration) => store.signals.registerCallback(lease, registration),
+      useCallback: (tokenHash, payload) => store.signals.useCallback(tokenHash, cipher.seal(payload)),
+    },
+    countWaiting: () => store.countWaiting(),
     save: (execution) => store.save({ ...execution, rows: seal(execution.rows) }),
     get: async (executionId, options) => {
       const stored = await store.get(executionId, options);

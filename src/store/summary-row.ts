@@ -1,8 +1,9 @@
 import type { ExecutionStatus } from '../engine/record.js';
 import type { ExecutionSummary, JournalRow, StoredOptions } from './execution-store.js';
+import type { WaitReason } from './signals/signal-store.js';
 
 /** The summary columns both SQL stores select (times are bigint strings in PostgreSQL). */
-export const SUMMARY_COLUMNS = 'id, flow, flow_version, flow_hash, status, tenant, parent_id, correlation_key, started_at, finished_at, error_code, recovered';
+export const SUMMARY_COLUMNS = 'id, flow, flow_version, flow_hash, status, tenant, parent_id, correlation_key, started_at, finished_at, error_code, recovered, wake_at, waiting_for';
 
 /** `columns` (a comma-separated list) each prefixed with `alias.`. */
 export function qualified(alias: string, columns: string): string {
@@ -23,6 +24,8 @@ export interface SummaryRow {
   error_code: string | null;
   /** 0/1 in SQLite, boolean in PostgreSQL. */
   recovered: number | boolean | null;
+  wake_at: number | string | null;
+  waiting_for: WaitReason | null;
 }
 
 export function toSummary(row: SummaryRow): ExecutionSummary {
@@ -40,6 +43,10 @@ export function toSummary(row: SummaryRow): ExecutionSummary {
   if (row.correlation_key !== null) summary.correlationKey = row.correlation_key;
   if (row.error_code !== null) summary.errorCode = row.error_code;
   if (row.recovered !== null) summary.recovered = row.recovered === true || row.recovered === 1;
+  if (row.status === 'waiting') {
+    if (row.wake_at !== null) summary.wakeAt = Number(row.wake_at);
+    if (row.waiting_for !== null) summary.waitingFor = row.waiting_for;
+  }
   return summary;
 }
 

@@ -15,7 +15,7 @@ import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
 import { SqliteExecutionStore } from '../../src/store/sqlite-store.js';
 import { PG_URL, dropSchema } from '../durable/helpers.js';
 import { bulkInsertSql, COMPENSATED_RECORD, ENDED_RECORD, IDS, fillPostgres, fillSqlite } from './legacy-0001.js';
-import { newExecution, savedExecution, typesOf } from './store-fixtures.js';
+import { newExecution, running, savedExecution, typesOf } from './store-fixtures.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -104,6 +104,43 @@ describe('migrations', () => {
   });
 });
 
+/** Version 4 (schedules) applied by a build without version 3, as a branch merged before waits would have. */
+const SCHEDULES = MIGRATIONS.find((migration) => migration.version === 4)!;
+
+describe('a database that has versions 1, 2 and 4 (schedules before waits)', () => {
+  async function usable(store: ExecutionStore): Promise<void> {
+    const lease = await running(store);
+    await store.suspend(lease, [], { wakeAt: (await store.now()) + 60_000, waitingFor: 'signal' });
+    expect(await store.signals.deliver({ executionId: lease.executionId, name: 's', payload: '1' })).toMatchObject({ kind: 'delivered', status: 'waiting' });
+    expect((await store.get(lease.executionId))?.summary).toMatchObject({ status: 'waiting', waitingFor: 'signal' });
+  }
+
+  it('sqlite: gets version 3 added on open', async () => {
+    const path = join(await tempDir(), 'flowd.db');
+    const db = new Database(path);
+    migrateSqlite(db, 2);
+    for (const step of SCHEDULES.sqlite) if (typeof step === 'string') db.exec(step);
+    db.prepare(`INSERT INTO flowd_migrations (version, name, applied_at) VALUES (4, ?, 0)`).run(SCHEDULES.name);
+    db.close();
+    const store = SqliteExecutionStore.open({ path });
+    expect(store.appliedMigrations()).toEqual([1, 2, 3, 4]);
+    await usable(store);
+    await store.close();
+  });
+
+  it('postgres: gets version 3 added on open', async () => {
+    const schemaName = tempSchema();
+    const client = await pgClient(schemaName);
+    await migratePostgres(client, schemaName, 2);
+    for (const step of SCHEDULES.postgres) if (typeof step === 'string') await client.query(step);
+    await client.query(`INSERT INTO flowd_migrations (version, name, applied_at) VALUES (4, $1, 0)`, [SCHEDULES.name]);
+    const store = await PostgresExecutionStore.open({ connectionString: PG_URL, schema: schemaName });
+    cleanups.push(() => store.close());
+    expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4]);
+    await usable(store);
+  });
+});
+
 describe.each(['sqlite', 'postgres'] as const)('%s: upgrading a flowd 0.1.0 database', (backend) => {
   /** A 0.1.0 database with its executions, then opened by this build (which migrates it). */
   async function upgraded(bulk = 0): Promise<{ store: ExecutionStore; tables: () => Promise<string[]> }> {
@@ -135,7 +172,7 @@ describe.each(['sqlite', 'postgres'] as const)('%s: upgrading a flowd 0.1.0 data
 
   it('turns every old execution into journal rows whose record matches the old one, and drops the old tables', async () => {
     const { store, tables } = await upgraded();
-    expect(await tables()).toEqual(['flowd_executions', 'flowd_idempotency_keys', 'flowd_journal', 'flowd_migrations', 'flowd_schedules']);
+    expect(await tables()).toEqual(['flowd_callbacks', 'flowd_executions', 'flowd_idempotency_keys', 'flowd_journal', 'flowd_migrations', 'flowd_schedules', 'flowd_signals']);
 
     const ended = (await store.get(IDS.ended, { withState: true }))!;
     expect(ended.summary).toMatchObject({ executionId: IDS.ended, flow: 'order', status: 'succeeded', tenant: 'local', startedAt: Date.parse(ENDED_RECORD.startedAt) });

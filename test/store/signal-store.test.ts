@@ -154,6 +154,32 @@ describe.each(BACKENDS)('%s store: waits and signals', (backend) => {
     expect(claimed?.cancelRequested).toBe(true);
   });
 
+  it('a signal racing a suspension is never left unseen: the execution is claimable at once either way', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const flow = unique('race');
+      const lease = await runningOf(flow);
+      const wakeAt = (await store.now()) + DAY;
+      const [, delivered] = await Promise.all([
+        store.suspend(lease, [row(1, 'run_suspended')], { wakeAt, waitingFor: 'signal' }),
+        store.signals.deliver({ executionId: lease.executionId, name: 'go', payload: String(round) }),
+      ]);
+      expect(delivered.kind).toBe('delivered');
+      const [claimed] = await claimOf(flow);
+      expect(claimed?.lease.executionId).toBe(lease.executionId);
+    }
+  });
+
+  it('a purge takes an ended execution\'s callback tokens with it', async () => {
+    const lease = await runningOf(unique('purged'));
+    await store.signals.registerCallback(lease, { tokenHash: 'purged-1', executionId: lease.executionId, waitKey: 'k', signal: 'callback:k', expiresAt: (await store.now()) + DAY });
+    await store.signals.deliver({ executionId: lease.executionId, name: 'kept', payload: '1' });
+    await store.finish(lease, [finishedRow(1, 'succeeded')], { status: 'succeeded' });
+    await letTimePass(store, 5);
+    await store.purge(1, 1000);
+    expect(await store.get(lease.executionId)).toBeUndefined();
+    expect(await store.signals.useCallback('purged-1', '{}')).toEqual({ kind: 'not_found' });
+  });
+
   it('counts waiting executions by flow and reason', async () => {
     const flow = unique('gauge');
     await suspended(flow, DAY, 'signal');

@@ -12,7 +12,7 @@ import { ConfigurationError } from '../../src/errors.js';
 import { createStore } from '../../src/store/create-store.js';
 import { StateCipher, withStateEncryption } from '../../src/store/state-encryption.js';
 import { SqliteExecutionStore } from '../../src/store/sqlite-store.js';
-import { finishedRow, newExecution, nextId, row, startedRow } from './store-fixtures.js';
+import { finishedRow, newExecution, nextId, row, running, startedRow } from './store-fixtures.js';
 
 const SECRET_INPUT = { password: 'hunter2-at-rest-9931', card: '4111 1111 1111 1111' };
 
@@ -61,6 +61,23 @@ describe('state encryption at rest', () => {
     expect(JSON.stringify(await plain.get(executionId, { withState: true }))).not.toContain('at-rest-output-77');
     const found = await store.findSucceeded({ flow: 'verify', correlationKey: undefined, tenant: 'local', withinMs: 60_000 });
     expect(JSON.parse(found!.finished.state!)).toEqual({ output: { token: 'at-rest-output-77' } });
+  });
+
+  it('stores signal payloads (delivered, and sent to a callback) sealed, and a wait takes them open', async () => {
+    const store = withStateEncryption(plain, new StateCipher(key));
+    const lease = await running(store, { flow: 'sealed-signals' });
+    await store.signals.deliver({ executionId: lease.executionId, name: 'card', payload: '{"card":"4111-signal-5522"}' });
+    await store.signals.registerCallback(lease, { tokenHash: 'sealed-hash', executionId: lease.executionId, waitKey: 'cb', signal: 'callback:cb', expiresAt: (await store.now()) + 60_000 });
+    expect(await store.signals.useCallback('sealed-hash', '{"secret":"callback-at-rest-31"}')).toEqual({ kind: 'delivered', executionId: lease.executionId });
+
+    const atRest = plain.db.prepare(`SELECT payload FROM flowd_signals WHERE execution_id = ? ORDER BY id`).all(lease.executionId) as { payload: string }[];
+    expect(atRest).toHaveLength(2);
+    for (const { payload } of atRest) expect(payload).toMatch(/^enc:v1:/);
+    expect(JSON.stringify(atRest)).not.toContain('4111-signal-5522');
+    expect(JSON.stringify(atRest)).not.toContain('callback-at-rest-31');
+
+    expect(await store.signals.take(lease, 'card', 'w-card')).toMatchObject({ name: 'card', payload: '{"card":"4111-signal-5522"}' });
+    expect(await store.signals.take(lease, 'callback:cb', 'cb')).toMatchObject({ payload: '{"secret":"callback-at-rest-31"}' });
   });
 
   it('another key cannot read it: an error, never garbage', async () => {
