@@ -138,7 +138,7 @@ export class PostgresExecutionStore implements ExecutionStore {
       if (held.rows.length === 0) throw lostLease('suspension', lease);
       await insertRows(client, lease.executionId, rows);
       await client.query(
-        `UPDATE flowd_executions SET status = 'waiting', waiting_for = $3, lease_owner = NULL, lease_expires_at = NULL,
+        `UPDATE flowd_executions SET status = 'waiting', waiting_for = $3, attempts = 0, lease_owner = NULL, lease_expires_at = NULL,
            wake_at = CASE WHEN cancel_requested OR EXISTS (SELECT 1 FROM flowd_signals WHERE execution_id = $1 AND taken_by IS NULL)
              THEN ${NOW} ELSE $2::bigint END
          WHERE id = $1`,

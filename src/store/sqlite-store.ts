@@ -166,7 +166,7 @@ export class SqliteExecutionStore implements ExecutionStore {
       // One IMMEDIATE transaction: a signal delivered while the run was stopping is committed
       // before it (and seen here) or after it (and wakes the waiting row).
       const held = this.#sql(
-        `UPDATE flowd_executions SET status = 'waiting', waiting_for = @waitingFor, lease_owner = NULL, lease_expires_at = NULL,
+        `UPDATE flowd_executions SET status = 'waiting', waiting_for = @waitingFor, attempts = 0, lease_owner = NULL, lease_expires_at = NULL,
            wake_at = CASE WHEN cancel_requested = 1 OR EXISTS (SELECT 1 FROM flowd_signals WHERE execution_id = @id AND taken_by IS NULL)
              THEN ${NOW} ELSE @wakeAt END
          WHERE id = @id AND lease_epoch = @epoch AND status = 'running'`,

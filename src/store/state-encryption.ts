@@ -63,6 +63,7 @@ export function withStateEncryption(store: ExecutionStore, cipher: StateCipher):
         return taken === undefined ? undefined : { ...taken, payload: cipher.open(taken.payload) };
       },
       registerCallback: (lease, registration) => store.signals.registerCallback(lease, registration),
+      findCallback: (tokenHash) => store.signals.findCallback(tokenHash),
       useCallback: (tokenHash, payload) => store.signals.useCallback(tokenHash, cipher.seal(payload)),
     },
     countWaiting: () => store.countWaiting(),

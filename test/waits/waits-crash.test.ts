@@ -96,7 +96,8 @@ describe.each(BACKENDS)('waits across kill -9 on %s', (backend) => {
   }, 120_000);
 
   it('a time wait and a signal timeout fire on time after a restart', async () => {
-    const env = workerEnv(db, flowsDir, 4);
+    // Waits of seconds suspend instead of sleeping in the request.
+    const env = { ...workerEnv(db, flowsDir, 4), WAIT_INLINE_MS: '200' };
     const first = await ServerProcess.start(env);
     const started = await first.request('POST', '/flows/timer-crash/execute', { input: {} });
     expect(started.body).toMatchObject({ status: 'waiting', waiting: { phase: 'sleep', for: 'time' } });

@@ -58,6 +58,12 @@ export class PostgresSignals implements SignalStore {
     });
   }
 
+  async findCallback(tokenHash: string): Promise<{ executionId: string; waitKey: string } | undefined> {
+    const found = await this.#pool.query<{ execution_id: string; wait_key: string }>(`SELECT execution_id, wait_key FROM flowd_callbacks WHERE token_hash = $1`, [tokenHash]);
+    const row = found.rows[0];
+    return row === undefined ? undefined : { executionId: row.execution_id, waitKey: row.wait_key };
+  }
+
   useCallback(tokenHash: string, payload: string): Promise<CallbackOutcome> {
     return inTransaction(this.#pool, async (client): Promise<CallbackOutcome> => {
       const owner = await client.query<{ execution_id: string }>(`SELECT execution_id FROM flowd_callbacks WHERE token_hash = $1`, [tokenHash]);

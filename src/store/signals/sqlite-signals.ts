@@ -78,6 +78,11 @@ export class SqliteSignals implements SignalStore {
     });
   }
 
+  async findCallback(tokenHash: string): Promise<{ executionId: string; waitKey: string } | undefined> {
+    const found = this.#sql(`SELECT execution_id, wait_key FROM flowd_callbacks WHERE token_hash = ?`).get(tokenHash) as { execution_id: string; wait_key: string } | undefined;
+    return found === undefined ? undefined : { executionId: found.execution_id, waitKey: found.wait_key };
+  }
+
   useCallback(tokenHash: string, payload: string): Promise<CallbackOutcome> {
     return this.#writes.write((): CallbackOutcome => {
       const found = this.#sql(
