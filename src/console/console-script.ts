@@ -1,3 +1,4 @@
+import { CALLS_PART } from './script/calls.js';
 import { DOM_PART } from './script/dom.js';
 import { EXECUTION_PART } from './script/execution.js';
 import { FLOWS_PART } from './script/flows.js';
@@ -34,4 +35,4 @@ const ROUTER_PART = String.raw`  function route() {
  * from the API reaches the page as text nodes; only Mermaid's sanitised SVG is inserted as markup.
  * The parts are written without backticks or template placeholders (they live in String.raw).
  */
-export const CONSOLE_SCRIPT = ['(function () {', "  'use strict';", DOM_PART, MERMAID_PART, MARKDOWN_PART, FLOWS_PART, EXECUTION_PART, ROUTER_PART, '})();', ''].join('\n');
+export const CONSOLE_SCRIPT = ['(function () {', "  'use strict';", DOM_PART, MERMAID_PART, MARKDOWN_PART, FLOWS_PART, CALLS_PART, EXECUTION_PART, ROUTER_PART, '})();', ''].join('\n');

@@ -4,7 +4,14 @@
  */
 export const DOM_PART = String.raw`  var app = document.getElementById('app');
   var KEY_STORAGE = 'flowd.apiKey';
+  // The statuses POST /executions/{id}/retry accepts (409 FLOWD_ERR_EXECUTION_NOT_RETRYABLE otherwise), and why the others are refused.
   var RETRYABLE = { failed: 1, compensated: 1, timed_out: 1, cancelled: 1 };
+  var NOT_RETRYABLE = {
+    succeeded: 'it succeeded, there is nothing to retry.',
+    compensation_failed: 'its compensation failed: some completed phases could not be undone; resolve them before running the order again.',
+    running: 'it is still running.',
+    queued: 'it has not run yet.',
+  };
   var diagramCount = 0;
   var mermaidReady = false;
 

@@ -44,9 +44,9 @@ export const FLOWS_PART = String.raw`  // ---------- Views ----------
           return el('tr', { 'data-execution': r.executionId }, [
             el('td', {}, [el('a', { href: '#/executions/' + r.executionId }, [el('code', { text: r.executionId })])]),
             el('td', {}, [el('a', { href: '#/flows/' + r.flow, text: r.flow })]),
-            el('td', {}, [statusBadge(r.status, r.recovered)]),
+            el('td', {}, [statusBadge(r.status, r.recovered), r.stored === false ? el('span', { 'class': 'badge memory-only', title: 'Not stored (persistence policy): kept in this process\'s memory until evicted (EXECUTIONS_MAX) or the service restarts', text: 'memory only' }) : null]),
             el('td', { text: when(r.startedAt) }),
-            el('td', { text: ms(r.durationMs) }),
+            el('td', { text: r.finishedAt ? ms(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '—' }),
           ]);
         })),
       ]));

@@ -39,7 +39,7 @@ export const MERMAID_PART = String.raw`  // ---------- Mermaid ----------
     return 'ok';
   }
 
-  /** The flow's diagram with every phase node classed by its outcome in this execution. */
+  /** The flow's diagram with every phase node classed by its outcome in this execution, and every compensation node by its own. */
   function colouredDiagram(diagram, record, phaseIds) {
     var outcome = {};
     var kinds = {};
@@ -49,8 +49,14 @@ export const MERMAID_PART = String.raw`  // ---------- Mermaid ----------
       if (!previous || PRIORITY.indexOf(c) < PRIORITY.indexOf(previous)) outcome[phase.id] = c;
       kinds[phase.id] = phase.kind;
     });
+    // A compensation's node (undo_<phase>): failed when any undo of the phase failed, compensated when one ran.
+    var undone = {};
+    (record.compensations || []).forEach(function (c) {
+      var k = c.status === 'failed' ? 'failed' : c.status === 'pending' ? 'running' : 'compensated';
+      if (!undone[c.phase] || PRIORITY.indexOf(k) < PRIORITY.indexOf(undone[c.phase])) undone[c.phase] = k;
+    });
     var defined = {};
-    diagram.split('\n').forEach(function (line) { var m = /^\s*(p_[A-Za-z0-9_]+)[\[\(\{\/\\]/.exec(line); if (m) defined[m[1]] = true; });
+    diagram.split('\n').forEach(function (line) { var m = /^\s*((?:p|undo)_[A-Za-z0-9_]+)[\[\(\{\/\\>]/.exec(line); if (m) defined[m[1]] = true; });
     var lines = [diagram.replace(/\s+$/, ''),
       '  classDef ok fill:#d1fae5,stroke:#059669,color:#064e3b',
       '  classDef failed fill:#fee2e2,stroke:#dc2626,color:#7f1d1d',
@@ -64,6 +70,7 @@ export const MERMAID_PART = String.raw`  // ---------- Mermaid ----------
     phaseIds.forEach(function (id) {
       var nodes = ['p_' + id, 'p_' + id + '_fork', 'p_' + id + '_join'].filter(function (n) { return defined[n]; });
       if (nodes.length) lines.push('  class ' + nodes.join(',') + ' ' + (outcome[id] || 'notrun'));
+      if (defined['undo_' + id]) lines.push('  class undo_' + id + ' ' + (undone[id] || 'notrun'));
     });
     return lines.join('\n') + '\n';
   }
