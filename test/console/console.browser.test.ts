@@ -39,7 +39,8 @@ function shopFlows(upstream: string): Record<string, string> {
     ],
   };
   const quiet = { name: 'quiet-shop', capture: 'errors', components: { shop }, phases: [{ id: 'look', component: 'shop', request: { method: 'GET', path: '/quiet' } }] };
-  return { 'shop-order.json': JSON.stringify(order), 'quiet-shop.json': JSON.stringify(quiet) };
+  const big = { name: 'big-shop', components: { shop }, phases: [{ id: 'catalogue', component: 'shop', request: { method: 'GET', path: '/catalogue' } }] };
+  return { 'shop-order.json': JSON.stringify(order), 'quiet-shop.json': JSON.stringify(quiet), 'big-shop.json': JSON.stringify(big) };
 }
 
 /**
@@ -325,6 +326,19 @@ describe('web console in a real browser', () => {
     const look = await expand(page, '#execution-timeline tr[data-phase="look"]');
     expect(look).toContain("not captured: capture policy errors (the flow's capture:) keeps only failed attempts.");
     expect(look).toContain('"quiet": true'); // the output is kept whatever the capture policy
+    await page.close();
+  }, 60_000);
+
+  it('says so when an execution ran out of capture budget', async () => {
+    upstream.script('GET /catalogue', ok({ items: 'x'.repeat(70 * 1024) })); // past CAPTURE_MAX_BYTES (64 KiB)
+    const answer = await fetch(`${baseUrl}/flows/big-shop/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input": {}}' });
+    const { executionId } = (await answer.json()) as { executionId: string };
+    const page = await open(`/console#/executions/${executionId}`);
+    await page.waitForSelector('#captures-truncated');
+    expect(await page.textContent('#captures-truncated')).toContain('CAPTURE_MAX_BYTES');
+    const catalogue = await expand(page, '#execution-timeline tr[data-phase="catalogue"]');
+    expect(catalogue).toContain(`Request GET ${upstream.url}/catalogue`);
+    expect(catalogue).toContain('Response not kept: the capture budget ran out (CAPTURE_MAX_BYTES).');
     await page.close();
   }, 60_000);
 

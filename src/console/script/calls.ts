@@ -17,13 +17,14 @@ export const CALLS_PART = String.raw`  function json(value) {
     return error.code + (error.status ? ' (HTTP ' + error.status + ')' : '') + (error.reason ? ' ' + error.reason : '') + ': ' + error.message;
   }
 
-  function callView(call) {
+  function callView(call, truncated) {
     var parts = [el('h4', { text: 'Attempt ' + call.attempt + ' · started ' + when(call.startedAt) + ' · ' + ms(call.durationMs) })];
     if (call.request !== undefined) parts.push(el('div', { 'class': 'call-request' }, [el('strong', { text: 'Request ' }), el('code', { text: requestLine(call.request) }), json(call.request)]));
     if (call.response !== undefined) {
       var status = call.response && typeof call.response === 'object' && call.response.status !== undefined ? 'status ' + call.response.status : '';
       parts.push(el('div', { 'class': 'call-response' }, [el('strong', { text: 'Response ' }), el('code', { text: status }), json(call.response)]));
     }
+    if (call.response === undefined && !call.error && truncated) parts.push(el('p', { 'class': 'muted not-captured', text: 'Response not kept: the capture budget ran out (CAPTURE_MAX_BYTES).' }));
     if (call.error) parts.push(el('p', { 'class': 'error call-error', text: 'Error ' + errorText(call.error) }));
     if (call.detail !== undefined) parts.push(el('div', { 'class': 'call-detail' }, [el('strong', { text: 'What the upstream said' }), json(call.detail)]));
     if (call.retryInMs !== undefined) parts.push(el('p', { 'class': 'muted call-retry', text: 'Retried after ' + ms(call.retryInMs) }));
@@ -45,7 +46,7 @@ export const CALLS_PART = String.raw`  function json(value) {
 
   /** The attempts of a phase or a compensation, or why they are not shown. */
   function callsView(calls, attempts, capture, truncated) {
-    var out = (calls || []).map(callView);
+    var out = (calls || []).map(function (call) { return callView(call, truncated); });
     if (attempts > out.length) out.push(notCaptured(el('p', { 'class': 'muted not-captured' }), capture, truncated, out.length, attempts));
     return out;
   }
