@@ -69,6 +69,12 @@ button.secondary { background: #fff; color: var(--accent); }
 .facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .6rem 1rem; }
 .facts dt { color: var(--muted); } .facts dd { margin: 0; }
 .legend span { margin-right: .8rem; }
+.badge { display: inline-block; margin-left: .4rem; padding: 0 .45rem; border-radius: 999px; font-size: .75rem; border: 1px dashed var(--muted); color: var(--muted); }
+.warning { color: #92400e; background: #fef3c7; border-radius: 6px; padding: .3rem .6rem; }
+button.toggle { padding: 0 .35rem; margin-right: .3rem; border: 1px solid var(--line); background: #fff; color: var(--accent); font-size: .8rem; }
+tr.detail > td { background: #f9fafb; padding: .5rem 1rem; }
+tr.detail .call { border-left: 3px solid var(--line); padding-left: .7rem; margin-bottom: .6rem; }
+tr.detail h4 { margin: .2rem 0; font-size: .9rem; } tr.detail pre.json { margin: .2rem 0 .5rem; max-height: 24rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 `;
 
 /** The console's icon (served at /favicon.ico, so browsers asking for it by habit get it too). */

@@ -120,7 +120,7 @@ function diagram(flow: CompiledFlow): string {
   return [
     '## 3. Flow Diagram',
     fence('mermaid', flowDiagram(flow)),
-    'Boxes are component calls (with the component below the id), diamonds decisions with their branch labels, trapezoids parallel blocks (fork and join), `each` circles maps, double-bordered boxes sub-flows and hexagons waits.',
+    'Boxes are component calls (with the component below the id), diamonds decisions with their branch labels, trapezoids parallel blocks (fork and join), `each` circles maps, double-bordered boxes sub-flows and hexagons waits. A flag on a dashed `undo` edge is a call\'s compensation: it runs only when a later phase fails.',
   ].join('\n\n');
 }
 

@@ -2,8 +2,10 @@ import type { CompiledFlow, CompiledPhase } from './compiled.js';
 
 /**
  * Mermaid `graph TD` of a flow: call phases as boxes, decisions as diamonds with labelled paths,
- * parallel blocks as fork/join, maps and sub-flows as subroutine shapes. Node ids are the phase
- * ids (prefixed), so the console can colour a node by the phase's outcome.
+ * parallel blocks as fork/join, maps and sub-flows as subroutine shapes; a call phase that declares
+ * `compensate` has a dashed `undo` edge to a flag-shaped node for its compensation. Node ids are the
+ * phase ids (prefixed: `p_` phases, `undo_` compensations), so the console can colour a node by the
+ * phase's outcome and a compensation's node when it ran.
  */
 export function flowDiagram(flow: CompiledFlow): string {
   const lines: string[] = ['graph TD', '  start((Start))'];
@@ -16,6 +18,16 @@ export function flowDiagram(flow: CompiledFlow): string {
 
 export function nodeId(phaseId: string): string {
   return `p_${phaseId}`;
+}
+
+/** The node of a call phase's compensation (`compensate`). */
+export function undoNodeId(phaseId: string): string {
+  return `undo_${phaseId}`;
+}
+
+function componentLabel(component: { readonly name: string; readonly adapter: string }): string {
+  // The component and, when its name does not say it, its adapter kind (sql, redis, http, …).
+  return component.name === component.adapter ? component.name : `${component.name} · ${component.adapter}`;
 }
 
 interface Tail {
@@ -37,11 +49,15 @@ function drawPhase(phase: CompiledPhase, tails: readonly Tail[], lines: string[]
   const id = nodeId(phase.id);
   switch (phase.kind) {
     case 'call': {
-      // The component and, when its name does not say it, its adapter kind (sql, redis, http, …).
-      const { name, adapter } = phase.component;
-      const label = (name === adapter ? name : `${name} · ${adapter}`) + (phase.callback === undefined ? '' : ' · waits for callback');
+      const label = componentLabel(phase.component) + (phase.callback === undefined ? '' : ' · waits for callback');
       lines.push(`${indent}${id}["${escapeLabel(phase.id)}<br/><small>${escapeLabel(label)}</small>"]`);
       connect(tails, id, lines, indent);
+      if (phase.compensate !== undefined) {
+        // Runs only when a later phase fails: a dashed edge aside, not a step of the flow.
+        const undo = undoNodeId(phase.id);
+        lines.push(`${indent}${undo}>"undo ${escapeLabel(phase.id)}<br/><small>${escapeLabel(componentLabel(phase.compensate.component))}</small>"]`);
+        lines.push(`${indent}${id} -.->|undo| ${undo}`);
+      }
       return [{ node: id }];
     }
     case 'wait': {

@@ -1,10 +1,12 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { createService, type Service } from '../../src/service.js';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { failTimes, ok, startFaultUpstream, type FaultUpstream } from '../helpers/fault-upstream.js';
 import { makeFlowDir } from '../helpers/flow-dir.js';
 
 /** A flow that fails with a long message without spaces (as URLs and ids are), for layout checks. */
@@ -15,17 +17,41 @@ phases:
     request: "{% $error('no-such-customer/' & $join($map([1..40], function($i) { 'segment' & $i }), '/')) %}"
 `;
 
+const TOKEN = 'tok-console-detail-7731';
+
+/** A transactional flow calling a real upstream with a secret header: reserve (undone on failure), then charge. */
+function shopFlows(upstream: string): Record<string, string> {
+  const shop = { adapter: 'http', base_url: upstream, headers: { 'x-shop-token': '${secret:SHOP_TOKEN}' } };
+  const order = {
+    name: 'shop-order',
+    transactional: true,
+    components: { shop },
+    defaults: { retry_policy: { initial_delay_ms: 1, max_delay_ms: 1 } },
+    phases: [
+      {
+        id: 'reserve',
+        component: 'shop',
+        request: { method: 'POST', path: '/reservations', body: { sku: '{% input.sku %}' } },
+        output: '{% result.body %}',
+        compensate: { request: { method: 'DELETE', path: "{% '/reservations/' & output.id %}" } },
+      },
+      { id: 'charge', component: 'shop', request: { method: 'POST', path: '/charges' } },
+    ],
+  };
+  const quiet = { name: 'quiet-shop', capture: 'errors', components: { shop }, phases: [{ id: 'look', component: 'shop', request: { method: 'GET', path: '/quiet' } }] };
+  const big = { name: 'big-shop', components: { shop }, phases: [{ id: 'catalogue', component: 'shop', request: { method: 'GET', path: '/catalogue' } }] };
+  return { 'shop-order.json': JSON.stringify(order), 'quiet-shop.json': JSON.stringify(quiet), 'big-shop.json': JSON.stringify(big) };
+}
+
 /**
  * The console and Swagger UI in a real browser: Debian's chromium driven by playwright-core
- * against the service listening on 127.0.0.1. Browsers are never downloaded: without chromium
- * this suite fails and says how to install it.
+ * (test/helpers/browser.ts) against the service listening on 127.0.0.1.
  */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe('web console in a real browser', () => {
   let service: Service;
-  let browser: Browser;
+  let testBrowser: TestBrowser;
+  let upstream: FaultUpstream;
   let baseUrl: string;
   const offOrigin: string[] = [];
   const cspViolations: string[] = [];
@@ -34,26 +60,26 @@ describe('web console in a real browser', () => {
   let flowDir: ReturnType<typeof makeFlowDir>;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`chromium is not installed at ${CHROMIUM}: run \`apt-get update && apt-get install -y chromium\` (or set CHROMIUM_PATH); the browser tests never download a browser`);
-    }
+    testBrowser = await launchBrowser();
+    upstream = await startFaultUpstream();
     const examples = Object.fromEntries(readdirSync('flows').map((file) => [file, readFileSync(`flows/${file}`, 'utf8')]));
-    flowDir = makeFlowDir({ ...examples, 'long-failure.yaml': LONG_FAILURE_FLOW });
-    service = await createService(loadConfig({ FLOWS_DIR: flowDir.dir, LOG_LEVEL: 'silent', STORE: 'memory', PERSISTENCE: 'failed' }));
+    flowDir = makeFlowDir({ ...examples, 'long-failure.yaml': LONG_FAILURE_FLOW, ...shopFlows(upstream.url) });
+    const env = { FLOWS_DIR: flowDir.dir, LOG_LEVEL: 'silent', STORE: 'memory', PERSISTENCE: 'failed', EGRESS_ALLOW: '127.0.0.1', SHOP_TOKEN: TOKEN };
+    service = await createService(loadConfig(env), { env });
     await service.app.listen({ host: '127.0.0.1', port: 0 });
     service.state.ready = true;
     baseUrl = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await testBrowser?.close();
     await service?.close();
+    await upstream?.close();
     flowDir?.cleanup();
-  });
+  }, 60_000);
 
   async function open(path: string): Promise<Page> {
-    const page = await browser.newPage();
+    const page = await testBrowser.browser.newPage();
     page.on('request', (request) => {
       if (!request.url().startsWith(baseUrl) && !request.url().startsWith('data:')) offOrigin.push(request.url());
     });
@@ -225,6 +251,94 @@ describe('web console in a real browser', () => {
     const executionId = /[0-9a-f-]{36}$/.exec(page.url())![0];
     expect(await (await fetch(`${baseUrl}/executions/${executionId}`)).json()).toMatchObject({ flow: 'loyalty-points', version: '0', status: 'succeeded' });
     expect(await violations(page)).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  /** Opens the row's detail (its ▸ button) and answers the detail's text. */
+  async function expand(page: Page, row: string): Promise<string> {
+    await page.click(`${row} button.toggle`);
+    const detail = page.locator(`${row} + tr.detail`);
+    await detail.waitFor({ state: 'visible' });
+    return (await detail.textContent()) ?? '';
+  }
+
+  it("opens each phase to its attempts' requests and responses, secrets masked, and a compensation to its calls", async () => {
+    upstream.script('POST /reservations', ok({ id: 'r-9' }, 201));
+    upstream.script('POST /charges', failTimes(1, { status: 503, body: { reason: 'busy' } }), { status: 402, body: { reason: 'card declined' } });
+    upstream.script('DELETE /reservations/r-9', ok({ released: true }));
+    const answer = await fetch(`${baseUrl}/flows/shop-order/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input": {"sku": "A-1"}}' });
+    const { execution } = (await answer.json()) as { execution: { executionId: string; status: string } };
+    expect(execution.status).toBe('compensated');
+
+    const page = await open(`/console#/executions/${execution.executionId}`);
+    await page.waitForSelector('#execution-timeline');
+    expect(await page.isVisible('#execution-timeline tr[data-phase="reserve"] + tr.detail')).toBe(false);
+    const reserve = await expand(page, '#execution-timeline tr[data-phase="reserve"]');
+    expect(reserve).toContain(`Request POST ${upstream.url}/reservations`);
+    expect(reserve).toContain('Response status 201');
+    expect(reserve).toContain('"x-shop-token": "[REDACTED]"');
+    expect(reserve).toContain('"sku": "A-1"');
+    expect(reserve).toMatch(/Output \(mapped\)\{\s+"id": "r-9"\s+\}/);
+    expect(upstream.calls('POST /reservations')[0]?.headers['x-shop-token']).toBe(TOKEN); // the upstream got the real value
+
+    const charge = await expand(page, '#execution-timeline tr[data-phase="charge"]');
+    expect(await page.$$eval('#execution-timeline tr[data-phase="charge"] + tr.detail .call', (calls) => calls.map((call) => call.getAttribute('data-attempt')))).toEqual(['1', '2']);
+    expect(charge).toContain('Error FLOWD_ERR_COMPONENT_FAILED (HTTP 503)');
+    expect(charge).toMatch(/Retried after [\d.]+ ms/); // the retry policy's delay (with jitter) before attempt 2
+    expect(charge).toContain('"reason": "card declined"');
+
+    const undo = await expand(page, '#execution-compensations tr[data-compensation="reserve"]');
+    expect(undo).toContain(`Request DELETE ${upstream.url}/reservations/r-9`);
+    expect(undo).toContain('Response status 200');
+    expect(undo).toContain('"released": true');
+    expect(await page.content()).not.toContain(TOKEN);
+
+    // The diagram draws the compensation on a dashed edge, coloured: it ran.
+    await page.waitForSelector('#execution-diagram svg', { timeout: 30_000 });
+    expect(await page.$eval('#execution-diagram svg g.node[id*="-undo_reserve-"]', (node) => node.getAttribute('class') ?? '')).toContain('compensated');
+    expect(await page.$eval('#execution-diagram svg g.node[id*="-p_charge-"]', (node) => node.getAttribute('class') ?? '')).toContain('failed');
+    expect(await page.$eval('#execution-diagram svg', (svg) => svg.textContent ?? '')).toContain('undo reserve');
+    expect(await page.isVisible('#retry-button')).toBe(true);
+    expect(await violations(page)).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('marks executions kept in memory only, explains why no retry is offered and why calls were not captured', async () => {
+    upstream.script('GET /quiet', ok({ quiet: true }));
+    const answer = await fetch(`${baseUrl}/flows/quiet-shop/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input": {}}' });
+    const record = (await answer.json()) as { executionId: string; status: string };
+    expect(record.status).toBe('succeeded');
+
+    const page = await open('/console');
+    await page.waitForSelector(`#recent-executions tr[data-execution="${record.executionId}"]`);
+    // PERSISTENCE=failed: the succeeded execution is in memory only, the failed ones are stored.
+    const badges = Object.fromEntries(
+      await page.$$eval('#recent-executions tr[data-execution]', (rows) => rows.map((row) => [row.getAttribute('data-execution'), row.querySelector('.memory-only')?.textContent ?? null] as const)),
+    );
+    const listed = ((await (await fetch(`${baseUrl}/executions?limit=25`)).json()) as { items: { executionId: string; stored: boolean }[] }).items;
+    expect(listed.some((item) => item.stored) && listed.some((item) => !item.stored)).toBe(true);
+    expect(badges).toEqual(Object.fromEntries(listed.map((item) => [item.executionId, item.stored ? null : 'memory only'])));
+
+    await page.click(`a[href="#/executions/${record.executionId}"]`);
+    await page.waitForSelector('#execution-timeline');
+    expect(await page.isVisible('#retry-button')).toBe(false);
+    expect(await page.textContent('#retry-reason')).toBe('Not offered: it succeeded, there is nothing to retry.');
+    const look = await expand(page, '#execution-timeline tr[data-phase="look"]');
+    expect(look).toContain("not captured: capture policy errors (the flow's capture:) keeps only failed attempts.");
+    expect(look).toContain('"quiet": true'); // the output is kept whatever the capture policy
+    await page.close();
+  }, 60_000);
+
+  it('says so when an execution ran out of capture budget', async () => {
+    upstream.script('GET /catalogue', ok({ items: 'x'.repeat(70 * 1024) })); // past CAPTURE_MAX_BYTES (64 KiB)
+    const answer = await fetch(`${baseUrl}/flows/big-shop/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input": {}}' });
+    const { executionId } = (await answer.json()) as { executionId: string };
+    const page = await open(`/console#/executions/${executionId}`);
+    await page.waitForSelector('#captures-truncated');
+    expect(await page.textContent('#captures-truncated')).toContain('CAPTURE_MAX_BYTES');
+    const catalogue = await expand(page, '#execution-timeline tr[data-phase="catalogue"]');
+    expect(catalogue).toContain(`Request GET ${upstream.url}/catalogue`);
+    expect(catalogue).toContain('Response not kept: the capture budget ran out (CAPTURE_MAX_BYTES).');
     await page.close();
   }, 60_000);
 

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { apiKeysEnv, makeKey, startService, type TestService } from '../security/helpers.js';
 
 /**
@@ -9,30 +9,27 @@ import { apiKeysEnv, makeKey, startService, type TestService } from '../security
  * console.browser.test.ts): the page is public, the document it shows needs flows:read, and the
  * page sends the user's key when it fetches it.
  */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const reader = makeKey('reader', ['flows:read', 'flows:execute']);
 const FLOW = { name: 'hello', description: 'says hello', phases: [{ id: 'greet', component: 'transform', request: "{% 'hello ' & input.name %}" }] };
 
 describe('Swagger UI with API keys', () => {
   let t: TestService;
+  let testBrowser: TestBrowser;
   let browser: Browser;
   let baseUrl: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`chromium is not installed at ${CHROMIUM}: run \`apt-get update && apt-get install -y chromium\` (or set CHROMIUM_PATH); the browser tests never download a browser`);
-    }
     t = await startService([FLOW], { API_KEYS: apiKeysEnv(reader), RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn' });
     await t.service.app.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(t.service.app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    testBrowser = await launchBrowser();
+    browser = testBrowser.browser;
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await testBrowser?.close();
     await t?.close();
-  });
+  }, 60_000);
 
   /** The document's Authorization header each time the page fetched it. */
   function documentFetches(page: Page): (string | undefined)[] {
