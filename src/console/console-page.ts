@@ -51,7 +51,7 @@ pre { background: #111827; color: #e5e7eb; padding: .7rem; border-radius: 6px; o
 td code, p code, li code { background: #eef2ff; padding: 0 .25rem; border-radius: 3px; }
 .status { display: inline-block; padding: 0 .5rem; border-radius: 999px; font-size: .8rem; font-weight: 600; background: #e5e7eb; }
 .status-succeeded { background: #d1fae5; color: #065f46; } .status-failed, .status-timed_out, .status-compensation_failed { background: #fee2e2; color: #991b1b; }
-.status-compensated, .status-cancelled { background: #fef3c7; color: #92400e; } .status-running, .status-queued { background: #dbeafe; color: #1e40af; }
+.status-compensated, .status-cancelled { background: #fef3c7; color: #92400e; } .status-running, .status-queued, .status-waiting { background: #dbeafe; color: #1e40af; }
 .diagram { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem; overflow: auto; min-height: 80px; }
 .diagram svg { max-width: 100%; height: auto; }
 form.execute { display: grid; gap: .5rem; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem; }

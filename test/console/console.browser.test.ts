@@ -342,6 +342,26 @@ describe('web console in a real browser', () => {
     await page.close();
   }, 60_000);
 
+  it('shows a waiting execution with what it waits for, and sends its signal from a form', async () => {
+    const started = await fetch(`${baseUrl}/flows/expense-approval/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { employee: 'e-5', amount: 12 } }),
+    });
+    expect(started.status).toBe(202);
+    const { executionId } = (await started.json()) as { executionId: string };
+    const page = await open(`/console#/executions/${executionId}`);
+    await page.waitForSelector('#waiting-for');
+    expect(await page.textContent('#execution-summary .status-waiting')).toBe('waiting');
+    expect(await page.textContent('#waiting-for')).toContain('for signal "decision"');
+    expect(await page.textContent('#execution-timeline tr[data-phase="decision"]')).toContain('waiting');
+    await page.fill('#signal-payload', '{"approved": true, "approver": "m-9"}');
+    await page.click('#signal-send');
+    await page.waitForSelector('#execution-summary .status-succeeded', { timeout: 20_000 });
+    expect(await page.textContent('#execution-summary')).toContain('"by": "m-9"');
+    await page.close();
+  });
+
   it('serves the console icon at /favicon.ico, where browsers ask for it', async () => {
     const response = await fetch(`${baseUrl}/favicon.ico`);
     expect(response.status).toBe(200);

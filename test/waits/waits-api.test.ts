@@ -90,7 +90,7 @@ class Hooks {
   }
 
   bodiesAt(path: string): Json[] {
-    return this.received.filter((call) => call.path === path).map((call) => call.body);
+    return this.received.filter((call) => call.path === path).map((call): Json => call.body);
   }
 
   async close(): Promise<void> {
@@ -132,11 +132,11 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
 
   const record = async (id: string): Promise<Json> => (await call('GET', `/executions/${id}`)).body;
   const ended = (id: string): Promise<Json> =>
-    waitFor(`execution ${id} to end`, async () => {
+    waitFor(`execution ${id} to end`, async (): Promise<Json> => {
       const found = await record(id);
       return TERMINAL.has(found.status) ? found : undefined;
     });
-  const waiting = (id: string): Promise<Json> => waitFor(`execution ${id} to wait`, async () => ((await record(id)).status === 'waiting' ? record(id) : undefined));
+  const waiting = (id: string): Promise<Json> => waitFor(`execution ${id} to wait`, async (): Promise<Json> => ((await record(id)).status === 'waiting' ? record(id) : undefined));
 
   beforeAll(async () => {
     db = await createTestDatabase(backend);
@@ -174,7 +174,7 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
 
     const waited = await record(id);
     expect(waited).toMatchObject({ status: 'waiting', waiting: { phase: 'decision', for: 'signal', signal: 'decision' } });
-    expect(waited.phases.map((phase: Json) => [phase.id, phase.status])).toEqual([['submit', 'succeeded'], ['decision', 'waiting']]);
+    expect(waited.phases.map((phase: Json): unknown[] => [phase.id, phase.status])).toEqual([['submit', 'succeeded'], ['decision', 'waiting']]);
 
     const unknown = await call('POST', `/executions/${id}/signals/approve`, { payload: { approved: true } });
     expect(unknown.status).toBe(422);
@@ -191,7 +191,7 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
     const done = await ended(id);
     expect(done).toMatchObject({ status: 'succeeded', output: { paid: 120, by: 'maria' } });
     expect(done.waiting).toBeUndefined();
-    expect(done.phases.map((phase: Json) => [phase.id, phase.status])).toEqual([['submit', 'succeeded'], ['decision', 'succeeded'], ['route', 'succeeded'], ['pay', 'succeeded']]);
+    expect(done.phases.map((phase: Json): unknown[] => [phase.id, phase.status])).toEqual([['submit', 'succeeded'], ['decision', 'succeeded'], ['route', 'succeeded'], ['pay', 'succeeded']]);
 
     const late = await call('POST', `/executions/${id}/signals/decision`, { payload: { approved: false } });
     expect(late.status).toBe(409);

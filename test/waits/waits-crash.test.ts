@@ -52,7 +52,7 @@ describe.each(BACKENDS)('waits across kill -9 on %s', (backend) => {
   });
 
   const ended = (server: ServerProcess, id: string): Promise<Json> =>
-    waitFor(`execution ${id} to end`, async () => {
+    waitFor(`execution ${id} to end`, async (): Promise<Json> => {
       const { body } = await server.request('GET', `/executions/${id}`);
       return TERMINAL.has(body.status) ? body : undefined;
     }, 30_000);

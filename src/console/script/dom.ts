@@ -11,6 +11,7 @@ export const DOM_PART = String.raw`  var app = document.getElementById('app');
     compensation_failed: 'its compensation failed: some completed phases could not be undone; resolve them before running the order again.',
     running: 'it is still running.',
     queued: 'it has not run yet.',
+    waiting: 'it is waiting; send what it waits for, or cancel it.',
   };
   var diagramCount = 0;
   var mermaidReady = false;

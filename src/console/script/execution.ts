@@ -59,6 +59,7 @@ export const EXECUTION_PART = String.raw`  function executionPage(id) {
     });
     (record.triggered || []).forEach(function (t) { add('Triggered', el('a', { href: '#/executions/' + t }, [el('code', { text: t })])); });
     if (record.output !== undefined) add('Output', el('pre', { text: JSON.stringify(record.output, null, 2) }));
+    if (record.waiting) add('Waiting', waitingView(record));
     if (NOT_RETRYABLE[record.status]) add('Retry', el('span', { 'class': 'muted', id: 'retry-reason', text: 'Not offered: ' + NOT_RETRYABLE[record.status] }));
     if (RETRYABLE[record.status]) {
       var status = el('span', { 'class': 'error' });
@@ -71,6 +72,34 @@ export const EXECUTION_PART = String.raw`  function executionPage(id) {
       } }), status]));
     }
     return facts;
+  }
+
+  /** What a waiting execution waits for, with a form to send its signal (docs/waits.md) and a cancel button. */
+  function waitingView(record) {
+    var w = record.waiting;
+    var text = 'at phase ' + w.phase + ' for ' + (w.for === 'signal' ? 'signal "' + w.signal + '"' : w.for === 'callback' ? 'its callback' : 'a time') + ' until ' + when(w.until);
+    var out = el('p', { 'class': 'error', id: 'signal-status' });
+    var parts = [el('span', { id: 'waiting-for', text: text })];
+    if (w.for === 'signal') {
+      var payload = el('textarea', { id: 'signal-payload', rows: 4, cols: 60, 'aria-label': 'signal payload (JSON)' });
+      payload.value = '{}';
+      var form = el('form', { id: 'signal-form' }, [el('label', { text: 'Payload of signal ' + w.signal + ' (JSON)' }), payload, el('button', { type: 'submit', id: 'signal-send', text: 'Send signal' }), out]);
+      form.addEventListener('submit', function (event) {
+        event.preventDefault();
+        var value;
+        try { value = JSON.parse(payload.value); } catch (error) { out.textContent = 'not JSON: ' + error.message; return; }
+        api('/executions/' + record.executionId + '/signals/' + encodeURIComponent(w.signal), { method: 'POST', body: JSON.stringify({ payload: value }) }).then(function (result) {
+          if (result.ok) { out.textContent = ''; setTimeout(route, 500); } else out.textContent = problemText(result);
+        });
+      });
+      parts.push(form);
+    }
+    parts.push(el('button', { type: 'button', 'class': 'secondary', id: 'cancel-button', text: 'Cancel the execution', onclick: function () {
+      api('/executions/' + record.executionId + '/cancel', { method: 'POST' }).then(function (result) {
+        if (result.ok) setTimeout(route, 500); else out.textContent = problemText(result);
+      });
+    } }));
+    return el('div', {}, parts);
   }
 
   function timeline(record, capture) {

@@ -32,7 +32,7 @@ export const MERMAID_PART = String.raw`  // ---------- Mermaid ----------
     if (phase.status === 'failed') return 'failed';
     if (phase.status === 'compensated') return 'compensated';
     if (phase.status === 'cancelled') return 'cancelled';
-    if (phase.status === 'running') return 'running';
+    if (phase.status === 'running' || phase.status === 'waiting') return 'running';
     if (phase.fallback) return 'fallback';
     if (phase.restored) return 'restored';
     if (phase.cached) return 'cached';
