@@ -174,7 +174,7 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
 
     const waited = await record(id);
     expect(waited).toMatchObject({ status: 'waiting', waiting: { phase: 'decision', for: 'signal', signal: 'decision' } });
-    expect(waited.phases.map((phase: Json): unknown[] => [phase.id, phase.status])).toEqual([['submit', 'succeeded'], ['decision', 'waiting']]);
+    expect(waited.phases.map((phase: Json): [string, string] => [String(phase.id), String(phase.status)])).toEqual([['submit', 'succeeded'], ['decision', 'waiting']]);
 
     const unknown = await call('POST', `/executions/${id}/signals/approve`, { payload: { approved: true } });
     expect(unknown.status).toBe(422);
@@ -191,7 +191,7 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
     const done = await ended(id);
     expect(done).toMatchObject({ status: 'succeeded', output: { paid: 120, by: 'maria' } });
     expect(done.waiting).toBeUndefined();
-    expect(done.phases.map((phase: Json): unknown[] => [phase.id, phase.status])).toEqual([['submit', 'succeeded'], ['decision', 'succeeded'], ['route', 'succeeded'], ['pay', 'succeeded']]);
+    expect(done.phases.map((phase: Json): [string, string] => [String(phase.id), String(phase.status)])).toEqual([['submit', 'succeeded'], ['decision', 'succeeded'], ['route', 'succeeded'], ['pay', 'succeeded']]);
 
     const late = await call('POST', `/executions/${id}/signals/decision`, { payload: { approved: false } });
     expect(late.status).toBe(409);
