@@ -21,6 +21,8 @@ export interface TestScenario {
     readonly errorPhase?: string;
     /** Attempts of the failing phase, when no circuit breaker can cut them short. */
     readonly attempts?: { readonly phase: string; readonly count: number };
+    /** The run stops at a wait for this signal (a flow that waits: the test then sends it, see docs/waits.md). */
+    readonly waitsFor?: string;
     /** The execution must end within the flow's deadline. */
     readonly withinMs?: number;
   };
@@ -28,13 +30,21 @@ export interface TestScenario {
 
 export function planTestScenarios(flow: CompiledFlow): TestScenario[] {
   const example = Object.keys(flow.examples)[0];
+  const firstWait = flow.phases.find((phase) => phase.kind === 'wait' && phase.signal !== undefined);
   const scenarios: TestScenario[] = [
-    {
-      title: example === undefined ? 'runs with a valid input' : `runs the ${example} example`,
-      example,
-      failure: undefined,
-      expect: { success: true, withinMs: flow.timeoutMs },
-    },
+    firstWait?.kind === 'wait'
+      ? {
+          title: `runs the ${example ?? 'valid'} ${example === undefined ? 'input' : 'example'} up to its wait for signal ${firstWait.signal!}`,
+          example,
+          failure: undefined,
+          expect: { status: 'waiting', waitsFor: firstWait.signal! },
+        }
+      : {
+          title: example === undefined ? 'runs with a valid input' : `runs the ${example} example`,
+          example,
+          failure: undefined,
+          expect: { success: true, withinMs: flow.timeoutMs },
+        },
   ];
   const conditional = phasesUnderDecisions(flow);
   // Unconditional external call phases, in the order they run.
@@ -126,6 +136,7 @@ export function scenariosAsVitest(flow: CompiledFlow, scenarios: readonly TestSc
     if (e.errorCode !== undefined) lines.push(`    expect(result.error?.code).toBe('${e.errorCode}');`);
     if (e.errorPhase !== undefined) lines.push(`    expect(result.error?.phase).toBe('${e.errorPhase}');`);
     if (e.attempts !== undefined) lines.push(`    expect(result.phase('${e.attempts.phase}').attempts).toBe(${e.attempts.count});`);
+    if (e.waitsFor !== undefined) lines.push(`    expect(result.waiting?.signal).toBe('${e.waitsFor}'); // then: kit.signal(result.executionId, '${e.waitsFor}', payload)`);
     if (e.withinMs !== undefined) lines.push(`    expect(result.executionTime).toBeLessThan(${e.withinMs});`);
     lines.push('  });');
   }

@@ -43,6 +43,7 @@ describe('test scenarios shown in the example flows’ documents', async () => {
     if (e.errorCode !== undefined) expect(result.error?.code, context).toBe(e.errorCode);
     if (e.errorPhase !== undefined) expect(result.error?.phase, context).toBe(e.errorPhase);
     if (e.attempts !== undefined) expect(result.phase(e.attempts.phase).attempts, context).toBe(e.attempts.count);
+    if (e.waitsFor !== undefined) expect(result.waiting?.signal, context).toBe(e.waitsFor);
     if (e.withinMs !== undefined) expect(result.executionTime).toBeLessThan(e.withinMs);
   });
 });
