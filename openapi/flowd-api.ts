@@ -1519,6 +1519,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/flows/expense-reminders/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Execute expense-reminders (v1)
+         * @description A nightly job on a schedule: at 02:00 UTC it asks the expense system for the claims still waiting for a manager's decision and mails each manager a digest. Shows a cron schedule (docs/schedules.md) next to expense-approval's wait. The expense system and the mailer are mock components.
+         */
+        post: operations["execute_expense_reminders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/flows/loyalty-points/execute": {
         parameters: {
             query?: never;
@@ -1883,6 +1903,44 @@ export interface operations {
                         employee: string;
                         amount: number;
                         reason?: string;
+                    };
+                    options?: components["schemas"]["ExecuteOptionsInput"];
+                };
+            };
+        };
+        responses: {
+            /** @description The execution record */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionRecord"];
+                };
+            };
+            /** @description A problem (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    execute_expense_reminders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    input: {
+                        older_than_hours: number;
                     };
                     options?: components["schemas"]["ExecuteOptionsInput"];
                 };

@@ -35,7 +35,7 @@ describe('flowd CLI', () => {
       const result = await cli(['validate', 'flows']);
       expect(result.code).toBe(0);
       const count = (await readdir('flows')).filter((file) => file.endsWith('.yaml')).length;
-      expect(result.stdout).toMatch(new RegExp(`^${count} flows valid in flows: expense-approval \\(v1\\), loyalty-points \\(v1\\), .*order-fulfillment \\(v3\\)`));
+      expect(result.stdout).toMatch(new RegExp(`^${count} flows valid in flows: expense-approval \\(v1\\), expense-reminders \\(v1\\), loyalty-points \\(v1\\), .*order-fulfillment \\(v3\\)`));
     });
 
     it('lists every problem with its file and path, and exits 1', async () => {
