@@ -1378,6 +1378,15 @@ export interface paths {
                     };
                 };
                 /** @description A problem (RFC 9457) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1475,6 +1484,15 @@ export interface paths {
                 };
                 /** @description A problem (RFC 9457) */
                 410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem (RFC 9457) */
+                413: {
                     headers: {
                         [name: string]: unknown;
                     };

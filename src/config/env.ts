@@ -55,6 +55,9 @@ export const EnvSchema = z.object({
   RETENTION_BATCH: int(1, 100_000).default(500),
   // Waits (docs/waits.md): shorter ones sleep in the run; PUBLIC_URL makes callback phases' `callback.url`.
   WAIT_INLINE_MS: int(0, 60_000).default(5000),
+  // Bounds on what waits keep: signals of one name not taken yet per execution, and the bytes of one payload.
+  SIGNAL_MAX_PENDING: int(1, 100_000).default(100),
+  SIGNAL_MAX_BYTES: int(2, 16 * 1024 * 1024).default(64 * 1024),
   PUBLIC_URL: httpUrl.optional(),
   CALLBACK_ALLOW: z.string().default(''),
   CALLBACK_TIMEOUT_MS: int(100, 600_000).default(5000),

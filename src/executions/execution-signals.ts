@@ -12,6 +12,10 @@ export interface SignalDeps {
   readonly flows: FlowCatalog;
   /** Tells this replica's worker there is work (a woken execution). */
   readonly wake: () => void;
+  /** SIGNAL_MAX_PENDING: signals an execution may hold not taken yet. */
+  readonly maxPending: number;
+  /** SIGNAL_MAX_BYTES: the largest payload (JSON bytes) a signal or callback may carry. */
+  readonly maxBytes: number;
 }
 
 export interface SignalAnswer {
@@ -35,13 +39,18 @@ export async function sendSignal(deps: SignalDeps, executionId: string, name: st
     throw new FlowdError('FLOWD_ERR_SIGNAL_INVALID', `execution "${executionId}"${flow === undefined ? '' : ` of flow "${flow.name}"`} waits for no signal named "${name}"; ${names.length === 0 ? 'its flow waits for no signal' : `it takes: ${names.join(', ')}`}`);
   }
   checkPayload(flow.waits.signals.get(name), payload, `signal "${name}"`);
-  const outcome = await deps.store.signals.deliver({ executionId, name, payload: JSON.stringify(payload ?? null), idempotencyKey });
+  const text = sized(deps, payload ?? null, `signal "${name}"`);
+  const outcome = await deps.store.signals.deliver({ executionId, name, payload: text, idempotencyKey, maxPending: deps.maxPending });
   switch (outcome.kind) {
     case 'not_found':
       // Known to this process (in memory only), never stored: nothing durable can take a signal.
       throw new FlowdError('FLOWD_ERR_EXECUTION_ENDED', `execution "${executionId}" is not a durable execution that waits: it takes no signals`);
     case 'ended':
       throw ended(executionId, outcome.status);
+    case 'full':
+      throw new FlowdError('FLOWD_ERR_LIMIT_EXCEEDED', `execution "${executionId}" holds ${outcome.pending} "${name}" signals no wait has taken yet (SIGNAL_MAX_PENDING=${deps.maxPending}); send more once it has taken some`, {
+        details: { retryAfterSeconds: 1 },
+      });
     case 'delivered':
     case 'duplicate':
       if (outcome.status === 'waiting') deps.wake();
@@ -68,7 +77,7 @@ export async function useCallback(deps: SignalDeps, token: string, body: { statu
     const phase = registration.waitKey.split(/[#@]/)[0]!;
     checkPayload(flow?.waits.callbacks.get(phase), body.output, `the callback of phase "${phase}"`);
   }
-  const outcome = await deps.store.signals.useCallback(tokenHash, JSON.stringify(body));
+  const outcome = await deps.store.signals.useCallback(tokenHash, sized(deps, body, 'the callback'));
   switch (outcome.kind) {
     case 'delivered':
       deps.wake();
@@ -81,6 +90,16 @@ export async function useCallback(deps: SignalDeps, token: string, body: { statu
     case 'not_found':
       throw unknownToken();
   }
+}
+
+/** The payload as stored JSON, refused over SIGNAL_MAX_BYTES. */
+function sized(deps: SignalDeps, payload: unknown, what: string): string {
+  const text = JSON.stringify(payload);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > deps.maxBytes) {
+    throw new FlowdError('FLOWD_ERR_PAYLOAD_TOO_LARGE', `the payload of ${what} is ${bytes} bytes of JSON; at most ${deps.maxBytes} are kept (SIGNAL_MAX_BYTES): send a reference to larger data instead`);
+  }
+  return text;
 }
 
 function checkPayload(check: PayloadCheck | undefined, payload: unknown, what: string): void {

@@ -118,6 +118,15 @@ describe.each(BACKENDS)('%s store: waits and signals', (backend) => {
     expect(await store.signals.deliver({ executionId: '01900000-0000-7000-8000-000000000000', name: 'pay', payload: '1' })).toEqual({ kind: 'not_found' });
   });
 
+  it('a delivery with maxPending is refused once that many signals wait untaken; a duplicate is still told apart', async () => {
+    const lease = await runningOf(unique('bounded'));
+    for (const n of [1, 2]) expect((await store.signals.deliver({ executionId: lease.executionId, name: 'tick', payload: String(n), idempotencyKey: `k${n}`, maxPending: 2 })).kind).toBe('delivered');
+    expect(await store.signals.deliver({ executionId: lease.executionId, name: 'tick', payload: '3', maxPending: 2 })).toEqual({ kind: 'full', pending: 2 });
+    expect((await store.signals.deliver({ executionId: lease.executionId, name: 'tick', payload: '1', idempotencyKey: 'k1', maxPending: 2 })).kind).toBe('duplicate');
+    await store.signals.take(lease, 'tick', 'w1');
+    expect((await store.signals.deliver({ executionId: lease.executionId, name: 'tick', payload: '3', maxPending: 2 })).kind).toBe('delivered');
+  });
+
   it('a callback token works once, only before it expires; a new token for the same wait replaces the old one', async () => {
     const flow = unique('hook');
     const lease = await runningOf(flow);

@@ -40,6 +40,11 @@ function flows(hooks: string): Record<string, unknown>[] {
     },
     { name: 'expiring', phases: [{ id: 'ask', wait: { signal: 'answer', timeout: '1s' } }] },
     {
+      name: 'gate',
+      phases: [{ id: 'open', wait: { signal: 'open', timeout: '1h' } }, { id: 'item', wait: { signal: 'item', timeout: '1h' } }],
+      output: '{% {"item": phases.item} %}',
+    },
+    {
       name: 'nap',
       phases: [
         { id: 'sleep', wait: { for: '1500ms' } },
@@ -151,6 +156,8 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
       WORKER_POLL_MS: '50',
       WAIT_INLINE_MS: '200',
       PUBLIC_URL: 'https://flowd.example.com/',
+      SIGNAL_MAX_BYTES: '2048',
+      SIGNAL_MAX_PENDING: '3',
     };
     service = await createService(loadConfig(env), { env });
     service.state.ready = true;
@@ -211,6 +218,27 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
     // The duplicate was not kept: the second wait gets nothing and times out into its fallback output.
     const done = await ended(id);
     expect(done).toMatchObject({ status: 'succeeded', output: { first: 'a', second: { missing: true } } });
+  });
+
+  it('bounds what an execution keeps: payload bytes (413) and signals not taken yet (422 with Retry-After)', async () => {
+    const started = await call('POST', '/flows/approval/execute', { input: { amount: 5 } });
+    const id = started.body.executionId as string;
+    const big = await call('POST', `/executions/${id}/signals/decision`, { payload: { approved: true, by: 'x'.repeat(3000) } });
+    expect(big.status).toBe(413);
+    expect(big.body.code).toBe('FLOWD_ERR_PAYLOAD_TOO_LARGE');
+    // The execution waits for "open": signals "item" stay untaken; SIGNAL_MAX_PENDING=3.
+    const gated = await call('POST', '/flows/gate/execute', { input: {} });
+    const gate = gated.body.executionId as string;
+    const answers = [];
+    for (let n = 0; n < 3; n += 1) answers.push((await call('POST', `/executions/${gate}/signals/item`, { payload: n })).status);
+    expect(answers).toEqual([202, 202, 202]);
+    const full = await call('POST', `/executions/${gate}/signals/item`, { payload: 3 });
+    expect(full.status).toBe(422);
+    expect(full.body.code).toBe('FLOWD_ERR_LIMIT_EXCEEDED');
+    expect(full.headers['retry-after']).toBe('1');
+    // Once the waits took signals, there is room again.
+    expect((await call('POST', `/executions/${gate}/signals/open`, { payload: true })).status).toBe(202);
+    expect(await ended(gate)).toMatchObject({ status: 'succeeded', output: { item: 0 } });
   });
 
   it('a signal wait that times out fails with FLOWD_ERR_SIGNAL_TIMEOUT', async () => {

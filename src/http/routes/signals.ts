@@ -10,7 +10,14 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Signals to waiting executions and callback tokens (docs/waits.md). */
 export function signalRoutes(deps: AppDeps): FastifyPluginAsyncZod {
-  const signalDeps = { store: deps.store, reads: deps.reads, flows: deps.flows, wake: () => deps.durable.queue.wake() };
+  const signalDeps = {
+    store: deps.store,
+    reads: deps.reads,
+    flows: deps.flows,
+    wake: () => deps.durable.queue.wake(),
+    maxPending: deps.config.SIGNAL_MAX_PENDING,
+    maxBytes: deps.config.SIGNAL_MAX_BYTES,
+  };
   return async (app) => {
     app.post('/executions/:id/signals/:name', {
       schema: {
@@ -25,7 +32,7 @@ export function signalRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         body: z.object({ payload: z.unknown().optional().describe('The signal\'s JSON payload (checked against the wait\'s schema).') }).strict(),
         response: {
           202: z.object({ executionId: z.string(), signal: z.string(), delivery: z.enum(['delivered', 'duplicate']) }),
-          ...problemResponses(400, 404, 409, 422),
+          ...problemResponses(400, 404, 409, 413, 422),
         },
       },
     }, async (request, reply) => {
@@ -48,7 +55,7 @@ export function signalRoutes(deps: AppDeps): FastifyPluginAsyncZod {
           z.object({ status: z.literal('succeeded'), output: z.unknown().optional() }).strict(),
           z.object({ status: z.literal('failed'), error: z.object({ message: z.string().max(2000), code: z.string().max(100).optional() }).strict() }).strict(),
         ]),
-        response: { 202: z.object({ executionId: z.string(), status: z.literal('delivered') }), ...problemResponses(400, 404, 409, 410, 422) },
+        response: { 202: z.object({ executionId: z.string(), status: z.literal('delivered') }), ...problemResponses(400, 404, 409, 410, 413, 422) },
       },
     }, async (request, reply) => {
       const answer = await useCallback(signalDeps, request.params.token, request.body);

@@ -42,6 +42,10 @@ export class MemorySignals implements SignalStore {
       const same = list.find((stored) => stored.name === signal.name && stored.idempotencyKey === signal.idempotencyKey);
       if (same !== undefined) return { kind: 'duplicate', signalId: same.signalId, status: execution.status };
     }
+    if (signal.maxPending !== undefined) {
+      const pending = list.filter((stored) => stored.takenBy === undefined && stored.name === signal.name).length;
+      if (pending >= signal.maxPending) return { kind: 'full', pending };
+    }
     const stored: Signal = { signalId: String(this.#next++), name: signal.name, payload: signal.payload, receivedAt: this.#clock(), idempotencyKey: signal.idempotencyKey, takenBy: undefined };
     list.push(stored);
     this.#signals.set(signal.executionId, list);

@@ -99,6 +99,15 @@ async function lockedStatus(client: pg.ClientBase, executionId: string): Promise
 async function deliverLocked(client: pg.ClientBase, signal: NewSignal, status: ExecutionStatus | undefined): Promise<SignalOutcome> {
   if (status === undefined) return { kind: 'not_found' };
   if (TERMINAL_SET.has(status)) return { kind: 'ended', status };
+  if (signal.maxPending !== undefined) {
+    // Deliveries to one execution are serialised by its row lock: the count cannot be overtaken.
+    const { rows } = await client.query<{ n: string; same: string | null }>(
+      `SELECT count(*) FILTER (WHERE taken_by IS NULL AND name = $2) AS n, max(id) FILTER (WHERE name = $2 AND idempotency_key = $3) AS same FROM flowd_signals WHERE execution_id = $1`,
+      [signal.executionId, signal.name, signal.idempotencyKey ?? null],
+    );
+    if (rows[0]!.same !== null) return { kind: 'duplicate', signalId: rows[0]!.same, status };
+    if (Number(rows[0]!.n) >= signal.maxPending) return { kind: 'full', pending: Number(rows[0]!.n) };
+  }
   // A NULL key never conflicts: only keyed deliveries can be duplicates. Deliveries to one
   // execution are serialised by its row lock, so a duplicate's original is committed and visible.
   const inserted = await client.query<{ id: string }>(

@@ -19,6 +19,8 @@ export interface NewSignal {
   readonly payload: string;
   /** Duplicate deliveries with the same key (per execution and name) count once. */
   readonly idempotencyKey?: string | undefined;
+  /** Refused (`full`) when the execution holds this many signals of this name not taken yet (SIGNAL_MAX_PENDING). */
+  readonly maxPending?: number | undefined;
 }
 
 export type SignalOutcome =
@@ -28,6 +30,8 @@ export type SignalOutcome =
   | { readonly kind: 'duplicate'; readonly signalId: string; readonly status: ExecutionStatus }
   /** The execution has ended: nothing stored. */
   | { readonly kind: 'ended'; readonly status: ExecutionStatus }
+  /** It holds `maxPending` signals not taken yet: nothing stored. */
+  | { readonly kind: 'full'; readonly pending: number }
   | { readonly kind: 'not_found' };
 
 /** A signal a wait took: it is the wait's, for good (a resumed run takes the same one again). */

@@ -41,6 +41,13 @@ export class SqliteSignals implements SignalStore {
     if (execution === undefined) return { kind: 'not_found' };
     const { status } = execution;
     if (TERMINAL_SET.has(status)) return { kind: 'ended', status };
+    if (signal.maxPending !== undefined) {
+      const same = signal.idempotencyKey === undefined ? undefined : (this.#sql(`SELECT id FROM flowd_signals WHERE execution_id = ? AND name = ? AND idempotency_key = ?`)
+        .get(signal.executionId, signal.name, signal.idempotencyKey) as { id: number } | undefined);
+      if (same !== undefined) return { kind: 'duplicate', signalId: String(same.id), status };
+      const { n } = this.#sql(`SELECT count(*) AS n FROM flowd_signals WHERE execution_id = ? AND name = ? AND taken_by IS NULL`).get(signal.executionId, signal.name) as { n: number };
+      if (n >= signal.maxPending) return { kind: 'full', pending: n };
+    }
     // A NULL key never conflicts: only keyed deliveries can be duplicates.
     const inserted = this.#sql(
       `INSERT INTO flowd_signals (execution_id, name, payload, idempotency_key, received_at) VALUES (?, ?, ?, ?, ${NOW})
