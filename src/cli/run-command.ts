@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ExecutionRecord } from '../engine/record.js';
-import { FlowdError, InputValidationError } from '../errors.js';
+import { FlowdError } from '../errors.js';
+import { checkSignal } from '../flows/signal-check.js';
 import type { BuiltEngine } from '../library.js';
 import { durationMs } from '../flows/wait-schema.js';
 import { KitWaits } from '../testing/kit-waits.js';
@@ -49,7 +50,7 @@ export async function runCommand(io: CliIo, flow: string | undefined, options: R
       };
       for (const signal of signals) {
         if (record.status !== 'waiting') throw new UsageError(`--signal ${signal.name}: the execution is ${record.status}, it waits for nothing`);
-        checkSignal(built, name, signal.name, signal.payload);
+        checkSignal(built.flows.get(name)!, signal.name, signal.payload);
         waits.deliver(record.executionId, signal.name, signal.payload);
         record = await resume();
       }
@@ -90,13 +91,6 @@ function parseAdvance(text: string | undefined): number | undefined {
   if (/^\d+$/.test(text)) return Number(text);
   if (!/^\d+\s*(ms|s|m|h|d)$/.test(text)) throw new UsageError(`--advance must be a duration such as 90s, 15m, 36h, 3d (or ms), found "${text}"`);
   return durationMs(text);
-}
-
-function checkSignal(built: BuiltEngine, flow: string, name: string, payload: unknown): void {
-  const waits = built.flows.get(flow)!.waits;
-  if (!waits.signals.has(name)) throw new UsageError(`flow "${flow}" waits for no signal named "${name}" (it takes: ${[...waits.signals.keys()].join(', ') || 'none'})`);
-  const issues = waits.signals.get(name)?.(payload);
-  if (issues !== undefined) throw new InputValidationError(`the payload of signal "${name}" does not match its schema: ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`, issues, { code: 'FLOWD_ERR_SIGNAL_INVALID' });
 }
 
 async function readInput(io: CliIo, built: BuiltEngine, name: string, options: { input?: string | undefined; example?: string | undefined }): Promise<unknown> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { FlowdError, InputValidationError } from '../errors.js';
-import type { CompiledFlow, PayloadCheck } from '../flows/compiled.js';
+import { FlowdError } from '../errors.js';
+import type { CompiledFlow } from '../flows/compiled.js';
+import { checkPayload, checkSignal } from '../flows/signal-check.js';
 import type { FlowCatalog } from '../flows/flow-catalog.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 import type { Caller } from './caller.js';
@@ -34,11 +35,8 @@ export async function sendSignal(deps: SignalDeps, executionId: string, name: st
   const found = await deps.reads.find(executionId, caller);
   if (found === undefined) throw notFound(executionId);
   const flow = found.summary === undefined ? deps.flows.get(found.entries[0]?.type === 'execution_started' ? found.entries[0].flow : '') : deps.flows.pinned(found.summary.flow, found.summary.flowHash);
-  if (flow === undefined || !flow.waits.signals.has(name)) {
-    const names = flow === undefined ? [] : [...flow.waits.signals.keys()];
-    throw new FlowdError('FLOWD_ERR_SIGNAL_INVALID', `execution "${executionId}"${flow === undefined ? '' : ` of flow "${flow.name}"`} waits for no signal named "${name}"; ${names.length === 0 ? 'its flow waits for no signal' : `it takes: ${names.join(', ')}`}`);
-  }
-  checkPayload(flow.waits.signals.get(name), payload, `signal "${name}"`);
+  if (flow === undefined) throw new FlowdError('FLOWD_ERR_SIGNAL_INVALID', `execution "${executionId}" has no loaded flow definition: it takes no signals here`);
+  checkSignal(flow, name, payload, `execution "${executionId}" of flow "${flow.name}"`);
   const text = sized(deps, payload ?? null, `signal "${name}"`);
   const outcome = await deps.store.signals.deliver({ executionId, name, payload: text, idempotencyKey, maxPending: deps.maxPending });
   switch (outcome.kind) {
@@ -100,15 +98,6 @@ function sized(deps: SignalDeps, payload: unknown, what: string): string {
     throw new FlowdError('FLOWD_ERR_PAYLOAD_TOO_LARGE', `the payload of ${what} is ${bytes} bytes of JSON; at most ${deps.maxBytes} are kept (SIGNAL_MAX_BYTES): send a reference to larger data instead`);
   }
   return text;
-}
-
-function checkPayload(check: PayloadCheck | undefined, payload: unknown, what: string): void {
-  const issues = check?.(payload);
-  if (issues !== undefined) {
-    throw new InputValidationError(`the payload of ${what} does not match its schema: ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`, issues, {
-      code: 'FLOWD_ERR_SIGNAL_INVALID',
-    });
-  }
 }
 
 function notFound(executionId: string): FlowdError {

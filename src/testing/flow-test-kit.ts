@@ -5,7 +5,8 @@ import { recordView } from '../engine/journal/record-view.js';
 import type { Middleware } from '../engine/middleware.js';
 import { createMemoryPhaseCache, type PhaseCache } from '../engine/phase-cache.js';
 import type { ExecutionRecord } from '../engine/record.js';
-import { FlowNotFoundError, FlowdError, InputValidationError, isFlowdError, toFlowdError } from '../errors.js';
+import { FlowNotFoundError, FlowdError, isFlowdError, toFlowdError } from '../errors.js';
+import { checkSignal } from '../flows/signal-check.js';
 import type { CompiledComponent, CompiledFlow } from '../flows/compiled.js';
 import type { FlowDefinition } from '../flows/schema.js';
 import { buildEngine } from '../library.js';
@@ -178,11 +179,7 @@ export async function loadFlows(options: LoadFlowsOptions): Promise<FlowTestKit>
 
   const signal = async (executionId: string, name: string, payload: unknown = null, runOptions?: RunOptions): Promise<FlowTestResult> => {
     const flow = built.flows.get(waits.flowOf(executionId))!;
-    if (!flow.waits.signals.has(name)) {
-      throw new FlowdError('FLOWD_ERR_SIGNAL_INVALID', `flow "${flow.name}" waits for no signal named "${name}" (it takes: ${[...flow.waits.signals.keys()].join(', ') || 'none'})`);
-    }
-    const issues = flow.waits.signals.get(name)?.(payload);
-    if (issues !== undefined) throw new InputValidationError(`the payload of signal "${name}" does not match its schema: ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`, issues, { code: 'FLOWD_ERR_SIGNAL_INVALID' });
+    checkSignal(flow, name, payload);
     waits.deliver(executionId, name, payload);
     return resume(executionId, runOptions);
   };
