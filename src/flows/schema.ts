@@ -196,6 +196,7 @@ export const ParallelPhaseSchema = z.strictObject({
   ...phaseCommon,
   parallel: z
     .record(phaseId, phaseList)
+    .refine((branches) => Object.keys(branches).length > 0, 'a parallel block needs at least one branch')
     .refine((branches) => Object.keys(branches).length <= MAX_PARALLEL_BRANCHES, `a parallel phase has at most ${MAX_PARALLEL_BRANCHES} branches`),
 });
 
