@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors.js';
 import { makeKey, startService, type TestService } from './helpers.js';
 
-const RUNS = 200;
+const RUNS = Number(process.env["FUZZ_RUNS"] ?? 200);
 const REQUEST_TIMEOUT_MS = 5000;
 const exec = makeKey('fuzz', ['flows:execute', 'flows:read', 'executions:read']);
 

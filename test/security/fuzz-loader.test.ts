@@ -22,7 +22,7 @@ import { parseFlowDefinition } from '../../src/flows/parse-flow.js';
 import { FlowDefinitionSchema } from '../../src/flows/schema.js';
 import { createBuiltinRegistry } from '../../src/library.js';
 
-const RUNS = 200;
+const RUNS = Number(process.env["FUZZ_RUNS"] ?? 200);
 /** Each mutation recompiles every example flow (~200 ms): fewer runs, same bound on time. */
 const MUTATION_RUNS = 60;
 const EXAMPLES_DIR = fileURLToPath(new URL('../../flows/', import.meta.url));
