@@ -115,11 +115,11 @@ export function opRows(op: WriteOp): readonly JournalRow[] {
 }
 
 /** The statement's 37 parameters: one array per column of each kind of op, and of the rows. */
-export function batchParameters(ops: readonly WriteOp[]): unknown[][] {
+export function batchParameters(ops: readonly WriteOp[]): unknown[] {
   const fenced: unknown[][] = [[], [], [], [], [], [], []];
   const saves: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
   const creates: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], [], [], []];
-  const rows: unknown[][] = [[], [], [], [], []];
+  const rows: (string | number | null)[][] = [[], [], [], [], []];
   const push = (columns: unknown[][], values: readonly unknown[]): void => values.forEach((value, i) => columns[i]!.push(value));
   // Keys inserted in one order by every replica: two batches racing two keys wait, never deadlock.
   for (const op of [...ops].sort(byKey)) {
@@ -147,8 +147,31 @@ export function batchParameters(ops: readonly WriteOp[]): unknown[][] {
     const executionId = opExecutionId(op);
     for (const row of opRows(op)) push(rows, [executionId, row.seq, row.type, row.data, row.state]);
   }
-  return [...fenced, ...saves, ...creates, ...rows];
+  const [executionIds, seqs, types, data, state] = rows as [string[], number[], string[], string[], (string | null)[]];
+  return [...fenced, ...saves, ...creates, textArray(executionIds), seqs, textArray(types), textArray(data), textArray(state)];
 }
+
+/**
+ * A `text[]` literal, as the driver would build it from an array, but cheaper: the journal's
+ * `data` and `state` columns carry most of a batch's bytes, and the driver escapes each element
+ * with two regular-expression passes. For text without control characters or surrogates, JSON's
+ * quoting of a string is exactly the array literal's (`\` and `"` escaped, nothing else), and
+ * JSON.stringify's output (what these columns hold) has no control characters; anything else
+ * (a surrogate pair too) is escaped as the driver does. Checked against the driver in
+ * test/store/postgres-text-array.test.ts.
+ */
+export function textArray(values: readonly (string | null)[]): string {
+  let literal = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (i > 0) literal += ',';
+    literal += value === null ? 'NULL' : NEEDS_DRIVER_ESCAPING.test(value) ? `"${value.replace(/[\\"]/g, '\\$&')}"` : JSON.stringify(value);
+  }
+  return `${literal}}`;
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for
+const NEEDS_DRIVER_ESCAPING = /[\u0000-\u001f\ud800-\udfff]/;
 
 function byKey(a: WriteOp, b: WriteOp): number {
   const keyA = a.kind === 'create' ? (a.execution.idempotency?.key ?? '') : '';

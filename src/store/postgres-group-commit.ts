@@ -11,7 +11,8 @@ interface Queued extends Weighed {
 
 export interface PostgresGroupCommitOptions extends GroupCommitOptions {
   /**
-   * How many batches may be in flight at once (each on its own pool connection). Default 2: under
+   * How many batches may be in flight at once (each on its own pool connection). Default 4: while
+   * one batch waits for its commit to reach the disk, the next ones are already being executed; under
    * load, writes wait for a slot and join bigger batches instead of taking every connection.
    */
   readonly maxInFlight?: number | undefined;
@@ -63,7 +64,7 @@ export class PostgresGroupCommit {
     this.#pool = pool;
     this.#limits = { maxRows: options.maxRows ?? GROUP_COMMIT_DEFAULTS.maxRows, maxBytes: options.maxBytes ?? GROUP_COMMIT_DEFAULTS.maxBytes };
     this.#maxWaitMs = options.maxWaitMs ?? GROUP_COMMIT_DEFAULTS.maxWaitMs;
-    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 2);
+    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 4);
   }
 
   write(op: WriteOp & { kind: 'create' }): Promise<CreateResult>;
