@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SecretStore } from '../../src/flows/secrets.js';
+import { createCleaner } from '../../src/observability/cleaner.js';
 import { REDACTED, createSensitiveFieldMatcher, redactSensitive, redactSensitiveJsonText } from '../../src/observability/sensitive-fields.js';
 
 const isSensitive = createSensitiveFieldMatcher(['internalRef']);
@@ -101,5 +102,32 @@ describe('SecretStore.mask', () => {
     expect(masked).toEqual({ a: [1, 'two'], b: { c: 'key [REDACTED]' } });
     expect(masked.a).toBe(value.a);
     expect(value.b.c).toBe('key s3cr3t-value');
+  });
+});
+
+describe('createCleaner (what the record, the stored journal and the logs show)', () => {
+  const secrets = new SecretStore();
+  secrets.add('s3cr3t-value');
+  const whole = (value: unknown): unknown => redactSensitive(secrets.mask(value), isSensitive);
+  const withSecret = fc.oneof(json, fc.constant('{"token":"s3cr3t-value"}'), fc.constant({ nested: ['x', 's3cr3t-value!'] }));
+
+  it('gives what masking and redacting the whole value gives, for any value, also when its parts were cleaned before', () => {
+    fc.assert(
+      fc.property(fc.dictionary(keys, withSecret, { maxKeys: 5 }), fc.boolean(), (value, partsFirst) => {
+        const clean = createCleaner(secrets, isSensitive);
+        if (partsFirst) for (const part of Object.values(value)) clean(part);
+        expect(clean(value)).toEqual(whole(value));
+        expect(clean(value)).toBe(clean(value));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('cleans an object an entry and the record share once: the entry holds the very result the record shows', () => {
+    const clean = createCleaner(secrets, isSensitive);
+    const output = { total: 3, password: 'x' };
+    const entry = { type: 'phase_ended', output };
+    expect((clean(entry) as { output: unknown }).output).toBe(clean(output));
+    expect(clean(output)).toEqual({ total: 3, password: REDACTED });
   });
 });
