@@ -279,6 +279,13 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
     expect((await call('POST', '/callbacks/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { status: 'succeeded' })).status).toBe(404);
     const done = await ended(id);
     expect(done).toMatchObject({ status: 'succeeded', output: { payment: 'p-9' } });
+    // The token is a credential: readers of the execution see the request it travelled in, masked.
+    const charged = (done.phases as { id: string; attempts: number; calls?: { request?: { body?: { notify?: string } } }[] }[]).find((phase) => phase.id === 'charge');
+    // The call made before the wait is still the phase's one attempt once the callback resumed it.
+    expect(charged?.attempts).toBe(1);
+    expect(charged?.calls?.[0]?.request?.body?.notify).toBe('https://flowd.example.com/callbacks/[REDACTED]');
+    expect(JSON.stringify(done)).not.toContain(path.slice('/callbacks/'.length));
+    expect(JSON.stringify((await call('GET', `/executions/${id}/logs`)).body)).not.toContain(path.slice('/callbacks/'.length));
     expect(hooks.bodiesAt('/charge').filter((body) => body.order === 'o-1')).toHaveLength(1);
   });
 

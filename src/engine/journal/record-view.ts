@@ -84,7 +84,8 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
         if (waited !== undefined) {
           waitingPhases!.delete(entry.key);
           waited.record.status = 'running';
-          phases.set(seq, { record: waited.record, t: entry.t, run, key: entry.key, at: waited.at, waited: true });
+          // The calls made before the wait (a callback phase's request) stay the phase's calls.
+          phases.set(seq, { record: waited.record, t: entry.t, run, key: entry.key, at: waited.at, waited: true, calls: waited.calls });
           break;
         }
         const done = completedBeforeWait?.get(entry.key);
@@ -214,7 +215,8 @@ function interrupt(phase: PhaseRecord): void {
 function endPhase(state: PhaseState, entry: Extract<JournalEntry, { type: 'phase_ended' }>, run: number, clean: (value: unknown) => unknown): void {
   const phase = state.record;
   phase.status = entry.status;
-  phase.attempts = entry.attempts;
+  // A phase resumed after its wait makes no new attempt in the resuming run: its attempts are the earlier run's.
+  phase.attempts = state.waited === true ? Math.max(phase.attempts, entry.attempts) : entry.attempts;
   phase.finishedAt = isoTime(entry.at);
   if (entry.restored === true) {
     phase.restored = true;

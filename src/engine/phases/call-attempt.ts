@@ -19,6 +19,8 @@ export interface CallTarget {
   readonly idempotencyKey: string;
   /** Attempts made so far (read by the phase's journal entry). */
   attempts: number;
+  /** Applied to every value this call captures (a callback phase's token is a credential: masked). */
+  readonly conceal?: ((value: unknown) => unknown) | undefined;
 }
 
 /**
@@ -69,7 +71,8 @@ export async function callComponent(
 }
 
 function noteFailure(journal: Journal, target: CallTarget, attempt: number, error: FlowdError, retryInMs: number | undefined): void {
-  const detail = failureOf(error)?.detail;
+  const raw = failureOf(error)?.detail;
+  const detail = raw === undefined || target.conceal === undefined ? raw : target.conceal(raw);
   const keepDetail = detail !== undefined && journal.capture.policy !== 'none' && journal.admit(detail);
   const entry: EntryDraft<AttemptFailedEntry> = { type: 'attempt_failed', ref: target.ref, attempt, error: summarize(error, undefined, attempt) };
   if (keepDetail) entry.detail = detail;
@@ -136,8 +139,9 @@ class AttemptCapture {
     if (!this.#described) this.#request(request);
   }
 
-  succeeded(response: unknown): void {
+  succeeded(received: unknown): void {
     const journal = this.#journal;
+    const response = this.#target.conceal === undefined ? received : this.#target.conceal(received);
     if (journal.capture.policy !== 'all' || !journal.admit(response)) return;
     const target = this.#target;
     const entry: EntryDraft<ResponseReceivedEntry> = { type: 'response_received', ref: target.ref, attempt: this.#attempt, response };
@@ -152,8 +156,9 @@ class AttemptCapture {
     if (this.#journal.admit(held.request)) this.#append(held.request, held.at, held.t);
   }
 
-  #request(request: unknown): void {
+  #request(sent: unknown): void {
     const journal = this.#journal;
+    const request = this.#target.conceal === undefined ? sent : this.#target.conceal(sent);
     const policy = journal.capture.policy;
     if (policy === 'none') return;
     if (policy === 'errors') {

@@ -10,7 +10,7 @@ import { callComponent, withTimeout, type CallTarget } from './call-attempt.js';
  * component under retry ∘ breaker ∘ bulkhead ∘ per-attempt timeout, map the result to the
  * phase output; on final failure use the fallback when there is one.
  */
-export async function runCall(phase: CallPhase, ctx: KindContext): Promise<KindResult> {
+export async function runCall(phase: CallPhase, ctx: KindContext, conceal?: (value: unknown) => unknown): Promise<KindResult> {
   const { execution, scope, run, signal } = ctx;
   let request: unknown;
   try {
@@ -20,7 +20,7 @@ export async function runCall(phase: CallPhase, ctx: KindContext): Promise<KindR
   }
   const phaseLimit = phase.timeoutMs === undefined ? undefined : withTimeout(signal, phase.timeoutMs, phase.id);
   const callSignal = phaseLimit?.signal ?? signal;
-  const target: CallTarget = { ref: run.ref, idempotencyKey: `${execution.executionId}:${run.key}`, attempts: 0 };
+  const target: CallTarget = { ref: run.ref, idempotencyKey: `${execution.executionId}:${run.key}`, attempts: 0, conceal };
   try {
     const call = (): Promise<unknown> => {
       // Write-ahead: a durable execution's journal is stored before a call with side effects.

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { FlowdError, toFlowdError } from '../../errors.js';
 import type { CallPhase, CompiledOnTimeout, WaitPhase } from '../../flows/compiled.js';
+import { SecretStore } from '../../flows/secrets.js';
 import type { WaitFor, WaitStartedEntry } from '../journal/entries.js';
 import { isoTime } from '../iso-time.js';
 import type { KindContext, KindResult } from '../run/context.js';
@@ -42,7 +43,10 @@ export async function runCallback(phase: CallPhase, ctx: KindContext): Promise<K
     const until = execution.journal.now() + settings.timeoutMs;
     await observer.registerCallback(execution.journal, { tokenHash: hashToken(token), key: run.key, signal, expiresAt: until });
     const callback = { token, url: execution.runtime.callbackUrl?.(token) ?? `/callbacks/${token}` };
-    const called = await runCall(phase, { ...ctx, scope: { ...ctx.scope, callback } as Scope });
+    // The token is the callback's only credential: what the journal captures of the call shows it masked.
+    const concealed = new SecretStore();
+    concealed.add(token);
+    const called = await runCall(phase, { ...ctx, scope: { ...ctx.scope, callback } as Scope }, (value) => concealed.mask(value));
     started = startWait(ctx, 'callback', until, signal, called.output);
   }
   const outcome = await waitOn(ctx, phase.id, started);
