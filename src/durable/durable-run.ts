@@ -2,7 +2,6 @@ import { LeaseLostError } from '../errors.js';
 import type { Journal } from '../engine/journal/journal.js';
 import { recordView } from '../engine/journal/record-view.js';
 import type { FlowLogger } from '../engine/logger.js';
-import type { ExecutionRecord } from '../engine/record.js';
 import type { ExecutionObserver, ReceivedSignal, RunSuspension } from '../engine/runtime.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import type { ExecutionStore, FinishedSummary, Lease, StoredOptions } from '../store/execution-store.js';
@@ -47,7 +46,6 @@ export class DurableRun implements ExecutionObserver {
   #lease: Lease | undefined;
   #stored: number;
   #writing: Promise<void> = Promise.resolve();
-  #finished: ((record: ExecutionRecord) => void) | undefined;
 
   constructor(writer: DurableWriter, init: DurableRunInit) {
     this.#writer = writer;
@@ -69,8 +67,7 @@ export class DurableRun implements ExecutionObserver {
   async onFinish(journal: Journal, flow: CompiledFlow): Promise<void> {
     await this.#writing.catch(() => {});
     const writer = this.#writer;
-    const record = recordView(journal.entries, { clean: writer.clean });
-    const summary: FinishedSummary = { status: record.status, errorCode: record.error?.code, recovered: record.recovered };
+    const summary = finishedSummary(journal);
     try {
       if (this.#lease === undefined) {
         await writer.store.save({
@@ -84,11 +81,11 @@ export class DurableRun implements ExecutionObserver {
           startedAt: journal.started.at,
           summary,
           // Nothing resumes a succeeded execution and nothing retries it: its raw values are not kept.
-          rows: encodeEntries(journal.entries, 0, writer.clean, record.status !== 'succeeded'),
+          rows: encodeEntries(journal.entries, 0, writer.clean, summary.status !== 'succeeded'),
         });
       } else {
         // Nothing resumes a succeeded execution and nothing retries it: its raw values go.
-        await writer.store.finish(this.#lease, encodeEntries(journal.entries, this.#stored, writer.clean), summary, { clearState: record.status === 'succeeded' });
+        await writer.store.finish(this.#lease, encodeEntries(journal.entries, this.#stored, writer.clean), summary, { clearState: summary.status === 'succeeded' });
       }
       this.#stored = journal.length;
     } catch (error) {
@@ -99,8 +96,7 @@ export class DurableRun implements ExecutionObserver {
       if (this.#lease !== undefined) writer.leases.drop(this.#lease.executionId);
     }
     const callbackUrl = this.#init.options.callbackUrl;
-    if (callbackUrl !== undefined) writer.callbacks.send(callbackUrl, record);
-    this.#finished?.(record);
+    if (callbackUrl !== undefined) writer.callbacks.send(callbackUrl, recordView(journal.entries, { clean: writer.clean }));
   }
 
   /**
@@ -137,11 +133,6 @@ export class DurableRun implements ExecutionObserver {
     await store.signals.registerCallback(this.#lease!, { tokenHash: callback.tokenHash, executionId: journal.executionId, waitKey: callback.key, signal: callback.signal, expiresAt });
   }
 
-  /** Called with the stored record once the end is written (not when the write failed). */
-  onStored(listener: (record: ExecutionRecord) => void): void {
-    this.#finished = listener;
-  }
-
   /** The run stopped without an end (lease lost, shutdown): its lease is not renewed any more. */
   abandon(): void {
     if (this.#lease !== undefined) this.#writer.leases.drop(this.#lease.executionId);
@@ -174,4 +165,24 @@ export class DurableRun implements ExecutionObserver {
     }
     this.#stored = length;
   }
+}
+
+/**
+ * What the store keeps beside an ended journal (status, error code, recovered), read from its
+ * entries as the record view would show them, without building the record.
+ */
+export function finishedSummary(journal: Journal): FinishedSummary {
+  let status: FinishedSummary['status'] | undefined;
+  let errorCode: string | undefined;
+  let recovered = false;
+  for (const entry of journal.entries) {
+    if (entry.type === 'execution_failed') errorCode = entry.error.code;
+    else if (entry.type === 'recovery_ended' && entry.succeeded) recovered = true;
+    else if (entry.type === 'execution_finished') {
+      status = entry.status;
+      if (entry.error !== undefined) errorCode = entry.error.code;
+    }
+  }
+  if (status === undefined) return { status: recordView(journal.entries).status, errorCode, recovered };
+  return { status, errorCode, recovered };
 }

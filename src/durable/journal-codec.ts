@@ -1,5 +1,6 @@
 import type { JournalEntry } from '../engine/journal/entries.js';
 import { MAX_VALUE_NESTING, findTooDeeplyNested } from '../limits/json-nesting.js';
+import { cleanOnce } from '../observability/cleaner.js';
 import type { JournalRow } from '../store/execution-store.js';
 
 /**
@@ -18,7 +19,7 @@ const STATE_FIELDS: Readonly<Partial<Record<JournalEntry['type'], readonly strin
 };
 
 export function encodeEntry(entry: JournalEntry, seq: number, clean: (value: unknown) => unknown, withState = true): JournalRow {
-  const shown = clean(entry) as Record<string, unknown>;
+  const shown = cleanOnce(clean, entry) as Record<string, unknown>;
   const fields = withState ? STATE_FIELDS[entry.type] : undefined;
   let state: Record<string, unknown> | undefined;
   for (const field of fields ?? []) {

@@ -8,7 +8,7 @@ import { REDACTED, redactSensitive, type SensitiveFieldMatcher } from './sensiti
  * cleaned once. An object's own fields are cleaned one by one through the same memory, so a
  * journal entry and the record shown both reuse the cleaning of the input and outputs they hold.
  */
-export function createCleaner(secrets: SecretStore, isSensitive: SensitiveFieldMatcher): (value: unknown) => unknown {
+export function createCleaner(secrets: SecretStore, isSensitive: SensitiveFieldMatcher): Cleaner {
   const cleaned = new WeakMap<object, unknown>();
   const remembered = (value: object, clean: (value: object) => unknown): unknown => {
     const known = cleaned.get(value);
@@ -40,10 +40,24 @@ export function createCleaner(secrets: SecretStore, isSensitive: SensitiveFieldM
     }
     return out ?? value;
   };
-  return (value) => {
+  const clean = (value: unknown): unknown => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return cleanValue(value);
     return remembered(value, cleanFields);
   };
+  return Object.assign(clean, { fieldsOf: cleanFields });
+}
+
+/** The cleaning function, and the same for an object cleaned only once (not remembered). */
+export interface Cleaner {
+  (value: unknown): unknown;
+  /** For an object no other view cleans again (a journal entry): its fields go through the memory, the object itself does not. */
+  readonly fieldsOf: (value: object) => unknown;
+}
+
+/** `clean(value)`, through `fieldsOf` when `clean` is a Cleaner: for objects cleaned once. */
+export function cleanOnce(clean: (value: unknown) => unknown, value: object): unknown {
+  const fieldsOf = (clean as Partial<Cleaner>).fieldsOf;
+  return fieldsOf === undefined ? clean(value) : fieldsOf(value);
 }
 
 /** defineProperty: a `__proto__` field stays a plain field, never a prototype. */

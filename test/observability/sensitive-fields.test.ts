@@ -129,5 +129,10 @@ describe('createCleaner (what the record, the stored journal and the logs show)'
     const entry = { type: 'phase_ended', output };
     expect((clean(entry) as { output: unknown }).output).toBe(clean(output));
     expect(clean(output)).toEqual({ total: 3, password: REDACTED });
+    // An entry cleaned once (fieldsOf) shows the same, and shares the same cleaned output.
+    const once = createCleaner(secrets, isSensitive);
+    const shown = once.fieldsOf({ ...entry, token: 'x' }) as { output: unknown };
+    expect(shown).toEqual({ type: 'phase_ended', output: { total: 3, password: REDACTED }, token: REDACTED });
+    expect(shown.output).toBe(once(output));
   });
 });
