@@ -112,7 +112,7 @@ export class DurableRun implements ExecutionObserver {
     try {
       const storeNow = await writer.store.now();
       const wakeAt = storeNow + Math.max(0, suspension.until - journal.now());
-      await writer.store.suspend(lease, encodeEntries(journal.entries, this.#stored, writer.clean), { wakeAt, waitingFor: suspension.for });
+      await writer.store.suspend(lease, encodeEntries(journal.entries, this.#stored, writer.clean), { wakeAt, waitingFor: suspension.for, signal: suspension.signal });
       this.#stored = journal.length;
     } finally {
       writer.leases.drop(lease.executionId);

@@ -23,7 +23,7 @@ import {
   type StoredOptions,
   type SucceededQuery,
 } from './execution-store.js';
-import { MemorySignals } from './signals/memory-signals.js';
+import { MemorySignals, type MemoryExecutionView } from './signals/memory-signals.js';
 import type { Suspension, WaitingCount } from './signals/signal-store.js';
 
 const TERMINAL_SET: ReadonlySet<string> = new Set(TERMINAL);
@@ -40,11 +40,13 @@ interface Stored {
   leaseExpiresAt: number | undefined;
   attempts: number;
   cancelRequested: boolean;
+  waitingSignal?: string | undefined;
 }
 
 /** What a Stored is to its signal store: status, epoch and wake time, read and written live. */
-function signalView(stored: Stored): { status: ExecutionStatus; leaseEpoch: number; wakeAt: number | undefined } {
+function signalView(stored: Stored): MemoryExecutionView {
   return {
+    get waitingSignal() { return stored.waitingSignal; },
     get status() { return stored.summary.status; },
     get leaseEpoch() { return stored.leaseEpoch; },
     get wakeAt() { return stored.summary.wakeAt; },
@@ -123,7 +125,8 @@ export class MemoryExecutionStore implements ExecutionStore {
     addRows(stored, rows, false);
     stored.summary.status = 'waiting';
     stored.summary.waitingFor = suspension.waitingFor;
-    stored.summary.wakeAt = this.signals.pending(lease.executionId) || stored.cancelRequested ? this.#clock() : suspension.wakeAt;
+    stored.waitingSignal = suspension.signal;
+    stored.summary.wakeAt = this.signals.pending(lease.executionId, suspension.signal) || stored.cancelRequested ? this.#clock() : suspension.wakeAt;
     // A run that reached a wait ended well: claims after it start counting again (EXECUTION_MAX_ATTEMPTS counts runs that died).
     stored.attempts = 0;
     stored.leaseOwner = undefined;
@@ -188,7 +191,7 @@ export class MemoryExecutionStore implements ExecutionStore {
     for (const stored of fairOrder(candidates).slice(0, Math.max(0, request.limit))) {
       stored.summary.status = 'running';
       stored.summary.wakeAt = undefined;
-      stored.summary.waitingFor = undefined;
+      stored.summary.waitingFor = stored.waitingSignal = undefined;
       stored.leaseOwner = request.owner;
       stored.leaseEpoch += 1;
       stored.leaseExpiresAt = now + request.leaseMs;

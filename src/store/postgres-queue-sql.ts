@@ -52,7 +52,7 @@ picked AS (
   ORDER BY e.id FOR UPDATE OF e SKIP LOCKED
 )
 UPDATE flowd_executions e
-SET status = 'running', wake_at = NULL, waiting_for = NULL, lease_owner = $4, lease_epoch = e.lease_epoch + 1, lease_expires_at = ${NOW} + $5::bigint, attempts = e.attempts + 1
+SET status = 'running', wake_at = NULL, waiting_for = NULL, waiting_signal = NULL, lease_owner = $4, lease_epoch = e.lease_epoch + 1, lease_expires_at = ${NOW} + $5::bigint, attempts = e.attempts + 1
 FROM picked WHERE e.id = picked.id
 RETURNING ${qualified('e', SUMMARY_COLUMNS)}, e.options, e.lease_epoch, e.attempts, e.cancel_requested`;
 

@@ -138,11 +138,11 @@ export class PostgresExecutionStore implements ExecutionStore {
       if (held.rows.length === 0) throw lostLease('suspension', lease);
       await insertRows(client, lease.executionId, rows);
       await client.query(
-        `UPDATE flowd_executions SET status = 'waiting', waiting_for = $3, attempts = 0, lease_owner = NULL, lease_expires_at = NULL,
-           wake_at = CASE WHEN cancel_requested OR EXISTS (SELECT 1 FROM flowd_signals WHERE execution_id = $1 AND taken_by IS NULL)
+        `UPDATE flowd_executions SET status = 'waiting', waiting_for = $3, waiting_signal = $4, attempts = 0, lease_owner = NULL, lease_expires_at = NULL,
+           wake_at = CASE WHEN cancel_requested OR EXISTS (SELECT 1 FROM flowd_signals WHERE execution_id = $1 AND name = $4 AND taken_by IS NULL)
              THEN ${NOW} ELSE $2::bigint END
          WHERE id = $1`,
-        [lease.executionId, suspension.wakeAt, suspension.waitingFor],
+        [lease.executionId, suspension.wakeAt, suspension.waitingFor, suspension.signal ?? null],
       );
     });
   }

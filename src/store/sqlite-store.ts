@@ -166,11 +166,12 @@ export class SqliteExecutionStore implements ExecutionStore {
       // One IMMEDIATE transaction: a signal delivered while the run was stopping is committed
       // before it (and seen here) or after it (and wakes the waiting row).
       const held = this.#sql(
-        `UPDATE flowd_executions SET status = 'waiting', waiting_for = @waitingFor, attempts = 0, lease_owner = NULL, lease_expires_at = NULL,
-           wake_at = CASE WHEN cancel_requested = 1 OR EXISTS (SELECT 1 FROM flowd_signals WHERE execution_id = @id AND taken_by IS NULL)
+        `UPDATE flowd_executions SET status = 'waiting', waiting_for = @waitingFor, waiting_signal = @signal, attempts = 0, lease_owner = NULL,
+           lease_expires_at = NULL,
+           wake_at = CASE WHEN cancel_requested = 1 OR EXISTS (SELECT 1 FROM flowd_signals WHERE execution_id = @id AND name = @signal AND taken_by IS NULL)
              THEN ${NOW} ELSE @wakeAt END
          WHERE id = @id AND lease_epoch = @epoch AND status = 'running'`,
-      ).run({ id: lease.executionId, epoch: lease.epoch, wakeAt: suspension.wakeAt, waitingFor: suspension.waitingFor });
+      ).run({ id: lease.executionId, epoch: lease.epoch, wakeAt: suspension.wakeAt, waitingFor: suspension.waitingFor, signal: suspension.signal ?? null });
       if (held.changes === 0) throw lostLease('suspension', lease);
       this.#insertRows(lease.executionId, rows, false);
     }, weigh(rows));
@@ -249,7 +250,7 @@ export class SqliteExecutionStore implements ExecutionStore {
          ) ORDER BY turn, id LIMIT @limit`,
       ).all({ keys, limit: request.limit }) as { id: string }[];
       const take = this.#sql(
-        `UPDATE flowd_executions SET status = 'running', wake_at = NULL, waiting_for = NULL, lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${NOW} + ?, attempts = attempts + 1
+        `UPDATE flowd_executions SET status = 'running', wake_at = NULL, waiting_for = NULL, waiting_signal = NULL, lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${NOW} + ?, attempts = attempts + 1
          WHERE id = ? RETURNING ${SUMMARY_COLUMNS}, options, lease_epoch, attempts, cancel_requested`,
       );
       return picked.map(({ id }) => {

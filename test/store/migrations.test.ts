@@ -110,12 +110,12 @@ const SCHEDULES = MIGRATIONS.find((migration) => migration.version === 4)!;
 describe('a database that has versions 1, 2 and 4 (schedules before waits)', () => {
   async function usable(store: ExecutionStore): Promise<void> {
     const lease = await running(store);
-    await store.suspend(lease, [], { wakeAt: (await store.now()) + 60_000, waitingFor: 'signal' });
+    await store.suspend(lease, [], { wakeAt: (await store.now()) + 60_000, waitingFor: 'signal', signal: 's' });
     expect(await store.signals.deliver({ executionId: lease.executionId, name: 's', payload: '1' })).toMatchObject({ kind: 'delivered', status: 'waiting' });
     expect((await store.get(lease.executionId))?.summary).toMatchObject({ status: 'waiting', waitingFor: 'signal' });
   }
 
-  it('sqlite: gets version 3 added on open', async () => {
+  it('sqlite: gets version 3 (and the newer ones) added on open', async () => {
     const path = join(await tempDir(), 'flowd.db');
     const db = new Database(path);
     migrateSqlite(db, 2);
@@ -123,12 +123,12 @@ describe('a database that has versions 1, 2 and 4 (schedules before waits)', () 
     db.prepare(`INSERT INTO flowd_migrations (version, name, applied_at) VALUES (4, ?, 0)`).run(SCHEDULES.name);
     db.close();
     const store = SqliteExecutionStore.open({ path });
-    expect(store.appliedMigrations()).toEqual([1, 2, 3, 4]);
+    expect(store.appliedMigrations()).toEqual([1, 2, 3, 4, 5]);
     await usable(store);
     await store.close();
   });
 
-  it('postgres: gets version 3 added on open', async () => {
+  it('postgres: gets version 3 (and the newer ones) added on open', async () => {
     const schemaName = tempSchema();
     const client = await pgClient(schemaName);
     await migratePostgres(client, schemaName, 2);
@@ -136,7 +136,7 @@ describe('a database that has versions 1, 2 and 4 (schedules before waits)', () 
     await client.query(`INSERT INTO flowd_migrations (version, name, applied_at) VALUES (4, $1, 0)`, [SCHEDULES.name]);
     const store = await PostgresExecutionStore.open({ connectionString: PG_URL, schema: schemaName });
     cleanups.push(() => store.close());
-    expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4]);
+    expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4, 5]);
     await usable(store);
   });
 });

@@ -33,9 +33,11 @@ describe.each(BACKENDS)('%s store: waits and signals', (backend) => {
 
   const claimOf = (flow: string, owner = 'owner-b') => store.claim({ owner, flows: [{ name: flow, hash: 'w1' }], limit: 5, leaseMs: 60_000 });
 
-  async function suspended(flow: string, wakeInMs: number, waitingFor: 'time' | 'signal' | 'callback' = 'signal'): Promise<Lease> {
+  /** A waiting execution; a signal wait takes `signal` (default "decision"). */
+  async function suspended(flow: string, wakeInMs: number, waitingFor: 'time' | 'signal' | 'callback' = 'signal', signal = 'decision'): Promise<Lease> {
     const lease = await runningOf(flow);
-    await store.suspend(lease, [row(1, 'run_started', { run: 1 }), row(2, 'run_suspended', { until: 1 })], { wakeAt: (await store.now()) + wakeInMs, waitingFor });
+    const suspension = { wakeAt: (await store.now()) + wakeInMs, waitingFor, signal: waitingFor === 'signal' ? signal : undefined };
+    await store.suspend(lease, [row(1, 'run_started', { run: 1 }), row(2, 'run_suspended', { until: 1 })], suspension);
     return lease;
   }
 
@@ -91,10 +93,27 @@ describe.each(BACKENDS)('%s store: waits and signals', (backend) => {
     const flow = unique('early');
     const lease = await runningOf(flow);
     expect(await store.signals.deliver({ executionId: lease.executionId, name: 'go', payload: '1' })).toMatchObject({ kind: 'delivered', status: 'running' });
-    await store.suspend(lease, [row(1, 'run_suspended')], { wakeAt: (await store.now()) + DAY, waitingFor: 'signal' });
+    await store.suspend(lease, [row(1, 'run_suspended')], { wakeAt: (await store.now()) + DAY, waitingFor: 'signal', signal: 'go' });
     const [claimed] = await claimOf(flow);
     expect(claimed?.lease.executionId).toBe(lease.executionId);
     expect(await store.signals.take(claimed!.lease, 'go', 'wait-go')).toMatchObject({ payload: '1' });
+  });
+
+  it('only the signal its wait takes wakes a waiting execution: one kept for a later wait does not, at delivery or at suspension', async () => {
+    const flow = unique('gate');
+    const lease = await suspended(flow, DAY, 'signal', 'open');
+    expect(await store.signals.deliver({ executionId: lease.executionId, name: 'item', payload: '1' })).toMatchObject({ kind: 'delivered', status: 'waiting' });
+    expect(await claimOf(flow)).toEqual([]);
+    expect(await store.signals.deliver({ executionId: lease.executionId, name: 'open', payload: 'true' })).toMatchObject({ kind: 'delivered' });
+    const [claimed] = await claimOf(flow);
+    expect(claimed?.lease.executionId).toBe(lease.executionId);
+    expect(await store.signals.take(claimed!.lease, 'open', 'gate')).toMatchObject({ payload: 'true' });
+    // Suspended again, for "open" once more: the kept "item" does not wake it, a time wait neither.
+    await store.suspend(claimed!.lease, [row(3, 'run_suspended')], { wakeAt: (await store.now()) + DAY, waitingFor: 'signal', signal: 'open' });
+    expect(await claimOf(flow)).toEqual([]);
+    const again = await suspended(unique('gate'), DAY, 'time');
+    await store.signals.deliver({ executionId: again.executionId, name: 'item', payload: '2' });
+    expect((await store.get(again.executionId))!.summary.wakeAt).toBeGreaterThan(Date.now() + DAY - 60_000);
   });
 
   it('signals are taken oldest first, one per wait', async () => {
@@ -134,7 +153,7 @@ describe.each(BACKENDS)('%s store: waits and signals', (backend) => {
     await store.signals.registerCallback(lease, { tokenHash: 'old', executionId: lease.executionId, waitKey: 'charge', signal: 'callback:charge', expiresAt: now + DAY });
     await store.signals.registerCallback(lease, { tokenHash: 'h-1', executionId: lease.executionId, waitKey: 'charge', signal: 'callback:charge', expiresAt: now + DAY });
     await store.signals.registerCallback(lease, { tokenHash: 'h-short', executionId: lease.executionId, waitKey: 'other', signal: 'callback:other', expiresAt: now + 20 });
-    await store.suspend(lease, [row(1, 'run_suspended')], { wakeAt: now + DAY, waitingFor: 'callback' });
+    await store.suspend(lease, [row(1, 'run_suspended')], { wakeAt: now + DAY, waitingFor: 'callback', signal: 'callback:charge' });
     expect(await store.signals.useCallback('old', '{}')).toEqual({ kind: 'not_found' });
     expect(await store.signals.findCallback('h-1')).toEqual({ executionId: lease.executionId, waitKey: 'charge' });
     expect(await store.signals.findCallback('old')).toBeUndefined();
@@ -169,7 +188,7 @@ describe.each(BACKENDS)('%s store: waits and signals', (backend) => {
       const lease = await runningOf(flow);
       const wakeAt = (await store.now()) + DAY;
       const [, delivered] = await Promise.all([
-        store.suspend(lease, [row(1, 'run_suspended')], { wakeAt, waitingFor: 'signal' }),
+        store.suspend(lease, [row(1, 'run_suspended')], { wakeAt, waitingFor: 'signal', signal: 'go' }),
         store.signals.deliver({ executionId: lease.executionId, name: 'go', payload: String(round) }),
       ]);
       expect(delivered.kind).toBe('delivered');

@@ -9,6 +9,8 @@ export interface MemoryExecutionView {
   status: ExecutionStatus;
   leaseEpoch: number;
   wakeAt: number | undefined;
+  /** The signal its wait takes (Suspension.signal). */
+  readonly waitingSignal: string | undefined;
 }
 
 interface Signal extends TakenSignal {
@@ -49,7 +51,8 @@ export class MemorySignals implements SignalStore {
     const stored: Signal = { signalId: String(this.#next++), name: signal.name, payload: signal.payload, receivedAt: this.#clock(), idempotencyKey: signal.idempotencyKey, takenBy: undefined };
     list.push(stored);
     this.#signals.set(signal.executionId, list);
-    if (execution.status === 'waiting') execution.wakeAt = this.#clock();
+    // Only the signal its wait takes wakes a waiting execution; one for a later wait is kept for it.
+    if (execution.status === 'waiting' && execution.waitingSignal === signal.name) execution.wakeAt = this.#clock();
     return { kind: 'delivered', signalId: stored.signalId, status: execution.status };
   }
 
@@ -88,9 +91,9 @@ export class MemorySignals implements SignalStore {
     return { kind: 'delivered', executionId };
   }
 
-  /** An untaken signal is stored for the execution (a suspension wakes at once). */
-  pending(executionId: string): boolean {
-    return (this.#signals.get(executionId) ?? []).some((signal) => signal.takenBy === undefined);
+  /** An untaken signal of that name is stored for the execution (a suspension waiting for it wakes at once). */
+  pending(executionId: string, name: string | undefined): boolean {
+    return name !== undefined && (this.#signals.get(executionId) ?? []).some((signal) => signal.takenBy === undefined && signal.name === name);
   }
 
   /** The execution is gone (purged, evicted). */

@@ -124,7 +124,8 @@ async function deliverLocked(client: pg.ClientBase, signal: NewSignal, status: E
     return { kind: 'duplicate', signalId: same.rows[0]!.id, status };
   }
   // A new statement: it sees a suspension that committed while this transaction waited for the lock.
-  await client.query(`UPDATE flowd_executions SET wake_at = ${NOW} WHERE id = $1 AND status = 'waiting'`, [signal.executionId]);
+  // Only the signal its wait takes wakes a waiting execution; one for a later wait is kept for it.
+  await client.query(`UPDATE flowd_executions SET wake_at = ${NOW} WHERE id = $1 AND status = 'waiting' AND waiting_signal = $2`, [signal.executionId, signal.name]);
   return { kind: 'delivered', signalId: inserted.rows[0].id, status };
 }
 

@@ -9,6 +9,11 @@ export type WaitReason = (typeof WAIT_REASONS)[number];
 export interface Suspension {
   readonly wakeAt: number;
   readonly waitingFor: WaitReason;
+  /**
+   * The signal the wait takes (a callback's is `callback:<key>`); none for a time wait. Only an
+   * untaken signal of this name wakes the execution early: one kept for a later wait does not.
+   */
+  readonly signal?: string | undefined;
 }
 
 /** A signal sent to an execution (`POST /executions/{id}/signals/{name}`, or a callback). */

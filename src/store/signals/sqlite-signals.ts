@@ -58,7 +58,8 @@ export class SqliteSignals implements SignalStore {
         .get(signal.executionId, signal.name, signal.idempotencyKey) as { id: number };
       return { kind: 'duplicate', signalId: String(same.id), status };
     }
-    this.#sql(`UPDATE flowd_executions SET wake_at = ${NOW} WHERE id = ? AND status = 'waiting'`).run(signal.executionId);
+    // Only the signal its wait takes wakes a waiting execution; one for a later wait is kept for it.
+    this.#sql(`UPDATE flowd_executions SET wake_at = ${NOW} WHERE id = ? AND status = 'waiting' AND waiting_signal = ?`).run(signal.executionId, signal.name);
     return { kind: 'delivered', signalId: String(inserted.id), status };
   }
 
