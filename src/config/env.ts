@@ -41,6 +41,7 @@ export const EnvSchema = z.object({
   DATABASE_URL: z.string().optional(),
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and underscores').default('public'),
   DATABASE_POOL_MAX: int(1, 1000).default(10),
+  DATABASE_WRITE_BATCHES: int(1, 1000).default(1),
   SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   PERSISTENCE: z.enum(['none', 'failed', 'all']).default('none'),
   LEASE_MS: int(500, 3_600_000).default(30_000),

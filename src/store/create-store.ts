@@ -10,7 +10,7 @@ export const SQLITE_FILE_NAME = 'flowd.db';
 
 type StoreConfig = Pick<
   EnvConfig,
-  'STORE' | 'DATA_DIR' | 'DATABASE_URL' | 'DATABASE_SCHEMA' | 'DATABASE_POOL_MAX' | 'SQLITE_SYNCHRONOUS' | 'EXECUTIONS_MAX' | 'STATE_ENCRYPTION_KEY'
+  'STORE' | 'DATA_DIR' | 'DATABASE_URL' | 'DATABASE_SCHEMA' | 'DATABASE_POOL_MAX' | 'DATABASE_WRITE_BATCHES' | 'SQLITE_SYNCHRONOUS' | 'EXECUTIONS_MAX' | 'STATE_ENCRYPTION_KEY'
 >;
 
 /**
@@ -35,6 +35,7 @@ async function openStore(config: StoreConfig, options: { onPoolError?: (error: E
         connectionString: config.DATABASE_URL!,
         schema: config.DATABASE_SCHEMA,
         poolMax: config.DATABASE_POOL_MAX,
+        groupCommit: { maxInFlight: config.DATABASE_WRITE_BATCHES },
         ...(options.onPoolError === undefined ? {} : { onPoolError: options.onPoolError }),
       });
   }

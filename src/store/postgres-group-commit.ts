@@ -11,9 +11,11 @@ interface Queued extends Weighed {
 
 export interface PostgresGroupCommitOptions extends GroupCommitOptions {
   /**
-   * How many batches may be in flight at once (each on its own pool connection). Default 4: while
-   * one batch waits for its commit to reach the disk, the next ones are already being executed; under
-   * load, writes wait for a slot and join bigger batches instead of taking every connection.
+   * How many batches may be in flight at once (each on its own pool connection). Default 1: while
+   * the batch in flight runs, writes queue and leave together as the next one, so the busier the
+   * database, the bigger the batches. More batches at once made PostgreSQL slower per execution on
+   * the benchmark (concurrent inserts into the same index pages), but may help when a commit waits
+   * long for a slow disk (`DATABASE_WRITE_BATCHES`).
    */
   readonly maxInFlight?: number | undefined;
 }
@@ -26,6 +28,8 @@ export interface WriteStats {
   operations: number;
   /** Statements of any kind the writer sent: batches, writes retried alone after a failed batch, idempotency look-ups. */
   statements: number;
+  /** Most batches that were in flight at the same time. */
+  peakInFlight: number;
 }
 
 /**
@@ -52,7 +56,7 @@ export class PostgresGroupCommit {
   readonly #maxInFlight: number;
   readonly #queue: Queued[] = [];
   readonly #busy = new Set<string>();
-  readonly #stats: WriteStats = { batches: 0, operations: 0, statements: 0 };
+  readonly #stats: WriteStats = { batches: 0, operations: 0, statements: 0, peakInFlight: 0 };
   #queuedRows = 0;
   #queuedBytes = 0;
   #inFlight = 0;
@@ -64,7 +68,7 @@ export class PostgresGroupCommit {
     this.#pool = pool;
     this.#limits = { maxRows: options.maxRows ?? GROUP_COMMIT_DEFAULTS.maxRows, maxBytes: options.maxBytes ?? GROUP_COMMIT_DEFAULTS.maxBytes };
     this.#maxWaitMs = options.maxWaitMs ?? GROUP_COMMIT_DEFAULTS.maxWaitMs;
-    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 4);
+    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 1);
   }
 
   write(op: WriteOp & { kind: 'create' }): Promise<CreateResult>;
@@ -132,6 +136,7 @@ export class PostgresGroupCommit {
 
   async #send(batch: readonly Queued[], ids: ReadonlySet<string>): Promise<void> {
     this.#inFlight += 1;
+    if (this.#inFlight > this.#stats.peakInFlight) this.#stats.peakInFlight = this.#inFlight;
     for (const id of ids) this.#busy.add(id);
     this.#stats.batches += 1;
     this.#stats.operations += batch.length;

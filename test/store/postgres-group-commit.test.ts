@@ -108,6 +108,28 @@ describe('PostgreSQL group commit, batches', () => {
     expect((await bounded.get(leases[0]!.executionId))?.rows).toHaveLength(28);
   });
 
+  it('keeps one batch in flight by default: writes queued meanwhile leave together in the next; maxInFlight allows more', async () => {
+    /** Three waves of ten appends, each wave one event-loop turn after the previous. */
+    async function waves(target: PostgresExecutionStore): Promise<{ batches: number; peak: number }> {
+      const leases = await Promise.all(Array.from({ length: 30 }, () => running(target)));
+      const before = target.writeStats();
+      const writes: Promise<void>[] = [];
+      for (let wave = 0; wave < 3; wave++) {
+        writes.push(...leases.slice(wave * 10, wave * 10 + 10).map((lease) => target.append(lease, [row(1, 'log')], 60_000)));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(writes);
+      const after = target.writeStats();
+      expect(after.operations - before.operations).toBe(30);
+      return { batches: after.batches - before.batches, peak: after.peakInFlight };
+    }
+    const single = await open();
+    // The first wave goes alone; the two that arrive while it runs share the next batch.
+    expect(await waves(single)).toEqual({ batches: 2, peak: 1 });
+    const three = await open({ groupCommit: { maxInFlight: 3 } });
+    expect(await waves(three)).toEqual({ batches: 3, peak: 3 });
+  });
+
   it('fails only the write that breaks a batch: the others of the batch are retried alone and commit', async () => {
     const taken = await running(store);
     const leases = await Promise.all([running(store), running(store)]);

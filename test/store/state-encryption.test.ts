@@ -89,10 +89,10 @@ describe('state encryption at rest', () => {
 
   it('a key that is not 32 bytes refuses to start, saying how to make one', async () => {
     await expect(
-      createStore({ STORE: 'memory', DATA_DIR: dir, DATABASE_SCHEMA: 'public', DATABASE_POOL_MAX: 1, SQLITE_SYNCHRONOUS: 'normal', EXECUTIONS_MAX: 10, STATE_ENCRYPTION_KEY: 'c2hvcnQ=' }),
+      createStore({ STORE: 'memory', DATA_DIR: dir, DATABASE_SCHEMA: 'public', DATABASE_POOL_MAX: 1, DATABASE_WRITE_BATCHES: 1, SQLITE_SYNCHRONOUS: 'normal', EXECUTIONS_MAX: 10, STATE_ENCRYPTION_KEY: 'c2hvcnQ=' }),
     ).rejects.toThrow(ConfigurationError);
     await expect(
-      createStore({ STORE: 'memory', DATA_DIR: dir, DATABASE_SCHEMA: 'public', DATABASE_POOL_MAX: 1, SQLITE_SYNCHRONOUS: 'normal', EXECUTIONS_MAX: 10, STATE_ENCRYPTION_KEY: 'c2hvcnQ=' }),
+      createStore({ STORE: 'memory', DATA_DIR: dir, DATABASE_SCHEMA: 'public', DATABASE_POOL_MAX: 1, DATABASE_WRITE_BATCHES: 1, SQLITE_SYNCHRONOUS: 'normal', EXECUTIONS_MAX: 10, STATE_ENCRYPTION_KEY: 'c2hvcnQ=' }),
     ).rejects.toThrow(/openssl rand -base64 32/);
   });
 });
