@@ -33,6 +33,7 @@ import {
   CLK_TCK,
   isListening,
   killAllSync,
+  pauseAllBut,
   readMachineBusyTicks,
   readMem,
   sampler,
@@ -712,6 +713,16 @@ async function measure(sc, srv, { upstreamPort, upstream, round }) {
     body: sc.body,
     connections: Math.max(1, Math.floor(config.connections / reps.length) + (i < config.connections % reps.length ? 1 : 0)),
   }));
+  // The other servers sleep through this window (SIGSTOP): idle, they still take CPU (timers, durable pollers, GC).
+  const resume = pauseAllBut(new Set([...reps.map((x) => x.proc.pid), upstream.pid]));
+  try {
+    return await measureWindow(sc, reps, loads, { upstreamPort, upstream, round });
+  } finally {
+    resume();
+  }
+}
+
+async function measureWindow(sc, reps, loads, { upstreamPort, upstream, round }) {
   if (config.warmupSec > 0) await Promise.all(loads.map((l) => runLoad({ ...l, durationSec: config.warmupSec, collectLatencies: false })));
   await sleep(150); // let the warm-up's in-flight requests finish their upstream calls
   const calls0 = await upstreamCount(upstreamPort);

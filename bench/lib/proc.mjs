@@ -96,14 +96,32 @@ export function startProcess(name, command, args, { env, cwd } = {}) {
   return proc;
 }
 
-/** SIGTERM, then SIGKILL after graceMs. */
-export async function stopProcess(proc, graceMs = 4000) {
-  if (!proc || !proc.isAlive()) return;
+/**
+ * Pauses (SIGSTOP) every child but those whose pid is in `keep`, so servers waiting for their turn
+ * (their timers, pollers, a durable store's queries) take no CPU from the one measured; returns
+ * the function that resumes them (SIGCONT).
+ */
+export function pauseAllBut(keep) {
+  const paused = [...children].filter((p) => p.isAlive() && !keep.has(p.pid));
+  for (const p of paused) signal(p, 'SIGSTOP');
+  return () => {
+    for (const p of paused) signal(p, 'SIGCONT');
+  };
+}
+
+function signal(proc, name) {
   try {
-    proc.child.kill('SIGTERM');
+    proc.child.kill(name);
   } catch {
     /* already gone */
   }
+}
+
+/** SIGTERM (and SIGCONT, in case it is paused), then SIGKILL after graceMs. */
+export async function stopProcess(proc, graceMs = 4000) {
+  if (!proc || !proc.isAlive()) return;
+  signal(proc, 'SIGTERM');
+  signal(proc, 'SIGCONT');
   const timer = sleep(graceMs).then(() => 'timeout');
   if ((await Promise.race([proc.exited, timer])) === 'timeout') {
     try {
