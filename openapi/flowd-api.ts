@@ -1200,7 +1200,7 @@ export interface paths {
         put?: never;
         /**
          * Re-run a failed execution from the phase that failed, reusing the outputs of the phases completed before it
-         * @description Works for executions this process still holds in memory and for stored ones whose values were kept (executions that did not succeed). Phases that were compensated run again. Refused (409) for executions that succeeded, are still running, or whose compensation failed.
+         * @description Works for executions this process still holds in memory and for stored ones whose values were kept (executions that did not succeed). Phases that were compensated run again. Refused (409) for executions that succeeded, are still running, or whose compensation failed. When the new execution reaches a wait, it is stored and the answer is 202 with its id, status `waiting` and what it waits for.
          */
         post: {
             parameters: {
@@ -1220,6 +1220,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["ExecutionRecord"];
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Accepted"];
                     };
                 };
                 /** @description A problem (RFC 9457) */

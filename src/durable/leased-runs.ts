@@ -19,6 +19,8 @@ export interface LeasedStart {
   readonly lease?: Lease | undefined;
   /** The cancellation was requested before this run started. */
   readonly cancel?: boolean | undefined;
+  /** A retry (`POST /executions/{id}/retry`): the execution it re-runs and what it restores from it. */
+  readonly retry?: { readonly of: string; readonly checkpoints: ReadonlyMap<string, unknown>; readonly compensationRequests: ReadonlyMap<string, unknown> } | undefined;
 }
 
 /**
@@ -57,6 +59,9 @@ export class LeasedRuns {
         traceparent: options.traceparent,
         correlationKey: options.correlationKey,
         tenant: start.tenant,
+        ...(start.retry === undefined
+          ? {}
+          : { retryOf: start.retry.of, checkpoints: start.retry.checkpoints, compensationRequests: start.retry.compensationRequests }),
       });
       executionId = started.executionId;
       if (start.cancel === true) this.#engine.cancel(executionId, 'cancelled through the API');

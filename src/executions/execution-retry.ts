@@ -4,7 +4,9 @@ import { checkpointsOf } from '../engine/journal/checkpoints.js';
 import type { Journal } from '../engine/journal/journal.js';
 import { TERMINAL_STATUSES, type ExecutionRecord } from '../engine/record.js';
 import type { FlowCatalog } from '../flows/flow-catalog.js';
-import type { Caller } from './caller.js';
+import type { LeasedRuns } from '../durable/leased-runs.js';
+import type { PersistencePolicy } from '../durable/persistence-policy.js';
+import { LOCAL_TENANT, type Caller } from './caller.js';
 import type { ExecutionReads } from './execution-reads.js';
 import { planRetry } from './retry-plan.js';
 
@@ -19,10 +21,12 @@ function notRetryable(message: string): FlowdError {
  * `POST /executions/{id}/retry`: runs the execution's flow again with the same input, restoring
  * the outputs of the phases it completed instead of running them (taken from its journal), so
  * the work really restarts at the phase that failed. The new execution names the original in
- * `retryOf` and runs for the original's tenant.
+ * `retryOf` and runs for the original's tenant. It runs durably (stored at its first side effect
+ * or its end, resumable) when a fresh execution of the flow would: under `persistence: all`, and
+ * always for a flow that waits durably, which could not wait otherwise.
  */
 export async function retryExecution(
-  deps: { engine: FlowEngine; flows: FlowCatalog; reads: ExecutionReads },
+  deps: { engine: FlowEngine; flows: FlowCatalog; reads: ExecutionReads; policy: PersistencePolicy; runs: LeasedRuns },
   executionId: string,
   caller: Caller,
   requestId: string,
@@ -44,6 +48,12 @@ export async function retryExecution(
     throw notRetryable(`execution "${executionId}" ran a definition of version ${original.version} of flow "${current.name}" that is no longer loaded, so its phase outputs cannot be reused`);
   }
   const plan = planRetry(flow, original, checkpointsOf(found.entries));
+  if (flow.waits.durable || deps.policy.of(flow) === 'all') {
+    const journal = deps.engine.newJournal(flow);
+    const retry = { of: executionId, checkpoints: plan.checkpoints, compensationRequests: plan.compensationRequests };
+    const run = deps.runs.start({ flow, tenant: started.tenant ?? LOCAL_TENANT, options: { requestId }, input: started.input, journal, retry });
+    return { ...run, journal, fromPhase: plan.fromPhase, reused: plan.checkpoints.size };
+  }
   const run = deps.engine.start(flow, started.input, {
     checkpoints: plan.checkpoints,
     compensationRequests: plan.compensationRequests,

@@ -3,14 +3,16 @@ import type { AppDeps } from '../app-deps.js';
 import { callerOf } from '../auth/caller.js';
 import { problem, sendProblem } from '../problem.js';
 import { ExecutionRecordSchema } from '../record-schemas.js';
-import { ExecutionIdParams, problemResponses } from '../schemas.js';
+import { AcceptedSchema, ExecutionIdParams, problemResponses } from '../schemas.js';
+import { recordView } from '../../engine/journal/record-view.js';
 import { sendJournal } from './execute.js';
 
 /**
  * `POST /executions/{id}/retry`: runs the execution's flow again with the same input, restoring
  * the outputs of the phases it completed instead of running them, so the work really restarts at
  * the phase that failed. Answers like execute: the new execution's record (`retryOf` names the
- * original) or a problem carrying it.
+ * original) or a problem carrying it; 202 with its `waiting` when the new execution waits (a
+ * signal, a callback, a time: it was stored and goes on later, like an execution that waits).
  */
 export function executionRetryRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
@@ -21,9 +23,10 @@ export function executionRetryRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         summary: 'Re-run a failed execution from the phase that failed, reusing the outputs of the phases completed before it',
         description:
           'Works for executions this process still holds in memory and for stored ones whose values were kept (executions that did not succeed). ' +
-          'Phases that were compensated run again. Refused (409) for executions that succeeded, are still running, or whose compensation failed.',
+          'Phases that were compensated run again. Refused (409) for executions that succeeded, are still running, or whose compensation failed. ' +
+          'When the new execution reaches a wait, it is stored and the answer is 202 with its id, status `waiting` and what it waits for.',
         params: ExecutionIdParams,
-        response: { 200: ExecutionRecordSchema, ...problemResponses(400, 404, 409, 422, 429, 502, 503, 504) },
+        response: { 200: ExecutionRecordSchema, 202: AcceptedSchema, ...problemResponses(400, 404, 409, 422, 429, 502, 503, 504) },
       },
     }, async (request, reply) => {
       if (deps.state.shuttingDown) {
@@ -32,6 +35,10 @@ export function executionRetryRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       const retried = await deps.executions.retry(request.params.id, callerOf(request), request.id);
       request.log.info({ executionId: request.params.id, fromPhase: retried.fromPhase, reused: retried.reused }, 'retried execution');
       void reply.header('location', `/executions/${retried.journal.executionId}`);
+      if (retried.journal.entries[retried.journal.length - 1]?.type === 'run_suspended') {
+        const { waiting } = recordView(retried.journal.entries);
+        return reply.code(202).send({ executionId: retried.journal.executionId, status: 'waiting' as const, ...(waiting === undefined ? {} : { waiting }) });
+      }
       return sendJournal(deps, reply, retried.journal, request.id, false);
     });
   };
