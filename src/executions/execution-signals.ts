@@ -62,27 +62,31 @@ export interface CallbackAnswer {
 
 /**
  * Uses a callback token (POST /callbacks/{token}): the token is the credential. Its payload is
- * `{ status: 'succeeded', output }` or `{ status: 'failed', error: { message, code? } }`; a
- * succeeded callback's output is checked against the wait's schema before the token is used.
+ * `{ status: 'succeeded', output }` or `{ status: 'failed', error: { message, code? } }`. Checked
+ * in this order, so the answer names what the caller can act on: an unknown token (404), a token
+ * used already or whose wait timed out (410: no payload would help), the size (413), then a
+ * succeeded callback's output against the wait's schema (422) — all before the token is used.
  */
 export async function useCallback(deps: SignalDeps, token: string, body: { status: 'succeeded' | 'failed'; output?: unknown; error?: unknown }): Promise<CallbackAnswer> {
   const tokenHash = createHash('sha256').update(token).digest('hex');
   const registration = await deps.store.signals.findCallback(tokenHash);
   if (registration === undefined) throw unknownToken();
+  if (registration.state !== 'usable') throw gone(registration.state);
+  const text = sized(deps, body, 'the callback');
   if (body.status === 'succeeded') {
     const stored = await deps.store.get(registration.executionId);
     const flow: CompiledFlow | undefined = stored === undefined ? undefined : deps.flows.pinned(stored.summary.flow, stored.summary.flowHash);
     const phase = registration.waitKey.split(/[#@]/)[0]!;
     checkPayload(flow?.waits.callbacks.get(phase), body.output, `the callback of phase "${phase}"`);
   }
-  const outcome = await deps.store.signals.useCallback(tokenHash, sized(deps, body, 'the callback'));
+  const outcome = await deps.store.signals.useCallback(tokenHash, text);
   switch (outcome.kind) {
     case 'delivered':
       deps.wake();
       return { executionId: outcome.executionId };
     case 'used':
     case 'expired':
-      throw new FlowdError('FLOWD_ERR_CALLBACK_GONE', `this callback token was ${outcome.kind === 'used' ? 'used already (a token works once)' : 'not used before its wait timed out'}`);
+      throw gone(outcome.kind);
     case 'ended':
       throw ended(outcome.executionId, 'ended');
     case 'not_found':
@@ -106,6 +110,10 @@ function notFound(executionId: string): FlowdError {
 
 function ended(executionId: string, status: string): FlowdError {
   return new FlowdError('FLOWD_ERR_EXECUTION_ENDED', `execution "${executionId}" has ended (${status}): it takes no more signals`);
+}
+
+function gone(state: 'used' | 'expired'): FlowdError {
+  return new FlowdError('FLOWD_ERR_CALLBACK_GONE', `this callback token was ${state === 'used' ? 'used already (a token works once)' : 'not used before its wait timed out'}`);
 }
 
 function unknownToken(): FlowdError {

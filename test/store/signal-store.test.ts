@@ -155,11 +155,13 @@ describe.each(BACKENDS)('%s store: waits and signals', (backend) => {
     await store.signals.registerCallback(lease, { tokenHash: 'h-short', executionId: lease.executionId, waitKey: 'other', signal: 'callback:other', expiresAt: now + 20 });
     await store.suspend(lease, [row(1, 'run_suspended')], { wakeAt: now + DAY, waitingFor: 'callback', signal: 'callback:charge' });
     expect(await store.signals.useCallback('old', '{}')).toEqual({ kind: 'not_found' });
-    expect(await store.signals.findCallback('h-1')).toEqual({ executionId: lease.executionId, waitKey: 'charge' });
+    expect(await store.signals.findCallback('h-1')).toEqual({ executionId: lease.executionId, waitKey: 'charge', state: 'usable' });
     expect(await store.signals.findCallback('old')).toBeUndefined();
     expect(await store.signals.useCallback('h-1', '{"status":"success"}')).toEqual({ kind: 'delivered', executionId: lease.executionId });
     expect(await store.signals.useCallback('h-1', '{"status":"success"}')).toEqual({ kind: 'used', executionId: lease.executionId });
+    expect((await store.signals.findCallback('h-1'))?.state).toBe('used');
     await letTimePass(store, 20);
+    expect((await store.signals.findCallback('h-short'))?.state).toBe('expired');
     expect(await store.signals.useCallback('h-short', '{}')).toEqual({ kind: 'expired', executionId: lease.executionId });
     const [claimed] = await claimOf(flow);
     expect(await store.signals.take(claimed!.lease, 'callback:charge', 'charge')).toMatchObject({ payload: '{"status":"success"}' });

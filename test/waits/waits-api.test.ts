@@ -276,6 +276,10 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
     expect(answered.status).toBe(202);
     expect(answered.body).toEqual({ executionId: id, status: 'delivered' });
     expect((await call('POST', path, { status: 'succeeded', output: { paymentId: 'p-10' } })).status).toBe(410);
+    // Used is what the caller needs to hear, whatever the payload: no other payload would help.
+    const usedAndInvalid = await call('POST', path, { status: 'succeeded', output: { nope: 1 } });
+    expect(usedAndInvalid.status).toBe(410);
+    expect(usedAndInvalid.body.code).toBe('FLOWD_ERR_CALLBACK_GONE');
     expect((await call('POST', '/callbacks/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { status: 'succeeded' })).status).toBe(404);
     const done = await ended(id);
     expect(done).toMatchObject({ status: 'succeeded', output: { payment: 'p-9' } });

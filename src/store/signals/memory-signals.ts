@@ -1,6 +1,6 @@
 import type { ExecutionStatus } from '../../engine/record.js';
 import { TERMINAL, lostLease, type Lease } from '../execution-store.js';
-import type { CallbackOutcome, CallbackRegistration, NewSignal, SignalOutcome, SignalStore, TakenSignal } from './signal-store.js';
+import type { CallbackOutcome, CallbackRegistration, FoundCallback, NewSignal, SignalOutcome, SignalStore, TakenSignal } from './signal-store.js';
 
 const TERMINAL_SET: ReadonlySet<string> = new Set(TERMINAL);
 
@@ -73,9 +73,11 @@ export class MemorySignals implements SignalStore {
     this.#callbacks.set(registration.tokenHash, { ...registration, used: false });
   }
 
-  async findCallback(tokenHash: string): Promise<{ executionId: string; waitKey: string } | undefined> {
+  async findCallback(tokenHash: string): Promise<FoundCallback | undefined> {
     const registration = this.#callbacks.get(tokenHash);
-    return registration === undefined ? undefined : { executionId: registration.executionId, waitKey: registration.waitKey };
+    if (registration === undefined) return undefined;
+    const state = registration.used ? 'used' : registration.expiresAt <= this.#clock() ? 'expired' : 'usable';
+    return { executionId: registration.executionId, waitKey: registration.waitKey, state };
   }
 
   async useCallback(tokenHash: string, payload: string): Promise<CallbackOutcome> {

@@ -3,7 +3,7 @@ import type { ExecutionStatus } from '../../engine/record.js';
 import { TERMINAL, lostLease, type Lease } from '../execution-store.js';
 import { NOW } from '../postgres-batch.js';
 import { inTransaction } from '../postgres-transaction.js';
-import type { CallbackOutcome, CallbackRegistration, NewSignal, SignalOutcome, SignalStore, TakenSignal } from './signal-store.js';
+import type { CallbackOutcome, CallbackRegistration, FoundCallback, NewSignal, SignalOutcome, SignalStore, TakenSignal } from './signal-store.js';
 
 const TERMINAL_SET: ReadonlySet<string> = new Set(TERMINAL);
 
@@ -58,10 +58,14 @@ export class PostgresSignals implements SignalStore {
     });
   }
 
-  async findCallback(tokenHash: string): Promise<{ executionId: string; waitKey: string } | undefined> {
-    const found = await this.#pool.query<{ execution_id: string; wait_key: string }>(`SELECT execution_id, wait_key FROM flowd_callbacks WHERE token_hash = $1`, [tokenHash]);
+  async findCallback(tokenHash: string): Promise<FoundCallback | undefined> {
+    const found = await this.#pool.query<{ execution_id: string; wait_key: string; state: FoundCallback['state'] }>(
+      `SELECT execution_id, wait_key, CASE WHEN used_at IS NOT NULL THEN 'used' WHEN expires_at <= ${NOW} THEN 'expired' ELSE 'usable' END AS state
+       FROM flowd_callbacks WHERE token_hash = $1`,
+      [tokenHash],
+    );
     const row = found.rows[0];
-    return row === undefined ? undefined : { executionId: row.execution_id, waitKey: row.wait_key };
+    return row === undefined ? undefined : { executionId: row.execution_id, waitKey: row.wait_key, state: row.state };
   }
 
   useCallback(tokenHash: string, payload: string): Promise<CallbackOutcome> {

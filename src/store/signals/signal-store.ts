@@ -49,6 +49,13 @@ export interface TakenSignal {
 }
 
 /** A single-use callback token of one wait (only its SHA-256 is stored). */
+/** What `findCallback` knows of a token. */
+export interface FoundCallback {
+  readonly executionId: string;
+  readonly waitKey: string;
+  readonly state: 'usable' | 'used' | 'expired';
+}
+
 export interface CallbackRegistration {
   readonly tokenHash: string;
   readonly executionId: string;
@@ -89,8 +96,11 @@ export interface SignalStore {
   take(lease: Lease, name: string, waitKey: string): Promise<TakenSignal | undefined>;
   /** Registers (or replaces, for the same wait) a callback token. Fenced by the lease. */
   registerCallback(lease: Lease, registration: CallbackRegistration): Promise<void>;
-  /** The registration of a token (used or not), to check a callback's payload before it is used. */
-  findCallback(tokenHash: string): Promise<{ readonly executionId: string; readonly waitKey: string } | undefined>;
+  /**
+   * The registration of a token, to check a callback before it is used: `usable` unless it was
+   * used already or its wait timed out (store clock) — `useCallback` decides again, atomically.
+   */
+  findCallback(tokenHash: string): Promise<FoundCallback | undefined>;
   /**
    * Uses a callback token once: delivers `payload` as the registration's signal and marks the
    * token used, in one transaction. A used, expired or unknown token delivers nothing.

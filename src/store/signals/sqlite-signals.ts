@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { ExecutionStatus } from '../../engine/record.js';
 import { TERMINAL, lostLease, type Lease } from '../execution-store.js';
 import { NOW, type SqliteGroupCommit } from '../sqlite-group-commit.js';
-import type { CallbackOutcome, CallbackRegistration, NewSignal, SignalOutcome, SignalStore, TakenSignal } from './signal-store.js';
+import type { CallbackOutcome, CallbackRegistration, FoundCallback, NewSignal, SignalOutcome, SignalStore, TakenSignal } from './signal-store.js';
 
 const TERMINAL_SET: ReadonlySet<string> = new Set(TERMINAL);
 
@@ -86,9 +86,12 @@ export class SqliteSignals implements SignalStore {
     });
   }
 
-  async findCallback(tokenHash: string): Promise<{ executionId: string; waitKey: string } | undefined> {
-    const found = this.#sql(`SELECT execution_id, wait_key FROM flowd_callbacks WHERE token_hash = ?`).get(tokenHash) as { execution_id: string; wait_key: string } | undefined;
-    return found === undefined ? undefined : { executionId: found.execution_id, waitKey: found.wait_key };
+  async findCallback(tokenHash: string): Promise<FoundCallback | undefined> {
+    const found = this.#sql(
+      `SELECT execution_id, wait_key, CASE WHEN used_at IS NOT NULL THEN 'used' WHEN expires_at <= ${NOW} THEN 'expired' ELSE 'usable' END AS state
+       FROM flowd_callbacks WHERE token_hash = ?`,
+    ).get(tokenHash) as { execution_id: string; wait_key: string; state: FoundCallback['state'] } | undefined;
+    return found === undefined ? undefined : { executionId: found.execution_id, waitKey: found.wait_key, state: found.state };
   }
 
   useCallback(tokenHash: string, payload: string): Promise<CallbackOutcome> {
