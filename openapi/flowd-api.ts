@@ -1200,7 +1200,7 @@ export interface paths {
         put?: never;
         /**
          * Re-run a failed execution from the phase that failed, reusing the outputs of the phases completed before it
-         * @description Works for executions this process still holds in memory and for stored ones whose values were kept (executions that did not succeed). Phases that were compensated run again. Refused (409) for executions that succeeded, are still running, or whose compensation failed. When the new execution reaches a wait, it is stored and the answer is 202 with its id, status `waiting` and what it waits for.
+         * @description Works for executions this process still holds in memory and for stored ones whose values were kept (executions that did not succeed). Phases that were compensated run again. Refused (409) for executions that succeeded, are still running, or whose compensation failed. When the new execution reaches a wait, it is stored and the answer is 202 with its id, status `waiting` and what it waits for; 202 with status `running` when it goes on elsewhere (this replica lost its lease or is stopping).
          */
         post: {
             parameters: {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FlowdError } from '../errors.js';
+import { TERMINAL_STATUSES } from '../engine/record.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import { checkPayload, checkSignal } from '../flows/signal-check.js';
 import type { FlowCatalog } from '../flows/flow-catalog.js';
@@ -64,17 +65,19 @@ export interface CallbackAnswer {
  * Uses a callback token (POST /callbacks/{token}): the token is the credential. Its payload is
  * `{ status: 'succeeded', output }` or `{ status: 'failed', error: { message, code? } }`. Checked
  * in this order, so the answer names what the caller can act on: an unknown token (404), a token
- * used already or whose wait timed out (410: no payload would help), the size (413), then a
- * succeeded callback's output against the wait's schema (422) — all before the token is used.
+ * used already or whose wait timed out (410: no payload would help), an execution that ended
+ * (409), the size (413), then a succeeded callback's output against the wait's schema (422) — all
+ * before the token is used.
  */
 export async function useCallback(deps: SignalDeps, token: string, body: { status: 'succeeded' | 'failed'; output?: unknown; error?: unknown }): Promise<CallbackAnswer> {
   const tokenHash = createHash('sha256').update(token).digest('hex');
   const registration = await deps.store.signals.findCallback(tokenHash);
   if (registration === undefined) throw unknownToken();
   if (registration.state !== 'usable') throw gone(registration.state);
+  const stored = await deps.store.get(registration.executionId);
+  if (stored !== undefined && TERMINAL_STATUSES.has(stored.summary.status)) throw ended(registration.executionId, stored.summary.status);
   const text = sized(deps, body, 'the callback');
   if (body.status === 'succeeded') {
-    const stored = await deps.store.get(registration.executionId);
     const flow: CompiledFlow | undefined = stored === undefined ? undefined : deps.flows.pinned(stored.summary.flow, stored.summary.flowHash);
     const phase = registration.waitKey.split(/[#@]/)[0]!;
     checkPayload(flow?.waits.callbacks.get(phase), body.output, `the callback of phase "${phase}"`);

@@ -111,7 +111,10 @@ describe('PostgreSQL group commit, batches', () => {
   it('keeps one batch in flight by default: writes queued meanwhile leave together in the next; maxInFlight allows more', async () => {
     /** Three waves of ten appends, each wave one event-loop turn after the previous. */
     async function waves(target: PostgresExecutionStore): Promise<{ batches: number; peak: number }> {
-      const leases = await Promise.all(Array.from({ length: 30 }, () => running(target)));
+      // Created one at a time, so only the waves can have more than one batch in flight.
+      const leases: Lease[] = [];
+      for (let i = 0; i < 30; i++) leases.push(await running(target));
+      expect(target.writeStats().peakInFlight).toBe(1);
       const before = target.writeStats();
       const writes: Promise<void>[] = [];
       for (let wave = 0; wave < 3; wave++) {

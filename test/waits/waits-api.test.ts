@@ -314,6 +314,11 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
     expect(done.status).toBe('compensated');
     expect(done.error.code).toBe('FLOWD_ERR_CANCELLED');
     expect(hooks.bodiesAt('/release')).toContainEqual({ order: 'o-3' });
+    // Its token was never used and has not expired, but the execution has ended: 409, whatever the payload.
+    const [charge] = hooks.bodiesAt('/charge').filter((body) => body.order === 'o-3');
+    const late = await call('POST', new URL(charge.notify as string).pathname, { status: 'succeeded', output: { nope: 1 } });
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe('FLOWD_ERR_EXECUTION_ENDED');
   });
 
   it('counts waiting executions in flowd_executions_waiting{flow,for}', async () => {

@@ -12,7 +12,8 @@ import { sendJournal } from './execute.js';
  * the outputs of the phases it completed instead of running them, so the work really restarts at
  * the phase that failed. Answers like execute: the new execution's record (`retryOf` names the
  * original) or a problem carrying it; 202 with its `waiting` when the new execution waits (a
- * signal, a callback, a time: it was stored and goes on later, like an execution that waits).
+ * signal, a callback, a time: it was stored and goes on later, like an execution that waits), or
+ * with `running` when it goes on on another replica.
  */
 export function executionRetryRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   return async (app) => {
@@ -24,7 +25,8 @@ export function executionRetryRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         description:
           'Works for executions this process still holds in memory and for stored ones whose values were kept (executions that did not succeed). ' +
           'Phases that were compensated run again. Refused (409) for executions that succeeded, are still running, or whose compensation failed. ' +
-          'When the new execution reaches a wait, it is stored and the answer is 202 with its id, status `waiting` and what it waits for.',
+          'When the new execution reaches a wait, it is stored and the answer is 202 with its id, status `waiting` and what it waits for; ' +
+          '202 with status `running` when it goes on elsewhere (this replica lost its lease or is stopping).',
         params: ExecutionIdParams,
         response: { 200: ExecutionRecordSchema, 202: AcceptedSchema, ...problemResponses(400, 404, 409, 422, 429, 502, 503, 504) },
       },
@@ -35,9 +37,13 @@ export function executionRetryRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       const retried = await deps.executions.retry(request.params.id, callerOf(request), request.id);
       request.log.info({ executionId: request.params.id, fromPhase: retried.fromPhase, reused: retried.reused }, 'retried execution');
       void reply.header('location', `/executions/${retried.journal.executionId}`);
-      if (retried.journal.entries[retried.journal.length - 1]?.type === 'run_suspended') {
-        const { waiting } = recordView(retried.journal.entries);
-        return reply.code(202).send({ executionId: retried.journal.executionId, status: 'waiting' as const, ...(waiting === undefined ? {} : { waiting }) });
+      const entries = retried.journal.entries;
+      if (!entries.some((entry) => entry.type === 'execution_finished')) {
+        // Not ended here: it waits (stored, goes on later), or this replica lost its lease or is
+        // stopping and the execution goes on elsewhere — as execute answers in both cases.
+        const { waiting } = entries[entries.length - 1]?.type === 'run_suspended' ? recordView(entries) : { waiting: undefined };
+        const executionId = retried.journal.executionId;
+        return reply.code(202).send(waiting === undefined ? { executionId, status: 'running' as const } : { executionId, status: 'waiting' as const, waiting });
       }
       return sendJournal(deps, reply, retried.journal, request.id, false);
     });

@@ -48,7 +48,6 @@ export interface TakenSignal {
   readonly receivedAt: number;
 }
 
-/** A single-use callback token of one wait (only its SHA-256 is stored). */
 /** What `findCallback` knows of a token. */
 export interface FoundCallback {
   readonly executionId: string;
@@ -56,6 +55,7 @@ export interface FoundCallback {
   readonly state: 'usable' | 'used' | 'expired';
 }
 
+/** A single-use callback token of one wait (only its SHA-256 is stored). */
 export interface CallbackRegistration {
   readonly tokenHash: string;
   readonly executionId: string;
