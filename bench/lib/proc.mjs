@@ -103,10 +103,31 @@ export function startProcess(name, command, args, { env, cwd } = {}) {
  */
 export function pauseAllBut(keep) {
   const paused = [...children].filter((p) => p.isAlive() && !keep.has(p.pid));
+  watchForResume(paused.map((p) => p.pid));
   for (const p of paused) signal(p, 'SIGSTOP');
   return () => {
     for (const p of paused) signal(p, 'SIGCONT');
   };
+}
+
+// A paused child cannot run its guard (guard.mjs): should the harness die without its exit handlers
+// (SIGKILL, a crash), a small detached watcher resumes every child it may have paused, whose guards then see
+// the harness gone and stop. One watcher per set of pids not watched yet; it ends with the harness.
+const watched = new Set();
+const WATCHER = `
+const [harness, ...pids] = process.argv.slice(1).map(Number);
+setInterval(() => {
+  try { process.kill(harness, 0); return; } catch {}
+  for (const pid of pids) { try { process.kill(pid, 'SIGCONT'); } catch {} }
+  process.exit(0);
+}, 1000);`;
+
+function watchForResume(pids) {
+  const fresh = pids.filter((pid) => !watched.has(pid));
+  if (fresh.length === 0) return;
+  for (const pid of fresh) watched.add(pid);
+  const watcher = spawn(process.execPath, ['-e', WATCHER, String(process.pid), ...fresh.map(String)], { detached: true, stdio: 'ignore' });
+  watcher.unref();
 }
 
 function signal(proc, name) {
