@@ -12,6 +12,7 @@ import { LeaseKeeper } from './leases.js';
 import { Retention } from './retention.js';
 import type { DurableSettings } from './settings.js';
 import { WorkQueue } from './work-queue.js';
+import type { Cleaner } from '../observability/cleaner.js';
 
 const SHUTDOWN_SETTLE_MS = 2000;
 
@@ -35,7 +36,7 @@ export function createDurableWriter(options: {
   store: ExecutionStore;
   settings: DurableSettings;
   logger: FlowLogger;
-  clean: (value: unknown) => unknown;
+  clean: Cleaner;
   onCancelRequested: (executionId: string) => void;
   owner?: string | undefined;
 }): DurableWriter {

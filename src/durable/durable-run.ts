@@ -8,6 +8,7 @@ import type { ExecutionStore, FinishedSummary, Lease, StoredOptions } from '../s
 import type { CallbackSender } from './callbacks.js';
 import { encodeEntries } from './journal-codec.js';
 import type { LeaseKeeper } from './leases.js';
+import type { Cleaner } from '../observability/cleaner.js';
 
 /** What every durable run of this process shares. */
 export interface DurableWriter {
@@ -18,7 +19,7 @@ export interface DurableWriter {
   readonly logger: FlowLogger;
   readonly callbacks: CallbackSender;
   /** Secrets masked, sensitive fields redacted: what stored rows and callbacks show. */
-  readonly clean: (value: unknown) => unknown;
+  readonly clean: Cleaner;
 }
 
 export interface DurableRunInit {

@@ -8,6 +8,7 @@ import type { RecentExecutions } from '../executions/recent.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 import { fingerprint, triggerKey } from './idempotency.js';
 import { decodeRows, encodeEntries } from './journal-codec.js';
+import type { Cleaner } from '../observability/cleaner.js';
 
 /**
  * How executions reach other executions through the store: `triggers` start dependents through
@@ -20,7 +21,7 @@ export function executionLinks(options: {
   recent: RecentExecutions;
   leaseMs: number;
   idempotencyTtlMs: number;
-  clean: (value: unknown) => unknown;
+  clean: Cleaner;
   wake: () => void;
 }): { startTriggered: (flow: string, input: unknown, parent: TriggerParent) => Promise<string | undefined>; findSucceeded: FindSucceeded } {
   const startTriggered = async (name: string, input: unknown, parent: TriggerParent): Promise<string | undefined> => {

@@ -1,6 +1,6 @@
 import type { JournalEntry } from '../engine/journal/entries.js';
 import { MAX_VALUE_NESTING, findTooDeeplyNested } from '../limits/json-nesting.js';
-import { cleanOnce } from '../observability/cleaner.js';
+import type { Cleaner } from '../observability/cleaner.js';
 import type { JournalRow } from '../store/execution-store.js';
 
 /**
@@ -18,8 +18,8 @@ const STATE_FIELDS: Readonly<Partial<Record<JournalEntry['type'], readonly strin
   signal_received: ['payload'],
 };
 
-export function encodeEntry(entry: JournalEntry, seq: number, clean: (value: unknown) => unknown, withState = true): JournalRow {
-  const shown = cleanOnce(clean, entry) as Record<string, unknown>;
+export function encodeEntry(entry: JournalEntry, seq: number, clean: Cleaner, withState = true): JournalRow {
+  const shown = clean.once(entry) as Record<string, unknown>;
   const fields = withState ? STATE_FIELDS[entry.type] : undefined;
   let state: Record<string, unknown> | undefined;
   for (const field of fields ?? []) {
@@ -53,7 +53,7 @@ function serialise(value: Record<string, unknown>): string {
 }
 
 /** Encodes `entries[from…]`; without their raw values when nothing will resume or retry from them. */
-export function encodeEntries(entries: readonly JournalEntry[], from: number, clean: (value: unknown) => unknown, withState = true): JournalRow[] {
+export function encodeEntries(entries: readonly JournalEntry[], from: number, clean: Cleaner, withState = true): JournalRow[] {
   const rows: JournalRow[] = [];
   for (let seq = from; seq < entries.length; seq++) rows.push(encodeEntry(entries[seq]!, seq, clean, withState));
   return rows;

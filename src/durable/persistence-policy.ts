@@ -7,6 +7,7 @@ import { LOCAL_TENANT } from '../executions/caller.js';
 import type { RecentExecutions } from '../executions/recent.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 import { encodeEntries } from './journal-codec.js';
+import type { Cleaner } from '../observability/cleaner.js';
 
 /**
  * Which executions are durable, and where the others go when they end. A flow's `persistence`
@@ -42,7 +43,7 @@ export function endOfRunObserver(options: {
   policy: PersistencePolicy;
   store: ExecutionStore;
   recent: RecentExecutions;
-  clean: (value: unknown) => unknown;
+  clean: Cleaner;
   logger: FlowLogger;
 }): ExecutionObserver {
   const { policy, store, recent, clean, logger } = options;

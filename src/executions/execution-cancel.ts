@@ -4,6 +4,7 @@ import { encodeEntry } from '../durable/journal-codec.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 import type { Caller } from './caller.js';
 import type { ExecutionReads } from './execution-reads.js';
+import type { Cleaner } from '../observability/cleaner.js';
 
 export type CancelResult = 'cancelling' | 'cancelled' | 'terminal' | 'not_found';
 
@@ -14,7 +15,7 @@ const CANCELLED = { code: 'FLOWD_ERR_CANCELLED' as const, message: 'cancelled th
  * for the replica that holds its lease (it cancels within one heartbeat).
  */
 export async function cancelExecution(
-  deps: { engine: FlowEngine; store: ExecutionStore; reads: ExecutionReads; clean: (value: unknown) => unknown },
+  deps: { engine: FlowEngine; store: ExecutionStore; reads: ExecutionReads; clean: Cleaner },
   executionId: string,
   caller: Caller,
 ): Promise<CancelResult> {

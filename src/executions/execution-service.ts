@@ -16,6 +16,7 @@ import type { Caller } from './caller.js';
 import type { ExecutionReads } from './execution-reads.js';
 import type { QueueAdmission } from './queue-admission.js';
 import { retryExecution } from './execution-retry.js';
+import type { Cleaner } from '../observability/cleaner.js';
 
 /** One request to run a flow, as the API (or any front end) received it. */
 export interface RunRequest {
@@ -57,7 +58,7 @@ export interface ExecutionServiceOptions {
   readonly leaseMs: number;
   readonly idempotencyTtlMs: number;
   readonly maxInflight: number;
-  readonly clean: (value: unknown) => unknown;
+  readonly clean: Cleaner;
   /** The bounds on queued work (QUEUE_MAX, QUEUE_MAX_PER_TENANT). */
   readonly admission: QueueAdmission;
 }

@@ -11,6 +11,7 @@ import type { SecretStore } from '../flows/secrets.js';
 import type { FlowdMetrics } from '../observability/metrics.js';
 import type { ScheduleView } from '../schedules/scheduler.js';
 import type { ExecutionStore } from '../store/execution-store.js';
+import type { Cleaner } from '../observability/cleaner.js';
 
 /** Lifecycle flags read by the health routes and the execute route. */
 export interface AppState {
@@ -37,7 +38,7 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly state: AppState;
   /** Secrets masked, sensitive fields redacted: applied to every value answered. */
-  readonly clean: (value: unknown) => unknown;
+  readonly clean: Cleaner;
   /** A flow's schedules with their next occurrence (from the store when the scheduler runs). */
   readonly schedules?: ((flow: CompiledFlow) => Promise<ScheduleView[]>) | undefined;
 }

@@ -5,13 +5,14 @@ import type { CompiledSchedule } from '../flows/compile-schedules.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import { LOCAL_TENANT } from '../executions/caller.js';
 import type { ExecutionStore } from '../store/execution-store.js';
+import type { Cleaner } from '../observability/cleaner.js';
 
 export interface StartScheduledOptions {
   readonly engine: Pick<FlowEngine, 'newExecutionId' | 'newJournal'>;
   readonly store: ExecutionStore;
   readonly leaseMs: number;
   readonly idempotencyTtlMs: number;
-  readonly clean: (value: unknown) => unknown;
+  readonly clean: Cleaner;
   /** Tells the work queue there is work. */
   readonly wake: () => void;
 }

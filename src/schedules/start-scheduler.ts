@@ -7,6 +7,7 @@ import type { ExecutionStore } from '../store/execution-store.js';
 import { createScheduleStore } from '../store/schedules/create-schedule-store.js';
 import { Scheduler } from './scheduler.js';
 import { startScheduled } from './start-scheduled.js';
+import type { Cleaner } from '../observability/cleaner.js';
 
 /** The service's scheduler when SCHEDULES=on (undefined when off): started now, stopped with the service. */
 export function startScheduler(deps: {
@@ -15,7 +16,7 @@ export function startScheduler(deps: {
   store: ExecutionStore;
   engine: FlowEngine;
   settings: DurableSettings;
-  clean: (value: unknown) => unknown;
+  clean: Cleaner;
   logger: Logger;
   wake: () => void;
 }): { stop(): Promise<void>; scheduler: Scheduler } | undefined {

@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/engine/logger.js';
 import { buildEngine, type BuiltEngine } from '../../src/library.js';
 import type { ExecutionStore } from '../../src/store/execution-store.js';
 import { CountingUpstream, createTestDatabase, readStored, waitFor, type Backend, type TestDatabase } from './helpers.js';
+import { NO_CLEANING } from '../../src/observability/cleaner.js';
 
 const SETTINGS: DurableSettings = {
   persistence: 'all',
@@ -41,7 +42,7 @@ interface Node {
 async function startNode(store: ExecutionStore, upstream: string, settings: Partial<DurableSettings>, owner: string): Promise<Node> {
   const all = { ...SETTINGS, ...settings };
   const late: { engine?: BuiltEngine['engine'] } = {};
-  const writer = createDurableWriter({ store, settings: all, logger: silentLogger, clean: (value) => value, owner, onCancelRequested: (id) => late.engine?.cancel(id) });
+  const writer = createDurableWriter({ store, settings: all, logger: silentLogger, clean: NO_CLEANING, owner, onCancelRequested: (id) => late.engine?.cancel(id) });
   const built = await buildEngine({
     flows: [
       {
@@ -90,7 +91,7 @@ async function submit(node: Node, flowName: string, input: unknown): Promise<{ e
     status: 'running',
     owner: node.durable.owner,
     leaseMs: SETTINGS.leaseMs,
-    rows: encodeEntries(journal.entries, 0, (value) => value),
+    rows: encodeEntries(journal.entries, 0, NO_CLEANING),
   });
   if (!created.created) throw new Error('not created');
   return node.durable.runs.start({ flow, tenant: 'local', options: {}, journal, input, lease: created.lease });

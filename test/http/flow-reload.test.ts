@@ -11,6 +11,7 @@ import { encodeEntries } from '../../src/durable/journal-codec.js';
 import { startedEntry } from '../../src/engine/run/execution.js';
 import { makeFlowDir } from '../helpers/flow-dir.js';
 import { startTestService, type TestService } from '../helpers/service.js';
+import { NO_CLEANING } from '../../src/observability/cleaner.js';
 
 /** A flow file whose only phase answers `answer` (after `delayMs` when given). */
 function flowFile(name: string, version: number, answer: string, delayMs?: number): string {
@@ -121,7 +122,7 @@ describe('POST /catalog/reload', () => {
     const executionId = t.built.engine.newExecutionId();
     const journal = t.built.engine.newJournal(v1);
     journal.append(startedEntry(v1, executionId, { n: 1 }, { tenant: 'local' }));
-    const rows = encodeEntries(journal.entries, 0, (value) => value);
+    const rows = encodeEntries(journal.entries, 0, NO_CLEANING);
     await t.store.create({ executionId, flow: 'job', version: v1.version, flowHash: v1.hash, tenant: 'local', options: {}, status: 'queued', leaseMs: 30_000, rows });
     t.durable.queue.wake();
     const record = async (): Promise<Record<string, unknown>> => (await t.app.inject({ method: 'GET', url: `/executions/${executionId}` })).json();

@@ -21,6 +21,7 @@ import { PostgresScheduleStore } from '../../src/store/schedules/postgres-schedu
 import { MemoryScheduleStore, type ScheduleStore } from '../../src/store/schedules/schedule-store.js';
 import { SqliteScheduleStore } from '../../src/store/schedules/sqlite-schedules.js';
 import { createTestDatabase, PG_URL, type Backend, type TestDatabase } from '../durable/helpers.js';
+import { NO_CLEANING } from '../../src/observability/cleaner.js';
 
 const dispatcher = new Agent();
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -65,7 +66,7 @@ function replica(
 ): Replica {
   const clock = { t: startAt, now: () => clock.t };
   const engine = { newExecutionId: () => newExecutionId(clock.t), newJournal: () => new Journal(() => clock.t) };
-  const starting = { engine, store: executions, leaseMs: 30_000, idempotencyTtlMs: 24 * 3600_000, clean: (value: unknown) => value, wake: () => {} };
+  const starting = { engine, store: executions, leaseMs: 30_000, idempotencyTtlMs: 24 * 3600_000, clean: NO_CLEANING, wake: () => {} };
   const scheduler = new Scheduler({
     store,
     clock,

@@ -9,6 +9,7 @@ import { checkpointsOf } from '../../../src/engine/journal/checkpoints.js';
 import { logView } from '../../../src/engine/journal/log-view.js';
 import { recordView } from '../../../src/engine/journal/record-view.js';
 import { createEngine, type CreateEngineOptions } from '../../../src/library.js';
+import { NO_CLEANING } from '../../../src/observability/cleaner.js';
 
 const SHOP = {
   name: 'shop',
@@ -192,7 +193,7 @@ describe('what is stored of a journal', () => {
     const { encodeEntry, decodeRows } = await import('../../../src/durable/journal-codec.js');
     let deep: unknown = 'bottom';
     for (let i = 0; i < 20_000; i++) deep = [deep];
-    const row = encodeEntry({ type: 'response_received', ref: 2, attempt: 1, response: deep, at: 1, t: 1 }, 3, (value) => value);
+    const row = encodeEntry({ type: 'response_received', ref: 2, attempt: 1, response: deep, at: 1, t: 1 }, 3, NO_CLEANING);
     const [entry] = decodeRows([row]);
     expect(entry).toMatchObject({ type: 'response_received', ref: 2, attempt: 1, response: { truncated: true, reason: expect.stringContaining('nested deeper than') } });
   });
