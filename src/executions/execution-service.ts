@@ -46,6 +46,9 @@ export type RunOutcome =
   /** The idempotency key names an execution of the same request that has not ended. */
   | { readonly kind: 'in_progress'; readonly executionId: string; readonly status: ExecutionStatus };
 
+/** How a run this process started answered: ended here, or accepted (still running, waiting, or carried on elsewhere). */
+export type AnsweredOutcome = Extract<RunOutcome, { kind: 'ended' | 'accepted' }>;
+
 export interface ExecutionServiceOptions {
   readonly engine: FlowEngine;
   readonly flows: FlowCatalog;
@@ -122,13 +125,15 @@ export class ExecutionService {
     }
   }
 
-  /** Re-runs a failed execution from the phase that failed (see execution-retry.ts), within the in-flight bound. */
-  async retry(executionId: string, caller: Caller, requestId: string): Promise<{ journal: Journal; fromPhase: string | undefined; reused: number }> {
+  /**
+   * Re-runs a failed execution from the phase that failed (see execution-retry.ts), within the
+   * in-flight bound; it ends here, or is accepted (it waits, or goes on on another replica).
+   */
+  async retry(executionId: string, caller: Caller, requestId: string): Promise<{ outcome: AnsweredOutcome; fromPhase: string | undefined; reused: number }> {
     const release = this.#takeSlot();
     try {
       const retried = await retryExecution(this.#options, executionId, caller, requestId);
-      await retried.done;
-      return retried;
+      return { outcome: await this.#answer(retried, undefined), fromPhase: retried.fromPhase, reused: retried.reused };
     } finally {
       release();
     }
@@ -170,7 +175,7 @@ export class ExecutionService {
     return { executionId: started.executionId, done: started.done, journal };
   }
 
-  async #answer(started: { executionId: string; done: Promise<unknown>; journal: Journal }, waitMs: number | undefined): Promise<RunOutcome> {
+  async #answer(started: { executionId: string; done: Promise<unknown>; journal: Journal }, waitMs: number | undefined): Promise<AnsweredOutcome> {
     const ended = waitMs === undefined ? await started.done.then(() => true) : await within(started.done, waitMs);
     const journal = started.journal;
     // Still running after `wait`, or this replica lost the lease and another one carries on.

@@ -104,9 +104,14 @@ export function sendRecord(reply: FastifyReply, record: ExecutionRecord, instanc
 }
 
 function accepted(reply: FastifyReply, executionId: string, status: ExecutionStatus, prefer: Preferences, waiting?: WaitingRecord): FastifyReply {
-  void reply.header('location', `/executions/${executionId}`);
   const preference = preferenceApplied({ respondAsync: prefer.respondAsync, waitSeconds: prefer.waitSeconds });
   if (preference !== undefined) void reply.header('preference-applied', preference);
+  return sendAccepted(reply, executionId, status, waiting);
+}
+
+/** `202` + `Location` for an execution that has not ended (queued, running, waiting). */
+export function sendAccepted(reply: FastifyReply, executionId: string, status: ExecutionStatus, waiting?: WaitingRecord): FastifyReply {
+  void reply.header('location', `/executions/${executionId}`);
   return reply.code(202).send(waiting === undefined ? { executionId, status } : { executionId, status, waiting });
 }
 

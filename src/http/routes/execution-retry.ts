@@ -4,8 +4,7 @@ import { callerOf } from '../auth/caller.js';
 import { problem, sendProblem } from '../problem.js';
 import { ExecutionRecordSchema } from '../record-schemas.js';
 import { AcceptedSchema, ExecutionIdParams, problemResponses } from '../schemas.js';
-import { recordView } from '../../engine/journal/record-view.js';
-import { sendJournal } from './execute.js';
+import { sendAccepted, sendJournal } from './execute.js';
 
 /**
  * `POST /executions/{id}/retry`: runs the execution's flow again with the same input, restoring
@@ -34,18 +33,12 @@ export function executionRetryRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       if (deps.state.shuttingDown) {
         return sendProblem(reply, problem('FLOWD_ERR_SHUTTING_DOWN', 'the service is shutting down; retry on another instance', { instance: request.id }), 5);
       }
-      const retried = await deps.executions.retry(request.params.id, callerOf(request), request.id);
-      request.log.info({ executionId: request.params.id, fromPhase: retried.fromPhase, reused: retried.reused }, 'retried execution');
-      void reply.header('location', `/executions/${retried.journal.executionId}`);
-      const entries = retried.journal.entries;
-      if (!entries.some((entry) => entry.type === 'execution_finished')) {
-        // Not ended here: it waits (stored, goes on later), or this replica lost its lease or is
-        // stopping and the execution goes on elsewhere — as execute answers in both cases.
-        const { waiting } = entries[entries.length - 1]?.type === 'run_suspended' ? recordView(entries) : { waiting: undefined };
-        const executionId = retried.journal.executionId;
-        return reply.code(202).send(waiting === undefined ? { executionId, status: 'running' as const } : { executionId, status: 'waiting' as const, waiting });
-      }
-      return sendJournal(deps, reply, retried.journal, request.id, false);
+      const { outcome, fromPhase, reused } = await deps.executions.retry(request.params.id, callerOf(request), request.id);
+      request.log.info({ executionId: request.params.id, fromPhase, reused }, 'retried execution');
+      // Not ended here: it waits (stored, goes on later), or this replica lost its lease or is stopping.
+      if (outcome.kind === 'accepted') return sendAccepted(reply, outcome.executionId, outcome.status, outcome.waiting);
+      void reply.header('location', `/executions/${outcome.journal.executionId}`);
+      return sendJournal(deps, reply, outcome.journal, request.id, false);
     });
   };
 }
