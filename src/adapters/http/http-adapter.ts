@@ -4,8 +4,8 @@ import { ComponentError, isFlowdError } from '../../errors.js';
 import type { AdapterContext, ComponentAdapter } from '../types.js';
 import {
   assertSafeHeaders,
-  buildTargetUrl,
   createTargetBase,
+  createTargetResolver,
   followRedirects,
   readJsonBody,
   type RedirectHop,
@@ -34,6 +34,40 @@ export const HttpRequestSchema = z.strictObject({
   body: z.unknown().optional(),
 });
 export type HttpRequest = z.infer<typeof HttpRequestSchema>;
+
+const METHODS: ReadonlySet<string> = new Set(HttpRequestSchema.shape.method.unwrap().options);
+const REQUEST_KEYS: ReadonlySet<string> = new Set(Object.keys(HttpRequestSchema.shape));
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * The request a phase's expression built, checked on every call. What HttpRequestSchema accepts is
+ * recognised here without zod (its strictObject copies the request and sets up its issue tracking
+ * on each call, a measurable share of a small call); anything else goes through the schema, whose
+ * messages say what is wrong. test/adapters/http/request-check.test.ts holds the two to the same answers.
+ */
+export function parseHttpRequest(raw: unknown): { success: true; data: HttpRequest } | { success: false; error: z.ZodError } {
+  if (raw === undefined || raw === null) return { success: true, data: {} };
+  if (isPlainRecord(raw) && isWellFormed(raw)) return { success: true, data: raw as HttpRequest };
+  return HttpRequestSchema.safeParse(raw);
+}
+
+function isWellFormed(request: Record<string, unknown>): boolean {
+  for (const key in request) if (!REQUEST_KEYS.has(key)) return false;
+  const { method, path, query, headers } = request;
+  if (method !== undefined && (typeof method !== 'string' || !METHODS.has(method))) return false;
+  if (path !== undefined && (typeof path !== 'string' || path.length > 8192)) return false;
+  if (query !== undefined && !isPlainRecord(query)) return false;
+  if (headers !== undefined) {
+    if (!isPlainRecord(headers)) return false;
+    for (const name in headers) if (typeof headers[name] !== 'string') return false;
+  }
+  return true;
+}
 
 export interface HttpResult {
   status: number;
@@ -65,18 +99,19 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
     requestSchema: HttpRequestSchema,
     create(config, init) {
       const base = createTargetBase(config.base_url);
+      const targetOf = createTargetResolver(base);
       const staticHeaders = assertSafeHeaders(config.headers ?? {});
       const configuredHeaders = Object.keys(staticHeaders);
       const maxBytes = config.max_response_bytes ?? DEFAULT_MAX_RESPONSE_BYTES;
       const redirectOrigins = new Set((config.redirect_origins ?? []).map((origin) => new URL(origin).origin));
       return {
         async execute(raw, ctx) {
-          const parsed = HttpRequestSchema.safeParse(raw ?? {});
+          const parsed = parseHttpRequest(raw);
           if (!parsed.success) {
             throw new ComponentError(`invalid http request for component "${init.name}": ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'} ${i.message}`).join('; ')}`, { kind: 'protocol' }, { retryable: false, recoverable: false });
           }
           const request = parsed.data;
-          const url = buildTargetUrl(base, { path: request.path, query: request.query });
+          const url = targetOf(request.path, request.query);
           const headers: Record<string, string> = { ...staticHeaders, ...assertSafeHeaders(request.headers ?? {}) };
           headers['idempotency-key'] ??= ctx.idempotencyKey;
           if (ctx.traceparent !== undefined) headers['traceparent'] = ctx.traceparent;

@@ -53,7 +53,7 @@ export class Execution implements ExecutionContext {
     const now = runtime.clock.now();
     const executionId = options.journal?.length ? options.journal.executionId : (options.executionId ?? runtime.newId());
     this.executionId = executionId;
-    this.journal = options.journal ?? new Journal(() => runtime.clock.now(), captureFor(runtime.capture, flow.capture), runtime.sinks);
+    this.journal = options.journal ?? new Journal(clockOf(runtime), captureFor(runtime.capture, flow.capture), runtime.sinks);
     if (this.journal.length === 0) this.journal.append(startedEntry(flow, executionId, input, options));
     // Every run of the execution (its first, and each resume) starts with its own entry.
     this.journal.append({ type: 'run_started', run: countRuns(this.journal) + 1 });
@@ -61,7 +61,7 @@ export class Execution implements ExecutionContext {
     const bindings: Record<string, unknown> = { executionId, flow: flow.name };
     if (options.requestId !== undefined) bindings['reqId'] = options.requestId;
     if (traceId !== undefined) bindings['traceId'] = traceId;
-    this.logger = new JournalLogger(this.journal, () => runtime.logger.child(bindings));
+    this.logger = new JournalLogger(this.journal, childLoggerOf(runtime, bindings));
     const ownTimeout = Math.min(flow.timeoutMs, options.timeoutMs ?? Infinity);
     this.deadlineAt = Math.min(now + ownTimeout, options.deadlineAt ?? Infinity);
     const remaining = Math.max(0, this.deadlineAt - now);
@@ -321,4 +321,16 @@ function leaseLost(thrown: unknown): boolean {
 
 function toCancellation(reason: unknown): FlowdError {
   return reason instanceof FlowdError ? reason : new CancelledError('the caller cancelled the execution');
+}
+
+// Closures made in the constructor would share its scope, which holds the execution itself (its
+// arrow functions use `this`): a journal kept after the run (RecentExecutions) would keep the whole
+// execution alive with it — controller, runner, scope. These keep only what they use.
+
+function clockOf(runtime: EngineRuntime): () => number {
+  return () => runtime.clock.now();
+}
+
+function childLoggerOf(runtime: EngineRuntime, bindings: Record<string, unknown>): () => FlowLogger {
+  return () => runtime.logger.child(bindings);
 }

@@ -1,10 +1,8 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readJsonBody } from '../../../src/adapters/http/egress/response.js';
 
-async function* chunks(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
-  for (const part of parts) yield part;
-}
-const bodyOf = (...parts: Uint8Array[]) => Object.assign(chunks(...parts), { destroy: () => undefined });
+const bodyOf = (...parts: Uint8Array[]) => Readable.from(parts);
 const bytes = (...values: number[]) => Uint8Array.from(values);
 const utf8 = (text: string) => new TextEncoder().encode(text);
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EgressDeniedError } from '../../../src/errors.js';
-import { buildTargetUrl, createTargetBase, parseBaseUrl, type TargetRequest } from '../../../src/adapters/http/egress/url-guard.js';
+import { buildTargetUrl, createTargetBase, createTargetResolver, parseBaseUrl, type TargetRequest } from '../../../src/adapters/http/egress/url-guard.js';
 
 /**
  * The target URL as buildTargetUrl computed it before the base was compiled once per component:
@@ -83,5 +83,36 @@ describe('createTargetBase (the base_url checked once per component)', () => {
     const base = createTargetBase('https://api.example.com/v1/');
     expect(base).toEqual({ href: 'https://api.example.com/v1/', origin: 'https://api.example.com', prefix: '/v1' });
     expect(Object.isFrozen(base)).toBe(true);
+  });
+});
+
+describe('createTargetResolver (the URL of a path remembered per component)', () => {
+  it('answers what buildTargetUrl answers, the first time and from memory, refusals included', () => {
+    const segment = fc.constantFrom('a', 'b b', '%2F', '..', '..x', '@me', '', '~', '%0d');
+    const path = fc.option(fc.array(segment, { maxLength: 3 }).map((parts) => `/${parts.join('/')}`), { nil: undefined });
+    const query = fc.option(fc.dictionary(fc.constantFrom('q', 'n'), fc.integer()), { nil: undefined });
+    fc.assert(
+      fc.property(fc.constantFrom(...BASES), fc.array(fc.tuple(path, query), { minLength: 1, maxLength: 6 }), (baseUrl, requests) => {
+        const base = createTargetBase(baseUrl);
+        const resolve = createTargetResolver(base, 3);
+        for (const [p, q] of [...requests, ...requests]) {
+          expect(outcome(() => resolve(p, q))).toBe(outcome(() => buildTargetUrl(base, { path: p, query: q })));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('builds a query-less path once and keeps only the newest paths', () => {
+    const resolve = createTargetResolver(createTargetBase('https://api.example.com/v1'), 2);
+    const first = resolve('/a', undefined);
+    expect(resolve('/a', undefined)).toBe(first);
+    expect(resolve('/a', { q: 1 }).href).toBe('https://api.example.com/v1/a?q=1');
+    resolve('/b', undefined);
+    resolve('/c', undefined);
+    expect(resolve('/a', undefined)).not.toBe(first);
+    expect(resolve('/a', undefined).href).toBe(first.href);
+    expect(() => resolve('/../admin', undefined)).toThrow(EgressDeniedError);
+    expect(() => resolve('/../admin', undefined)).toThrow(EgressDeniedError);
   });
 });

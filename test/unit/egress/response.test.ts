@@ -85,6 +85,18 @@ describe('readJsonBody', () => {
     expect(error).toMatchObject({ kind: 'network', retryable: true });
   });
 
+  it('fails a body that closes before its end, and one destroyed before it is read, as network errors', async () => {
+    const cut = new Readable({ read() {} });
+    cut.push(Buffer.from('{"a":'));
+    setImmediate(() => cut.destroy());
+    await expect(readJsonBody(cut, { maxBytes: 100, contentType: JSON_TYPE })).rejects.toMatchObject({ kind: 'network', retryable: true });
+
+    const gone = body('{}');
+    gone.on('error', () => undefined);
+    gone.destroy(Object.assign(new Error('socket hang up'), { code: 'UND_ERR_SOCKET' }));
+    await expect(readJsonBody(gone, { maxBytes: 100 })).rejects.toMatchObject({ kind: 'network', retryable: true });
+  });
+
   it('validates maxBytes', async () => {
     await expect(readJsonBody(body(''), { maxBytes: -1 })).rejects.toThrow(TypeError);
   });

@@ -12,6 +12,7 @@ export {
   assertSafeHeaders,
   buildTargetUrl,
   createTargetBase,
+  createTargetResolver,
   FORBIDDEN_REQUEST_HEADERS,
   parseBaseUrl,
   type TargetBase,

@@ -15,22 +15,20 @@
  * decompression is ever enabled (undici's decompress interceptor), the stream handed to
  * readJsonBody carries decompressed bytes, so the same cap bounds a decompression bomb.
  */
+import type { Readable } from 'node:stream';
 import sjson from 'secure-json-parse';
 import { ComponentError, FlowdError, LimitExceededError, TimeoutError } from '../../../errors.js';
 import { MAX_VALUE_NESTING, findTooDeeplyNested } from '../../../limits/json-nesting.js';
 
-/** What readJsonBody needs from a body: undici's BodyReadable satisfies it. */
-export interface ReadableBody extends AsyncIterable<Uint8Array | string> {
-  destroy(error?: Error): unknown;
-  on?(event: 'error', listener: (error: Error) => void): unknown;
-}
+/** A body to read: a Node.js Readable, as undici's BodyReadable is. */
+export type ReadableBody = Readable;
 
 /**
  * Destroys a body we will not read. undici's BodyReadable emits 'error' when destroyed
  * before its end, which would be an uncaught exception with no listener attached.
  */
 function discard(body: ReadableBody, error?: Error): void {
-  body.on?.('error', () => undefined);
+  body.on('error', () => undefined);
   body.destroy(error);
 }
 
@@ -96,44 +94,75 @@ function decode(bytes: Buffer, charset: string | undefined): string {
   }
 }
 
-async function readCapped(body: ReadableBody, maxBytes: number, signal: AbortSignal | undefined): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let received = 0;
-  // Destroying the stream makes the pending iteration reject, so a drip cannot outlive the signal.
-  const onAbort = (): void => {
-    if (signal !== undefined) body.destroy(abortError(signal));
-  };
+/**
+ * Collects the body's bytes up to the cap. Reads with 'data' events rather than an async iterator:
+ * a response usually arrives in one or two chunks, and the iterator's promises and stream-end
+ * tracking cost more than the reading itself.
+ */
+function readCapped(body: ReadableBody, maxBytes: number, signal: AbortSignal | undefined): Promise<Buffer> {
   if (signal !== undefined && isAborted(signal)) {
     const error = abortError(signal);
     discard(body, error);
-    throw error;
+    return Promise.reject(error);
   }
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const chunk of body) {
+  // Events already emitted will not come again: a body destroyed before it is read has failed.
+  if (body.destroyed || body.readableEnded) {
+    discard(body);
+    return Promise.reject(readFailure(body.errored ?? new Error('the response body was gone before it was read'), signal));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const settle = (error: Error | undefined): void => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve(Buffer.concat(chunks, received));
+      else reject(error);
+    };
+    const onData = (chunk: Uint8Array | string): void => {
       const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       received += buffer.byteLength;
       if (received > maxBytes) {
         const error = new LimitExceededError(`the response body exceeded ${maxBytes} bytes`, {
           details: { maxBytes, receivedBytes: received },
         });
+        settle(error);
         body.destroy(error);
-        throw error;
+        return;
       }
       chunks.push(buffer);
-    }
-  } catch (error) {
-    if (signal !== undefined && isAborted(signal)) throw abortError(signal);
-    if (error instanceof FlowdError) throw error;
-    // The dispatcher's maxResponseBytes backstop fired before our own cap.
-    if ((error as { code?: unknown } | null)?.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-      throw new LimitExceededError('the response body exceeded the dispatcher limit', { cause: error });
-    }
-    throw new ComponentError('reading the response body failed', { kind: 'network' }, { cause: error });
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
+    };
+    const onEnd = (): void => settle(undefined);
+    // Stays attached: a body destroyed after we settled still emits 'error'.
+    const onError = (error: Error): void => settle(readFailure(error, signal));
+    const onClose = (): void => settle(new ComponentError('reading the response body failed: the stream closed before its end', { kind: 'network' }));
+    // Destroying the stream stops a drip that would otherwise outlive the signal.
+    const onAbort = (): void => {
+      const error = abortError(signal!);
+      settle(error);
+      body.destroy(error);
+    };
+    body.on('error', onError);
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function readFailure(error: Error, signal: AbortSignal | undefined): Error {
+  if (signal !== undefined && isAborted(signal)) return abortError(signal);
+  if (error instanceof FlowdError) return error;
+  // The dispatcher's maxResponseBytes backstop fired before our own cap.
+  if ((error as { code?: unknown } | null)?.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+    return new LimitExceededError('the response body exceeded the dispatcher limit', { cause: error });
   }
-  return Buffer.concat(chunks, received);
+  return new ComponentError('reading the response body failed', { kind: 'network' }, { cause: error });
 }
 
 /**

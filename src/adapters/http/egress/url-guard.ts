@@ -190,6 +190,26 @@ export function buildTargetUrl(baseUrl: string | URL | TargetBase, request: Targ
   return url;
 }
 
+/**
+ * buildTargetUrl for one component, remembering the URL of each query-less path it has checked and
+ * built (the newest `max`, paths up to 1 024 characters): most flows call a handful of fixed or
+ * templated paths, and the checks and the URL parsing come out the same each time. The URLs are
+ * shared between calls: callers read them, never change them.
+ */
+export function createTargetResolver(base: TargetBase, max = 256): (path: unknown, query: unknown) => URL {
+  const byPath = new Map<string, URL>();
+  return (path, query) => {
+    if ((query !== undefined && query !== null) || typeof path !== 'string' || path.length > 1024) return buildTargetUrl(base, { path, query });
+    let url = byPath.get(path);
+    if (url === undefined) {
+      url = buildTargetUrl(base, { path });
+      if (byPath.size >= max) byPath.delete(byPath.keys().next().value as string);
+      byPath.set(path, url);
+    }
+    return url;
+  };
+}
+
 // RFC 9110 token.
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
