@@ -60,8 +60,8 @@ export function executionLinks(options: {
     for (const journal of options.recent.newestFirst()) {
       const started = journal.started;
       if (started.flow !== flow || (started.tenant ?? LOCAL_TENANT) !== owner) continue;
-      const finished = journal.entries.findLast((entry) => entry.type === 'execution_finished');
-      if (finished?.type === 'execution_finished' && finished.status === 'succeeded' && finished.at >= since) return { output: finished.output };
+      const finished = journal.finished;
+      if (finished?.status === 'succeeded' && finished.at >= since) return { output: finished.output };
     }
     return undefined;
   };

@@ -1,4 +1,3 @@
-import type { ExecutionFinishedEntry, JournalEntry } from '../engine/journal/entries.js';
 import type { Journal } from '../engine/journal/journal.js';
 import type { FlowLogger } from '../engine/logger.js';
 import type { ExecutionObserver } from '../engine/runtime.js';
@@ -31,7 +30,7 @@ export class PersistencePolicy {
   stores(flow: CompiledFlow, journal: Journal): boolean {
     if (journal.started.correlationKey !== undefined) return true;
     const policy = this.of(flow);
-    return policy === 'all' || (policy === 'failed' && finished(journal.entries)?.status !== 'succeeded');
+    return policy === 'all' || (policy === 'failed' && journal.finished?.status !== 'succeeded');
   }
 }
 
@@ -53,7 +52,7 @@ export function endOfRunObserver(options: {
         recent.add(journal);
         return;
       }
-      const ended = finished(journal.entries);
+      const ended = journal.finished;
       try {
         await store.save({
           executionId: journal.executionId,
@@ -79,10 +78,3 @@ export function endOfRunObserver(options: {
   };
 }
 
-function finished(entries: readonly JournalEntry[]): ExecutionFinishedEntry | undefined {
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const entry = entries[i]!;
-    if (entry.type === 'execution_finished') return entry;
-  }
-  return undefined;
-}

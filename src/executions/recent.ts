@@ -1,20 +1,25 @@
-import { LRUCache } from 'lru-cache';
 import type { Journal } from '../engine/journal/journal.js';
 
 /**
  * The journals of executions that ended in this process without being stored (persistence
  * `none`, or `failed` for one that succeeded): the newest EXECUTIONS_MAX, in memory. They are
  * served and listed beside the stored ones (marked `stored: false`) until evicted or restarted.
+ * A Map in insertion order is the whole mechanism: the oldest is evicted first, and reading one
+ * does not keep it longer (the newest are kept, not the most read).
  */
 export class RecentExecutions {
-  readonly #journals: LRUCache<string, Journal>;
+  readonly #journals = new Map<string, Journal>();
+  readonly #max: number;
 
   constructor(max: number) {
-    this.#journals = new LRUCache({ max });
+    this.#max = max;
   }
 
   add(journal: Journal): void {
-    this.#journals.set(journal.executionId, journal);
+    const journals = this.#journals;
+    journals.delete(journal.executionId);
+    journals.set(journal.executionId, journal);
+    if (journals.size > this.#max) journals.delete(journals.keys().next().value as string);
   }
 
   get(executionId: string): Journal | undefined {

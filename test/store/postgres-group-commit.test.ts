@@ -109,28 +109,44 @@ describe('PostgreSQL group commit, batches', () => {
   });
 
   it('keeps one batch in flight by default: writes queued meanwhile leave together in the next; maxInFlight allows more', async () => {
-    /** Three waves of ten appends, each wave one event-loop turn after the previous. */
-    async function waves(target: PostgresExecutionStore): Promise<{ batches: number; peak: number }> {
+    /**
+     * Three waves of ten appends, each wave one event-loop turn after the previous. Another client
+     * holds a row lock on one execution of each wave, so every batch stays in flight until released
+     * (a batch locks its executions' rows to check their leases): how many leave at once, and
+     * together, depends on the store alone, not on how fast PostgreSQL answers.
+     */
+    async function waves(target: PostgresExecutionStore, inFlight: number): Promise<{ batches: number; peak: number }> {
       // Created one at a time, so only the waves can have more than one batch in flight.
       const leases: Lease[] = [];
       for (let i = 0; i < 30; i++) leases.push(await running(target));
       expect(target.writeStats().peakInFlight).toBe(1);
-      const before = target.writeStats();
-      const writes: Promise<void>[] = [];
-      for (let wave = 0; wave < 3; wave++) {
-        writes.push(...leases.slice(wave * 10, wave * 10 + 10).map((lease) => target.append(lease, [row(1, 'log')], 60_000)));
-        await new Promise((resolve) => setImmediate(resolve));
+      const blocker = new pg.Client({ connectionString: PG_URL });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        const held = [leases[0]!, leases[10]!, leases[20]!].map((lease) => lease.executionId);
+        await blocker.query(`SELECT 1 FROM "${schema}".flowd_executions WHERE id = ANY($1) FOR UPDATE`, [held]);
+        const before = target.writeStats();
+        const writes: Promise<void>[] = [];
+        for (let wave = 0; wave < 3; wave++) {
+          writes.push(...leases.slice(wave * 10, wave * 10 + 10).map((lease) => target.append(lease, [row(1, 'log')], 60_000)));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        await waitFor('the batches to leave', () => target.writeStats().batches - before.batches === inFlight);
+        await blocker.query('COMMIT');
+        await Promise.all(writes);
+        const after = target.writeStats();
+        expect(after.operations - before.operations).toBe(30);
+        return { batches: after.batches - before.batches, peak: after.peakInFlight };
+      } finally {
+        await blocker.end();
       }
-      await Promise.all(writes);
-      const after = target.writeStats();
-      expect(after.operations - before.operations).toBe(30);
-      return { batches: after.batches - before.batches, peak: after.peakInFlight };
     }
     const single = await open();
     // The first wave goes alone; the two that arrive while it runs share the next batch.
-    expect(await waves(single)).toEqual({ batches: 2, peak: 1 });
+    expect(await waves(single, 1)).toEqual({ batches: 2, peak: 1 });
     const three = await open({ groupCommit: { maxInFlight: 3 } });
-    expect(await waves(three)).toEqual({ batches: 3, peak: 3 });
+    expect(await waves(three, 3)).toEqual({ batches: 3, peak: 3 });
   });
 
   it('fails only the write that breaks a batch: the others of the batch are retried alone and commit', async () => {

@@ -52,7 +52,7 @@ function isPlainRecord(value: unknown): value is Record<string, unknown> {
  */
 export function parseHttpRequest(raw: unknown): { success: true; data: HttpRequest } | { success: false; error: z.ZodError } {
   if (raw === undefined || raw === null) return { success: true, data: {} };
-  if (isPlainRecord(raw) && isWellFormed(raw)) return { success: true, data: raw as HttpRequest };
+  if (isPlainRecord(raw) && isWellFormed(raw)) return { success: true, data: raw };
   return HttpRequestSchema.safeParse(raw);
 }
 

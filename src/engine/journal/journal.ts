@@ -1,5 +1,5 @@
 import { jsonSizeUpTo } from '../../limits/json-size.js';
-import type { ExecutionStartedEntry, JournalEntry, LogEntry, LogLevel, NewEntry } from './entries.js';
+import type { ExecutionFinishedEntry, ExecutionStartedEntry, JournalEntry, LogEntry, LogLevel, NewEntry } from './entries.js';
 
 /** What a flow's executions capture of their calls: `all` requests and responses, only those of failed attempts, or `none`. */
 export type CapturePolicy = 'none' | 'errors' | 'all';
@@ -60,6 +60,16 @@ export class Journal {
 
   get started(): ExecutionStartedEntry {
     return this.entries[0] as ExecutionStartedEntry;
+  }
+
+  /** The execution's `execution_finished`, once it has ended. */
+  get finished(): ExecutionFinishedEntry | undefined {
+    const entries = this.entries;
+    for (let i = entries.length - 1; i > 0; i--) {
+      const entry = entries[i]!;
+      if (entry.type === 'execution_finished') return entry;
+    }
+    return undefined;
   }
 
   get executionId(): string {

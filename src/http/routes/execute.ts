@@ -87,20 +87,25 @@ function sendOutcome(deps: AppDeps, reply: FastifyReply, outcome: RunOutcome, in
 
 /** The answer to the caller who ran it: the record as everyone sees it, with the output it asked for. */
 export function sendJournal(deps: AppDeps, reply: FastifyReply, journal: Journal, instance: string, minimal: boolean): FastifyReply {
+  // A succeeded execution's minimal answer is its output: no record to build.
+  const finished = minimal ? journal.finished : undefined;
+  if (finished?.status === 'succeeded') return sendMinimal(reply, finished.output);
   return sendRecord(reply, recordView(journal.entries, { clean: deps.clean, rawOutput: true }), instance, minimal);
 }
 
 export function sendRecord(reply: FastifyReply, record: ExecutionRecord, instance: string, minimal: boolean): FastifyReply {
   if (record.status === 'succeeded' || record.recovered) {
-    if (minimal) {
-      void reply.header('preference-applied', 'return=minimal');
-      return reply.code(200).send(record.output ?? null);
-    }
+    if (minimal) return sendMinimal(reply, record.output);
     return reply.code(200).send(record);
   }
   const body = problemForRecord(record, instance);
   const retryAfter = record.error?.code === 'FLOWD_ERR_CIRCUIT_OPEN' || record.error?.code === 'FLOWD_ERR_BULKHEAD_FULL' ? (record.error.retryAfterSeconds ?? 1) : undefined;
   return sendProblem(reply, { ...body, status: statusForRecord(record) }, retryAfter);
+}
+
+function sendMinimal(reply: FastifyReply, output: unknown): FastifyReply {
+  void reply.header('preference-applied', 'return=minimal');
+  return reply.code(200).send(output ?? null);
 }
 
 function accepted(reply: FastifyReply, executionId: string, status: ExecutionStatus, prefer: Preferences, waiting?: WaitingRecord): FastifyReply {
