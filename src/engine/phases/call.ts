@@ -1,8 +1,9 @@
 import { CancelledError, TimeoutError, toFlowdError, type FlowdError } from '../../errors.js';
 import type { CallPhase } from '../../flows/compiled.js';
+import { isPromiseLike } from '../../expressions/index.js';
 import { raceAbort } from '../policies.js';
 import type { ExecutionContext, KindContext, KindResult } from '../run/context.js';
-import { evaluate, PhaseFailure, summarize } from '../run/scope.js';
+import { evaluate, PhaseFailure, summarize, valueOf } from '../run/scope.js';
 import { callComponent, withTimeout, type CallTarget } from './call-attempt.js';
 
 /**
@@ -14,7 +15,9 @@ export async function runCall(phase: CallPhase, ctx: KindContext, conceal?: (val
   const { execution, scope, run, signal } = ctx;
   let request: unknown;
   try {
-    request = await evaluate(phase.request, scope);
+    // Most requests evaluate synchronously: awaited only when they did not.
+    request = valueOf(phase.request, scope);
+    if (isPromiseLike(request)) request = await request;
   } catch (error) {
     return fallBack(phase, ctx, toFlowdError(error));
   }
@@ -41,7 +44,8 @@ export async function runCall(phase: CallPhase, ctx: KindContext, conceal?: (val
       result = await call();
     }
     run.attempts = target.attempts;
-    const output = phase.output === undefined ? result : await evaluate(phase.output, { ...scope, result, request });
+    let output = phase.output === undefined ? result : valueOf(phase.output, { ...scope, result, request });
+    if (isPromiseLike(output)) output = await output;
     if (phase.compensate !== undefined && execution.flow.transactional) {
       run.compensable = { request };
       execution.pending.push({ phase, ref: run.ref, index: ctx.location.index, key: run.key, scope, request, output });

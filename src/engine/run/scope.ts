@@ -18,6 +18,14 @@ export interface Location {
   readonly iteration?: number | undefined;
 }
 
+/**
+ * A compiled template or expression's value, or a promise of it when its evaluation is asynchronous:
+ * hot paths await only then (an await costs a promise and a microtask turn even on a plain value).
+ */
+export function valueOf(template: { evaluate(scope: object): unknown }, scope: object): unknown {
+  return template.evaluate(scope);
+}
+
 /** Evaluates a compiled template or expression, awaiting only when it is asynchronous. */
 export async function evaluate(template: { evaluate(scope: object): unknown }, scope: object): Promise<unknown> {
   const value = template.evaluate(scope);
