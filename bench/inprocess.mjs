@@ -11,6 +11,7 @@
  *   npm run build && node bench/inprocess.mjs [flow] [count]     (default bench-transform3 20000)
  *   FLOWD_DIST=.dist-x node bench/inprocess.mjs …                  (another build output, relative to the repo)
  *   INPROCESS_ONLY=engine|inject node bench/inprocess.mjs …         (one kind of measure, e.g. under --cpu-prof)
+ *   INPROCESS_CONCURRENCY=50 node bench/inprocess.mjs …             (executions in flight at once; default 1)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,8 @@ const flow = process.argv[2] ?? 'bench-transform3';
 const count = Number(process.argv[3] ?? 20000);
 const input = { name: 'bench', items: [1, 2, 3, 4, 5] };
 const payload = JSON.stringify({ input });
+// Executions in flight at once (the socket benchmark keeps 50): more live objects at each collection.
+const concurrency = Number(process.env.INPROCESS_CONCURRENCY ?? 1);
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -64,11 +67,16 @@ const service = await createService(loadConfig(env), { env });
 
 async function measure(label, run) {
   const loop = async (n) => {
-    for (let i = 0; i < n; i++) {
-      await run();
-      // A macrotask now and then, as a server has: timers (log flushes, metrics) get to run.
-      if (i % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
+    let next = 0;
+    const worker = async () => {
+      while (next < n) {
+        const i = next++;
+        await run();
+        // A macrotask now and then, as a server has: timers (log flushes, metrics) get to run.
+        if (i % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
   };
   await loop(Math.min(2000, count));
   const rounds = [];

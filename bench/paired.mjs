@@ -10,6 +10,7 @@
  *     --mode=<m>           engine (default; the engine as the service wires it) | inject | inject-min
  *     --blocks=<n>         blocks per build (default 12), in A B B A order
  *     --block=<n>          executions per block (default 400)
+ *     --concurrency=<n>    executions in flight at once (default 1; the socket benchmark keeps 50)
  *
  * Garbage collection runs when V8 decides, so a block may pay for some of the other build's garbage:
  * the A B B A order and the number of blocks even that out. Both services share the upstream
@@ -36,6 +37,7 @@ const builds = { before: path.resolve(REPO_DIR, positional[0]), after: path.reso
 const mode = option('mode', 'engine');
 const blocks = Number(option('blocks', 12));
 const blockSize = Number(option('block', 400));
+const concurrency = Number(option('concurrency', 1));
 const flowFiles = readdirSync(new URL('./flows', import.meta.url));
 const flows = positional[1]?.split(',') ?? flowFiles.map((file) => file.replace(/\.ya?ml$/, '')).sort();
 const input = { name: 'bench', items: [1, 2, 3, 4, 5] };
@@ -93,11 +95,16 @@ function runner(service, flow) {
 
 async function block(run, n) {
   const start = process.cpuUsage();
-  for (let i = 0; i < n; i++) {
-    await run();
-    // A macrotask now and then, as a server has: timers (log flushes, metrics) get to run.
-    if (i % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      await run();
+      // A macrotask now and then, as a server has: timers (log flushes, metrics) get to run.
+      if (i % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
   const used = process.cpuUsage(start);
   return (used.user + used.system) / n;
 }
@@ -110,7 +117,8 @@ const median = (values) => {
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.max(0, Math.round(q * (values.length - 1))))];
 
 const services = { before: await load(builds.before), after: await load(builds.after) };
-console.log(`paired in one process: before ${path.relative(REPO_DIR, builds.before) || '.'}, after ${path.relative(REPO_DIR, builds.after) || '.'}; mode ${mode}; ${blocks} blocks × ${blockSize} executions each, A B B A order`);
+console.log(`${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+console.log(`paired in one process: before ${path.relative(REPO_DIR, builds.before) || '.'}, after ${path.relative(REPO_DIR, builds.after) || '.'}; mode ${mode}; ${concurrency} in flight; ${blocks} blocks × ${blockSize} executions each, A B B A order`);
 console.log('| flow | before µs/exec | after µs/exec | after ÷ before (median of pairs) | quartiles | pairs where after is lower |');
 console.log('|---|---:|---:|---:|---|---:|');
 const results = [];

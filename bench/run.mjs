@@ -619,7 +619,7 @@ async function benchmark({ upstreamPort, upstream, flowsDir }) {
       const dead = (srv.replicas ?? [srv]).find((x) => !x.proc.isAlive());
       if (dead) {
         res.status = 'unavailable';
-        res.reason = `${dead.proc.name} died: ${dead.proc.tail()}`;
+        res.reason = `${dead.proc.name} died (${JSON.stringify(dead.proc.exitInfo())}): ${dead.proc.tail()}`;
         continue;
       }
       let r = null;

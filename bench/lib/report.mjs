@@ -91,7 +91,7 @@ export function renderMarkdown({ meta, config, scenarios, results, targets, note
     L.push('Counted by a wire counter between a separate flowd (`STORE=postgres PERSISTENCE=all`, its own schema) and PostgreSQL: every Execute / simple Query is a statement, every Sync / simple Query a round trip, every BEGIN…COMMIT or autocommitted round trip a transaction. Rows: `pg_stat_user_tables` deltas of that schema (settled: PostgreSQL publishes them up to 10 s late). "sequential" is one connection (no batching possible); "concurrent" is 50 connections, where group commit can batch executions.', '');
   }
   const ba = renderBeforeAfter(scenarios, results);
-  if (ba) L.push(`## Before / after (${meta.before ?? 'FLOWD_BEFORE_DIST'})`, '', ba, '', 'The same scenarios on the other build, interleaved in the same rounds (`<id>@before` rows in the results table).', '');
+  if (ba) L.push(`## Before / after (${meta.before ?? 'FLOWD_BEFORE_DIST'})`, '', ba, '', 'The same scenarios on the other build, interleaved in the same rounds (`<id>@before` rows in the results table). "CPU lower?" is the median, over the rounds, of after ÷ before within each round (both builds measured next to each other): conditions change more between rounds than within one.', '');
   L.push(`## Results (median of ${config.rounds} round${config.rounds > 1 ? 's' : ''})`);
   L.push('');
   L.push('| scenario | what | req/s | p50 ms | p95 ms | p99 ms | server CPU % | server CPU µs/req | peak RSS MB | upstream CPU % | load gen CPU % | other CPU % | upstream calls/req | resp bytes | vs limit | vs Node-RED | flags |');

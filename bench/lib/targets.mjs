@@ -177,23 +177,42 @@ export function renderPgCounts(counts) {
   return L.join('\n');
 }
 
+/**
+ * After ÷ before of the server CPU per response, round by round: the two builds run next to each other in a round,
+ * under the same conditions, while conditions differ from round to round (on the benchmark VM one scenario's CPU
+ * per response moved by up to 30 % between rounds). The median of these paired ratios is the verdict; each build's
+ * own median is shown too.
+ */
+export function pairedCpuRatios(before, after) {
+  const byRound = new Map(before.rounds.filter((r) => r.cpuUsPerReq != null).map((r) => [r.round, r.cpuUsPerReq]));
+  return after.rounds.filter((r) => r.cpuUsPerReq != null && byRound.has(r.round)).map((r) => r.cpuUsPerReq / byRound.get(r.round));
+}
+
 /** Before/after: the same scenarios on a second build (FLOWD_BEFORE_DIST), in the same rounds. */
 export function renderBeforeAfter(scenarios, results) {
   const twins = scenarios.filter((sc) => sc.beforeOf);
   if (!twins.length) return '';
-  const L = ['| scenario | CPU µs/resp before | after | change | req/s before | after | change | p99 ms before | after | CPU lower? |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|'];
+  const L = [
+    '| scenario | CPU µs/resp before | after | change (medians) | after ÷ before, per round | median of the rounds | rounds lower | req/s before | after | p99 ms before | after | CPU lower? |',
+    '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
   for (const b of twins) {
     const before = results[b.id];
     const after = results[b.beforeOf];
     if (before?.status !== 'ok' || after?.status !== 'ok' || !before.summary || !after.summary) {
-      L.push(`| ${b.beforeOf} | ${cell(before?.status ?? '—')} | ${cell(after?.status ?? '—')} ||||||||`);
+      L.push(`| ${b.beforeOf} | ${cell(before?.status ?? '—')} | ${cell(after?.status ?? '—')} ||||||||||`);
       continue;
     }
     const x = before.summary;
     const y = after.summary;
     const d = (a, c) => (a && c != null ? `${c >= a ? '+' : '−'}${Math.abs((c / a - 1) * 100).toFixed(0)}%` : '—');
-    const lower = x.cpuUsPerReq != null && y.cpuUsPerReq != null ? (y.cpuUsPerReq < x.cpuUsPerReq ? '**yes**' : '**no**') : '—';
-    L.push(`| ${b.beforeOf} | ${fmtInt(x.cpuUsPerReq)} | ${fmtInt(y.cpuUsPerReq)} | ${d(x.cpuUsPerReq, y.cpuUsPerReq)} | ${fmtInt(x.rps)} | ${fmtInt(y.rps)} | ${d(x.rps, y.rps)} | ${fmtMs(x.p99)} | ${fmtMs(y.p99)} | ${lower} |`);
+    const ratios = pairedCpuRatios(before, after);
+    const sorted = [...ratios].sort((p, q) => p - q);
+    const median = sorted.length === 0 ? null : sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    const lower = median == null ? '—' : median < 1 ? '**yes**' : '**no**';
+    L.push(
+      `| ${b.beforeOf} | ${fmtInt(x.cpuUsPerReq)} | ${fmtInt(y.cpuUsPerReq)} | ${d(x.cpuUsPerReq, y.cpuUsPerReq)} | ${ratios.map((r) => r.toFixed(2)).join(', ')} | ${median == null ? '—' : `${median.toFixed(2)} (${d(1, median)})`} | ${ratios.filter((r) => r < 1).length}/${ratios.length} | ${fmtInt(x.rps)} | ${fmtInt(y.rps)} | ${fmtMs(x.p99)} | ${fmtMs(y.p99)} | ${lower} |`,
+    );
   }
   return L.join('\n');
 }
