@@ -74,6 +74,17 @@ describe.each(BACKENDS)('%s execution store', (backend) => {
       expect(JSON.parse(stored!.rows[2]!.data)).toMatchObject({ output: 'shown' });
     });
 
+    it('writes a long batch of rows whole and in order, raw values included (more rows than one statement carries)', async () => {
+      const lease = await running(store);
+      const many = Array.from({ length: 75 }, (_, i) => row(i + 1, 'log', { msg: `line ${i + 1}` }, { n: i + 1 }));
+      await store.append(lease, many, 60_000);
+      await store.finish(lease, [finishedRow(76, 'succeeded')], { status: 'succeeded' });
+      const rows = (await store.get(lease.executionId, { withState: true }))!.rows;
+      expect(rows.map((stored) => stored.seq)).toEqual(Array.from({ length: 77 }, (_, i) => i));
+      expect(JSON.parse(rows[75]!.data)).toMatchObject({ msg: 'line 75' });
+      expect(rows[40]?.state).toBe(JSON.stringify({ n: 40 }));
+    });
+
     it('ignores rows of a retried append whose seq is stored already', async () => {
       const lease = await running(store);
       await store.append(lease, [row(1, 'phase_started', { phase: 'first' }), row(2, 'phase_ended', { ref: 1 })], 60_000);
