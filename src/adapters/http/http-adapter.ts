@@ -38,10 +38,13 @@ export type HttpRequest = z.infer<typeof HttpRequestSchema>;
 const METHODS: ReadonlySet<string> = new Set(HttpRequestSchema.shape.method.unwrap().options);
 const REQUEST_KEYS: ReadonlySet<string> = new Set(Object.keys(HttpRequestSchema.shape));
 
+/** A plain object with string keys only and no own `constructor` function (zod's notion of a plain object). */
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(value).length > 0) return false;
+  return !(Object.hasOwn(value, 'constructor') && typeof (value as { constructor: unknown }).constructor === 'function');
 }
 
 /**

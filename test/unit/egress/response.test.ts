@@ -97,6 +97,15 @@ describe('readJsonBody', () => {
     await expect(readJsonBody(gone, { maxBytes: 100 })).rejects.toMatchObject({ kind: 'network', retryable: true });
   });
 
+  it('reads a body that was paused, or has a readable listener, to its end', async () => {
+    const paused = body('{"a":', '1}');
+    paused.pause();
+    await expect(readJsonBody(paused, { maxBytes: 100, contentType: JSON_TYPE })).resolves.toEqual({ a: 1 });
+    const watched = body('{"b":2}');
+    watched.on('readable', () => undefined);
+    await expect(readJsonBody(watched, { maxBytes: 100, contentType: JSON_TYPE })).resolves.toEqual({ b: 2 });
+  });
+
   it('validates maxBytes', async () => {
     await expect(readJsonBody(body(''), { maxBytes: -1 })).rejects.toThrow(TypeError);
   });

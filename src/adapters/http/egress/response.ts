@@ -95,9 +95,9 @@ function decode(bytes: Buffer, charset: string | undefined): string {
 }
 
 /**
- * Collects the body's bytes up to the cap. Reads with 'data' events rather than an async iterator:
- * a response usually arrives in one or two chunks, and the iterator's promises and stream-end
- * tracking cost more than the reading itself.
+ * Collects the body's bytes up to the cap. Reads on 'readable' events rather than with an async
+ * iterator: a response usually arrives in one or two chunks, and the iterator's promises and
+ * stream-end tracking cost more than the reading itself.
  */
 function readCapped(body: ReadableBody, maxBytes: number, signal: AbortSignal | undefined): Promise<Buffer> {
   if (signal !== undefined && isAborted(signal)) {
@@ -117,7 +117,7 @@ function readCapped(body: ReadableBody, maxBytes: number, signal: AbortSignal | 
     const settle = (error: Error | undefined): void => {
       if (settled) return;
       settled = true;
-      body.off('data', onData);
+      body.off('readable', onReadable);
       body.off('end', onEnd);
       body.off('close', onClose);
       signal?.removeEventListener('abort', onAbort);
@@ -137,6 +137,12 @@ function readCapped(body: ReadableBody, maxBytes: number, signal: AbortSignal | 
       }
       chunks.push(buffer);
     };
+    // 'readable' and read(), as the async iterator reads, without its promises: it also reads a body
+    // that was paused or that has another 'readable' listener (a 'data' listener would not).
+    const onReadable = (): void => {
+      let chunk: unknown;
+      while (!settled && (chunk = body.read()) !== null) onData(chunk as Uint8Array | string);
+    };
     const onEnd = (): void => settle(undefined);
     // Stays attached: a body destroyed after we settled still emits 'error'.
     const onError = (error: Error): void => settle(readFailure(error, signal));
@@ -148,7 +154,7 @@ function readCapped(body: ReadableBody, maxBytes: number, signal: AbortSignal | 
       body.destroy(error);
     };
     body.on('error', onError);
-    body.on('data', onData);
+    body.on('readable', onReadable);
     body.on('end', onEnd);
     body.on('close', onClose);
     signal?.addEventListener('abort', onAbort, { once: true });
