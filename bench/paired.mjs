@@ -18,14 +18,11 @@
  * Reported: each build's median µs per execution, and the median and quartiles of after ÷ before
  * over the paired blocks. Not a test: nothing is asserted but that every execution succeeds.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cpuPerExecution, executionRunner, FLOW_NAMES, loadService, REPO_DIR, startFixture } from './lib/in-process.mjs';
 
-const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const option = (name, fallback) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const positional = args.filter((arg) => !arg.startsWith('--'));
@@ -38,76 +35,7 @@ const mode = option('mode', 'engine');
 const blocks = Number(option('blocks', 12));
 const blockSize = Number(option('block', 400));
 const concurrency = Number(option('concurrency', 1));
-const flowFiles = readdirSync(new URL('./flows', import.meta.url));
-const flows = positional[1]?.split(',') ?? flowFiles.map((file) => file.replace(/\.ya?ml$/, '')).sort();
-const input = { name: 'bench', items: [1, 2, 3, 4, 5] };
-const payload = JSON.stringify({ input });
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-
-const upstreamPort = await freePort();
-const upstream = spawn(process.execPath, [fileURLToPath(new URL('./upstream.mjs', import.meta.url)), String(upstreamPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
-await new Promise((resolve) => upstream.stdout.once('data', resolve));
-const flowsDir = mkdtempSync(path.join(os.tmpdir(), 'flowd-paired-'));
-for (const file of flowFiles) {
-  const text = readFileSync(new URL(`./flows/${file}`, import.meta.url), 'utf8');
-  writeFileSync(path.join(flowsDir, file), text.replaceAll('http://127.0.0.1:3001', `http://127.0.0.1:${upstreamPort}`));
-}
-const env = {
-  ...process.env,
-  FLOWS_DIR: flowsDir,
-  STORE: 'memory',
-  LOG_LEVEL: 'warn',
-  AUTH_DISABLED: 'true',
-  RATE_LIMIT_PER_MINUTE: '0',
-  EGRESS_ALLOW: '127.0.0.1,localhost',
-  NODE_ENV: 'production',
-  MAX_EVENT_LOOP_DELAY_MS: '0',
-  HOST: '127.0.0.1',
-};
-
-async function load(dist) {
-  const { loadConfig } = await import(pathToFileURL(path.join(dist, 'src/config/env.js')).href);
-  const { createService } = await import(pathToFileURL(path.join(dist, 'src/service.js')).href);
-  return createService(loadConfig(env), { env });
-}
-
-function runner(service, flow) {
-  if (mode === 'engine') {
-    return async () => {
-      const record = await service.built.engine.start(flow, input, {}).done;
-      if (record.status !== 'succeeded') throw new Error(JSON.stringify(record.error));
-    };
-  }
-  const headers = { 'content-type': 'application/json', ...(mode === 'inject-min' ? { prefer: 'return=minimal' } : {}) };
-  return async () => {
-    const response = await service.app.inject({ method: 'POST', url: `/flows/${flow}/execute`, payload, headers });
-    if (response.statusCode !== 200) throw new Error(response.body);
-  };
-}
-
-async function block(run, n) {
-  const start = process.cpuUsage();
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      const i = next++;
-      await run();
-      // A macrotask now and then, as a server has: timers (log flushes, metrics) get to run.
-      if (i % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / n;
-}
+const flows = positional[1]?.split(',') ?? FLOW_NAMES;
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -116,7 +44,8 @@ const median = (values) => {
 };
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.max(0, Math.round(q * (values.length - 1))))];
 
-const services = { before: await load(builds.before), after: await load(builds.after) };
+const fixture = await startFixture('flowd-paired-');
+const services = { before: await loadService(builds.before, fixture.env), after: await loadService(builds.after, fixture.env) };
 console.log(`${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
 console.log(`paired in one process: before ${path.relative(REPO_DIR, builds.before) || '.'}, after ${path.relative(REPO_DIR, builds.after) || '.'}; mode ${mode}; ${concurrency} in flight; ${blocks} blocks × ${blockSize} executions each, A B B A order`);
 console.log('| flow | before µs/exec | after µs/exec | after ÷ before (median of pairs) | quartiles | pairs where after is lower |');
@@ -124,12 +53,12 @@ console.log('|---|---:|---:|---:|---|---:|');
 const results = [];
 try {
   for (const flow of flows) {
-    const run = { before: runner(services.before, flow), after: runner(services.after, flow) };
-    await block(run.before, blockSize);
-    await block(run.after, blockSize);
+    const run = { before: executionRunner(services.before, flow, mode), after: executionRunner(services.after, flow, mode) };
+    await cpuPerExecution(run.before, blockSize, concurrency);
+    await cpuPerExecution(run.after, blockSize, concurrency);
     const times = { before: [], after: [] };
     for (let i = 0; i < blocks; i++) {
-      for (const side of i % 2 === 0 ? ['before', 'after'] : ['after', 'before']) times[side].push(await block(run[side], blockSize));
+      for (const side of i % 2 === 0 ? ['before', 'after'] : ['after', 'before']) times[side].push(await cpuPerExecution(run[side], blockSize, concurrency));
     }
     const ratios = times.after.map((after, i) => after / times.before[i]);
     const lower = ratios.filter((ratio) => ratio < 1).length;
@@ -141,8 +70,7 @@ try {
 } finally {
   await services.before.close();
   await services.after.close();
-  upstream.kill();
-  rmSync(flowsDir, { recursive: true, force: true });
+  fixture.close();
 }
 const out = option('json', undefined);
 if (out !== undefined) writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, mode, blocks, blockSize, builds, results }, null, 2)}\n`);

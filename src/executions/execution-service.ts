@@ -179,7 +179,7 @@ export class ExecutionService {
     const ended = waitMs === undefined ? await started.done.then(() => true) : await within(started.done, waitMs);
     const journal = started.journal;
     // Still running after `wait`, or this replica lost the lease and another one carries on.
-    if (!ended || !journal.entries.some((entry) => entry.type === 'execution_finished')) {
+    if (!ended || journal.finished === undefined) {
       if (ended && journal.entries[journal.length - 1]?.type === 'run_suspended') {
         return { kind: 'accepted', executionId: started.executionId, status: 'waiting', waiting: recordView(journal.entries).waiting };
       }
