@@ -14,11 +14,15 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
  * Group commit for SQLite: every write queued during one turn of the event loop runs in one
- * IMMEDIATE transaction (each in its own savepoint, so one failing write does not undo the
- * others), and each caller is answered once that transaction committed. Concurrent executions
- * thus share commits (and fsyncs) instead of paying one each; a caller still never proceeds before
- * its write is durable. A transaction holds at most `maxRows` journal rows and `maxBytes` of row
- * text: beyond, the turn's writes are split over several transactions.
+ * IMMEDIATE transaction, and each caller is answered once that transaction committed. Concurrent
+ * executions thus share commits (and fsyncs) instead of paying one each; a caller still never
+ * proceeds before its write is durable. A transaction holds at most `maxRows` journal rows and
+ * `maxBytes` of row text: beyond, the turn's writes are split over several transactions.
+ *
+ * One failing write does not undo the others. The writes run first without savepoints (a
+ * savepoint per write costs about as much as the write itself); when
+ * one throws, the transaction is rolled back and the batch runs again with each write in its own
+ * savepoint, so only the failing write fails. Writes are plain SQLite work, safe to run again.
  */
 export class SqliteGroupCommit {
   readonly #db: Database.Database;
@@ -26,9 +30,11 @@ export class SqliteGroupCommit {
   readonly #pending: Job[] = [];
   #scheduled = false;
   #nested: Database.Transaction<(run: () => unknown) => unknown> | undefined;
-  #batch: Database.Transaction<(jobs: readonly Job[], outcomes: Outcome[]) => void> | undefined;
+  #isolated: Database.Transaction<(jobs: readonly Job[], outcomes: Outcome[]) => void> | undefined;
+  #together: Database.Transaction<(jobs: readonly Job[], values: unknown[]) => void> | undefined;
   #transactions = 0;
   #operations = 0;
+  #reruns = 0;
 
   constructor(db: Database.Database, options: GroupCommitOptions = {}) {
     this.#db = db;
@@ -52,9 +58,12 @@ export class SqliteGroupCommit {
     while (this.#pending.length > 0) this.#commit(takeBatch(this.#pending, this.#limits));
   }
 
-  /** Transactions committed and writes they carried, since the store opened. */
-  stats(): { transactions: number; operations: number } {
-    return { transactions: this.#transactions, operations: this.#operations };
+  /**
+   * Transactions committed and writes they carried, since the store opened; `reruns`: batches run
+   * again write by write because one of their writes failed.
+   */
+  stats(): { transactions: number; operations: number; reruns: number } {
+    return { transactions: this.#transactions, operations: this.#operations, reruns: this.#reruns };
   }
 
   #commit(jobs: readonly Job[]): void {
@@ -62,9 +71,28 @@ export class SqliteGroupCommit {
       for (const job of jobs) job.reject(new Error('the SQLite store is closed'));
       return;
     }
+    const values: unknown[] = [];
+    try {
+      this.#runTogether().immediate(jobs, values);
+    } catch (error) {
+      if (!(error instanceof WriteFailed) || jobs.length === 1) {
+        // BEGIN or COMMIT failed (busy, disk full), or the batch's only write did: nothing was written.
+        for (const job of jobs) job.reject(error instanceof WriteFailed ? error.cause : error);
+        return;
+      }
+      this.#reruns += 1;
+      this.#commitIsolated(jobs);
+      return;
+    }
+    this.#committed(jobs.length);
+    jobs.forEach((job, index) => job.resolve(values[index]));
+  }
+
+  /** The batch again, each write in its own savepoint: a failing write is undone alone. */
+  #commitIsolated(jobs: readonly Job[]): void {
     this.#nested ??= this.#db.transaction((run: () => unknown) => run());
     const nested = this.#nested;
-    this.#batch ??= this.#db.transaction((batch: readonly Job[], outcomes: Outcome[]) => {
+    this.#isolated ??= this.#db.transaction((batch: readonly Job[], outcomes: Outcome[]) => {
       for (const job of batch) {
         try {
           outcomes.push({ ok: true, value: nested(job.run) });
@@ -75,17 +103,41 @@ export class SqliteGroupCommit {
     });
     const outcomes: Outcome[] = [];
     try {
-      this.#batch.immediate(jobs, outcomes);
+      this.#isolated.immediate(jobs, outcomes);
     } catch (error) {
       for (const job of jobs) job.reject(error);
       return;
     }
-    this.#transactions += 1;
-    this.#operations += jobs.length;
+    this.#committed(jobs.length);
     jobs.forEach((job, index) => {
       const outcome = outcomes[index]!;
       if (outcome.ok) job.resolve(outcome.value);
       else job.reject(outcome.error);
     });
+  }
+
+  #runTogether(): Database.Transaction<(jobs: readonly Job[], values: unknown[]) => void> {
+    this.#together ??= this.#db.transaction((batch: readonly Job[], values: unknown[]) => {
+      for (const job of batch) {
+        try {
+          values.push(job.run());
+        } catch (error) {
+          throw new WriteFailed(error);
+        }
+      }
+    });
+    return this.#together;
+  }
+
+  #committed(operations: number): void {
+    this.#transactions += 1;
+    this.#operations += operations;
+  }
+}
+
+/** A write of a batch threw (as opposed to the transaction around it). */
+class WriteFailed extends Error {
+  constructor(cause: unknown) {
+    super('a write of the batch failed', { cause });
   }
 }

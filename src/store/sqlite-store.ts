@@ -360,8 +360,8 @@ export class SqliteExecutionStore implements ExecutionStore {
     if (this.db.open) this.db.close();
   }
 
-  /** Group-commit transactions and the writes they carried (tests, diagnostics). */
-  writeStats(): { transactions: number; operations: number } {
+  /** Group-commit transactions, the writes they carried, and batches run again write by write (tests, diagnostics). */
+  writeStats(): { transactions: number; operations: number; reruns: number } {
     return this.#writes.stats();
   }
 
