@@ -498,7 +498,8 @@ async function startServers(needed, { upstreamPort, flowsDir }) {
     servers[name] = await startFlowdServer(name, { flowsDir });
     const srv = servers[name];
     log(srv.ok ? `${name} on ${srv.replicas.map((r) => `127.0.0.1:${r.port} (pid ${r.proc.pid}${r.proc.pinnedCore != null ? `, core ${r.proc.pinnedCore}` : ''})`).join(', ')}` : `${name} unavailable: ${srv.reason}`);
-    if (name === 'flowd' && srv.ok) meta.flowd = `${versionOf(REPO_DIR) ?? '?'}${meta.commit ? ` @ ${meta.commit}` : ''}`;
+    // The build under test, named by whichever of its servers starts first (a --only=persistence run has no in-memory one).
+    if (srv.ok && !name.endsWith('@before') && meta.flowd === undefined) meta.flowd = `${versionOf(REPO_DIR) ?? '?'}${meta.commit ? ` @ ${meta.commit}` : ''}`;
   }
   if (needed.has('nodered')) {
     if (args.noPeer) {
