@@ -51,12 +51,19 @@ export function isListening(port, host = '127.0.0.1', timeoutMs = 500) {
 /**
  * Starts a child process with its stdout/stderr kept (last 16 KB each) for diagnostics.
  * Returns { name, child, pid, exited (promise of {code, signal}), isAlive(), output() }.
+ *
+ * Each child runs in a session of its own (`detached`): the harness pauses children (SIGSTOP, pauseAllBut), and when
+ * the process group of stopped processes is orphaned — the harness started in the background by a shell that has
+ * exited — the kernel sends the whole group SIGHUP whenever one of its members exits. Node-RED and the baselines
+ * died of it, and flowd, which reloads its flows on SIGHUP, would have reloaded in the middle of a window. The
+ * harness stops its children itself, and their guard (guard.mjs) stops them when the harness is gone.
  */
 export function startProcess(name, command, args, { env, cwd } = {}) {
   const child = spawn(command, args, {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   const keep = { stdout: '', stderr: '' };
   for (const stream of ['stdout', 'stderr']) {

@@ -1,5 +1,5 @@
 // Summarizes V8 .cpuprofile files (from `node --cpu-prof`): self time by function and by module.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Where a script URL comes from: an npm package, a file of the project, node internals, or V8. */
@@ -118,4 +118,29 @@ export function renderProfileMarkdown(summary, title) {
   for (const f of summary.byFunction) L.push(`| ${f.name} | ${f.where} | ${f.selfMs.toFixed(0)} | ${f.pct.toFixed(1)} |`);
   L.push('');
   return L.join('\n');
+}
+
+/** After the servers stopped: summarize each flowd instance's .cpuprofile into <out>/profile.md. */
+export function writeProfiles({ servers, scenarioIds, meta, outDir, repoDir, log }) {
+  const parts = [`# flowd CPU profiles — ${meta.date}`, '', `Scenarios: ${scenarioIds.join(', ') || 'soak'}. Each profile covers the whole life of that flowd process (start-up, probes, warm-ups, windows). Self time: time in the function itself, not its callees.`, ''];
+  for (const [name, srv] of Object.entries(servers)) {
+    const dir = srv?.proc?.profileDir;
+    if (!dir) continue;
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+    if (!files.length) {
+      parts.push(`## ${name}`, '', `no .cpuprofile in ${dir} (the process did not exit normally?)`, '');
+      continue;
+    }
+    for (const f of files) {
+      const summary = summarizeProfile(path.join(dir, f), repoDir, 30, { skipMs: srv.proc.readyAfterMs ?? 0 });
+      // Worker threads (log transport, …) that stayed idle: one line, not a table.
+      if (summary.busyMs < 20) parts.push(`(${f}: a thread with ${summary.busyMs.toFixed(0)} ms busy — left out)`, '');
+      else parts.push(renderProfileMarkdown(summary, name));
+    }
+  }
+  const md = parts.join('\n');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'profile.md'), md + '\n');
+  process.stdout.write('\n' + md + '\n');
+  log(`wrote ${path.relative(process.cwd(), path.join(outDir, 'profile.md'))} (raw profiles in ${path.relative(process.cwd(), path.join(outDir, 'profiles'))}/)`);
 }
