@@ -10,7 +10,7 @@ import { newExecutionId } from '../../src/engine/ids.js';
 import type { ExecutionStore, Lease } from '../../src/store/execution-store.js';
 import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
 import { createTestDatabase, type Backend, type TestDatabase } from '../durable/helpers.js';
-import { finishedRow, leftovers, letTimePass, newExecution, row, running, savedExecution, startedRow, typesOf } from './store-fixtures.js';
+import { finishedRow, letTimePass, newExecution, row, running, savedExecution, startedRow, typesOf } from './store-fixtures.js';
 
 const BACKENDS: Backend[] = ['memory', 'sqlite', 'postgres'];
 

@@ -4,19 +4,10 @@
  * saw), budget_ms (injected clock), and runWithRetry alone on fake timers.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ComponentAdapter } from '../../../src/adapters/types.js';
 import { DEFAULT_RETRY, runWithRetry } from '../../../src/engine/policies.js';
-import {
-  ComponentError,
-  EgressDeniedError,
-  ExpressionError,
-  FlowdError,
-  InputValidationError,
-  TimeoutError,
-} from '../../../src/errors.js';
-import { failTimes, ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
-import { callFlow, engineWith, phase, retrySpy } from './helpers.js';
-import { z } from 'zod';
+import { ComponentError, FlowdError, TimeoutError } from '../../../src/errors.js';
+import { ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
+import { callFlow, engineWith, retrySpy } from './helpers.js';
 
 let upstream: FaultUpstream;
 beforeAll(async () => {

@@ -3,17 +3,10 @@
  * retry_policy settings and how they layer, and what each phase record reports. Timing
  * (Retry-After, backoff, budget_ms) is in retry-timing.test.ts.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ComponentAdapter } from '../../../src/adapters/types.js';
-import { DEFAULT_RETRY, runWithRetry } from '../../../src/engine/policies.js';
-import {
-  ComponentError,
-  EgressDeniedError,
-  ExpressionError,
-  FlowdError,
-  InputValidationError,
-  TimeoutError,
-} from '../../../src/errors.js';
+import { DEFAULT_RETRY } from '../../../src/engine/policies.js';
+import { ComponentError, EgressDeniedError, ExpressionError, InputValidationError } from '../../../src/errors.js';
 import { failTimes, ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
 import { callFlow, engineWith, phase, retrySpy } from './helpers.js';
 import { z } from 'zod';
