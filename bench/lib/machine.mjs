@@ -42,7 +42,7 @@ export function machineInfo(repoDir) {
 }
 
 /**
- * Waits (at most maxMs) until the machine is quiet — under IDLE_BUSY_PCT of one core busy over half a
+ * Waits (at most `maxMs`) until the machine is quiet — under `busyPctBelow` % of one core busy over half a
  * second, while our own servers are idle between windows — so another process's burst does not land in a window.
  */
 export async function waitMachineIdle(maxMs, busyPctBelow) {

@@ -76,7 +76,8 @@ export class SqliteGroupCommit {
       this.#runTogether().immediate(jobs, values);
     } catch (error) {
       if (!(error instanceof WriteFailed) || jobs.length === 1) {
-        // BEGIN or COMMIT failed (busy, disk full), or the batch's only write did: nothing was written.
+        // BEGIN or COMMIT failed (busy, disk full), SQLite rolled the transaction back, or the batch's only
+        // write failed: nothing was written. (A lost lease in a batch of several costs a second run.)
         for (const job of jobs) job.reject(error instanceof WriteFailed ? error.cause : error);
         return;
       }
@@ -97,6 +98,9 @@ export class SqliteGroupCommit {
         try {
           outcomes.push({ ok: true, value: nested(job.run) });
         } catch (error) {
+          // SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM… may roll the whole transaction back: then nothing of the
+          // batch is written, and the writes after this one must not run outside it.
+          if (!this.#db.inTransaction) throw error;
           outcomes.push({ ok: false, error });
         }
       }
@@ -122,6 +126,8 @@ export class SqliteGroupCommit {
         try {
           values.push(job.run());
         } catch (error) {
+          // Rolled back whole by SQLite (disk full, I/O error…): a failure of the batch, not of one write.
+          if (!this.#db.inTransaction) throw error;
           throw new WriteFailed(error);
         }
       }
