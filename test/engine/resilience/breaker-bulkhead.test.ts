@@ -7,23 +7,14 @@
  * The breaker measures its wait with Date.now(): only Date is faked (sockets and timers stay
  * real), so "10 s later" takes no time.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CircuitStateEvent, Middleware } from '../../../src/engine/middleware.js';
 import { buildBreaker, buildBulkhead, guardCall } from '../../../src/engine/policies.js';
 import { BulkheadRejectedError, CircuitOpenError, ComponentError } from '../../../src/errors.js';
-import { failTimes, ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
-import { callFlow, engineWith } from './helpers.js';
+import { failTimes, ok } from '../../helpers/fault-upstream.js';
+import { callFlow, engineWith, useFaultUpstream } from './helpers.js';
 
-let upstream: FaultUpstream;
-beforeAll(async () => {
-  upstream = await startFaultUpstream();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-beforeEach(() => {
-  upstream.reset();
-});
+const upstream = useFaultUpstream();
 
 function circuitSpy(): Middleware & { states: CircuitStateEvent['state'][] } {
   const states: CircuitStateEvent['state'][] = [];

@@ -4,21 +4,12 @@
  * `parallelExecution: false` runs parallel blocks and maps one at a time (observed as the
  * concurrency the upstream saw).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CacheEvent, Middleware } from '../../../src/engine/middleware.js';
-import { startFaultUpstream, type FaultUpstream, type UpstreamCall } from '../../helpers/fault-upstream.js';
-import { callFlow, engineWith, httpComponent, phase } from './helpers.js';
+import { type UpstreamCall } from '../../helpers/fault-upstream.js';
+import { callFlow, engineWith, httpComponent, phase, useFaultUpstream } from './helpers.js';
 
-let upstream: FaultUpstream;
-beforeAll(async () => {
-  upstream = await startFaultUpstream();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-beforeEach(() => {
-  upstream.reset();
-});
+const upstream = useFaultUpstream();
 
 /** GET /customers/{id}, cached for `ttl` ms by customer id. */
 const cached = (ttl = 60_000, extra: Record<string, unknown> = {}) =>

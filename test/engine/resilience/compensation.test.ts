@@ -3,21 +3,12 @@
  * completed run once each, newest first, each under its own retry policy and time budget,
  * continuing past a failed one; the execution ends `compensated` or `compensation_failed`.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CompensationEvent, Middleware } from '../../../src/engine/middleware.js';
-import { failTimes, ok, startFaultUpstream, type FaultUpstream, type UpstreamCall } from '../../helpers/fault-upstream.js';
-import { engineWith, httpComponent, phase } from './helpers.js';
+import { failTimes, ok, type UpstreamCall } from '../../helpers/fault-upstream.js';
+import { engineWith, httpComponent, phase, useFaultUpstream } from './helpers.js';
 
-let upstream: FaultUpstream;
-beforeAll(async () => {
-  upstream = await startFaultUpstream();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-beforeEach(() => {
-  upstream.reset();
-});
+const upstream = useFaultUpstream();
 
 /** The happy-path answers of the shop upstream; a test then overrides the route it breaks. */
 function scriptShop(): void {

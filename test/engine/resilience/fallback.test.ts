@@ -3,20 +3,11 @@
  * the output and the flow carries on; the record says so (`fallback`, `fallbackExecuted`,
  * `errorHandled`). A dying flow (deadline) does not fall back.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { failTimes, ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
-import { engineWith, httpComponent, phase } from './helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { failTimes, ok } from '../../helpers/fault-upstream.js';
+import { engineWith, httpComponent, phase, useFaultUpstream } from './helpers.js';
 
-let upstream: FaultUpstream;
-beforeAll(async () => {
-  upstream = await startFaultUpstream();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-beforeEach(() => {
-  upstream.reset();
-});
+const upstream = useFaultUpstream();
 
 /** customer (with a fallback) → greet (uses the customer's tier). */
 const degradable = (phaseExtra: Record<string, unknown> = {}, flowExtra: Record<string, unknown> = {}, componentExtra: Record<string, unknown> = {}) => ({

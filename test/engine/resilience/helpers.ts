@@ -4,14 +4,53 @@
  */
 import type { Journal } from '../../../src/engine/journal/journal.js';
 import { recordView } from '../../../src/engine/journal/record-view.js';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { FlowEngine } from '../../../src/engine/flow-engine.js';
 import type { Middleware, RetryEvent } from '../../../src/engine/middleware.js';
 import type { ExecutionRecord } from '../../../src/engine/record.js';
 import { buildEngine, type CreateEngineOptions } from '../../../src/library.js';
-import type { FaultUpstream } from '../../helpers/fault-upstream.js';
+import { startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
 
 export type Definition = Record<string, unknown>;
+
+/**
+ * The fault upstream of a test file: started before its tests, reset before each, closed after
+ * them. The object returned stands for it (it exists once the file's tests run).
+ */
+export function useFaultUpstream(): FaultUpstream {
+  let started: FaultUpstream | undefined;
+  const current = (): FaultUpstream => {
+    if (started === undefined) throw new Error('the fault upstream starts before the tests: use it inside a test or hook');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startFaultUpstream();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  beforeEach(() => {
+    started?.reset();
+  });
+  return {
+    get url() {
+      return current().url;
+    },
+    get port() {
+      return current().port;
+    },
+    script: (route, ...steps) => current().script(route, ...steps),
+    calls: (route) => current().calls(route),
+    count: (route) => current().count(route),
+    maxConcurrency: (route) => current().maxConcurrency(route),
+    inFlight: (route) => current().inFlight(route),
+    waitFor: (predicate, timeoutMs, what) => current().waitFor(predicate, timeoutMs, what),
+    waitForCalls: (route, n, timeoutMs) => current().waitForCalls(route, n, timeoutMs),
+    waitForAbort: (route, timeoutMs) => current().waitForAbort(route, timeoutMs),
+    reset: () => current().reset(),
+    close: () => current().close(),
+  };
+}
 
 /** An `http` component aimed at the upstream, plus policy keys (retry_policy, timeout_ms, circuit_breaker …). */
 export function httpComponent(upstream: FaultUpstream, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -3,21 +3,12 @@
  * or with one of the codes listed in `on:`; they receive { error, input, phases }; the response
  * carries their output and `recovered: true`; depth 1; the original error stays as `cause`.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InputValidationError, isFlowdError } from '../../../src/errors.js';
-import { ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
-import { engineWith, httpComponent, recordCollector } from './helpers.js';
+import { ok } from '../../helpers/fault-upstream.js';
+import { engineWith, httpComponent, recordCollector, useFaultUpstream } from './helpers.js';
 
-let upstream: FaultUpstream;
-beforeAll(async () => {
-  upstream = await startFaultUpstream();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-beforeEach(() => {
-  upstream.reset();
-});
+const upstream = useFaultUpstream();
 
 const main = (extra: Record<string, unknown> = {}) => ({
   name: 'main',

@@ -3,22 +3,13 @@
  * observed through the middleware API with an injected random source, and the gaps the upstream
  * saw), budget_ms (injected clock), and runWithRetry alone on fake timers.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_RETRY, runWithRetry } from '../../../src/engine/policies.js';
 import { ComponentError, FlowdError, TimeoutError } from '../../../src/errors.js';
-import { ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
-import { callFlow, engineWith, retrySpy } from './helpers.js';
+import { ok } from '../../helpers/fault-upstream.js';
+import { callFlow, engineWith, retrySpy, useFaultUpstream } from './helpers.js';
 
-let upstream: FaultUpstream;
-beforeAll(async () => {
-  upstream = await startFaultUpstream();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-beforeEach(() => {
-  upstream.reset();
-});
+const upstream = useFaultUpstream();
 
 describe('Retry-After', () => {
   it('waits as long as Retry-After asks when that is under the cap', async () => {

@@ -3,24 +3,15 @@
  * retry_policy settings and how they layer, and what each phase record reports. Timing
  * (Retry-After, backoff, budget_ms) is in retry-timing.test.ts.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ComponentAdapter } from '../../../src/adapters/types.js';
 import { DEFAULT_RETRY } from '../../../src/engine/policies.js';
 import { ComponentError, EgressDeniedError, ExpressionError, InputValidationError } from '../../../src/errors.js';
-import { failTimes, ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
-import { callFlow, engineWith, phase, retrySpy } from './helpers.js';
+import { failTimes, ok } from '../../helpers/fault-upstream.js';
+import { callFlow, engineWith, phase, retrySpy, useFaultUpstream } from './helpers.js';
 import { z } from 'zod';
 
-let upstream: FaultUpstream;
-beforeAll(async () => {
-  upstream = await startFaultUpstream();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-beforeEach(() => {
-  upstream.reset();
-});
+const upstream = useFaultUpstream();
 
 describe('which failures are retried', () => {
   it('fails twice with 503 then succeeds: three attempts, one idempotency key, the phase reports 3 attempts', async () => {

@@ -3,26 +3,17 @@
  * cancellation: the upstream sees the request aborted, parallel siblings and map items stop
  * when one fails, sub-flows stop at the parent's deadline, a backoff wait is cut short.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ComponentAdapter } from '../../../src/adapters/types.js';
 import type { CallPhase } from '../../../src/flows/compiled.js';
 import { DEFAULT_CALL_TIMEOUT_MS } from '../../../src/flows/compiler.js';
 import { buildEngine } from '../../../src/library.js';
 import { isFlowdError } from '../../../src/errors.js';
-import { ok, startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.js';
-import { callFlow, engineWith, httpComponent, phase, recordCollector } from './helpers.js';
+import { ok } from '../../helpers/fault-upstream.js';
+import { callFlow, engineWith, httpComponent, phase, recordCollector, useFaultUpstream } from './helpers.js';
 
-let upstream: FaultUpstream;
-beforeAll(async () => {
-  upstream = await startFaultUpstream();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-beforeEach(() => {
-  upstream.reset();
-});
+const upstream = useFaultUpstream();
 
 describe('per-attempt timeout', () => {
   it('exists by default: 10 s per attempt, or defaults.timeout_ms, or the component timeout_ms', async () => {
