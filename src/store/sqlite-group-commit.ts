@@ -20,18 +20,19 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * `maxBytes` of row text: beyond, the turn's writes are split over several transactions.
  *
  * One failing write does not undo the others. The writes run first without savepoints (a
- * savepoint per write costs about as much as the write itself); when
- * one throws, the transaction is rolled back and the batch runs again with each write in its own
- * savepoint, so only the failing write fails. Writes are plain SQLite work, safe to run again.
+ * savepoint per write costs about as much as the write itself); when one throws, the transaction
+ * is rolled back and the batch runs again with each write in its own savepoint, so only the
+ * failing write fails. Writes are plain SQLite work, safe to run again.
  */
 export class SqliteGroupCommit {
   readonly #db: Database.Database;
   readonly #limits: { maxRows: number; maxBytes: number };
   readonly #pending: Job[] = [];
   #scheduled = false;
-  #nested: Database.Transaction<(run: () => unknown) => unknown> | undefined;
-  #isolated: Database.Transaction<(jobs: readonly Job[], outcomes: Outcome[]) => void> | undefined;
-  #together: Database.Transaction<(jobs: readonly Job[], values: unknown[]) => void> | undefined;
+  /** The batch in one transaction, no savepoints; throws WriteFailed when a write throws. */
+  readonly #together: Database.Transaction<(jobs: readonly Job[], values: unknown[]) => void>;
+  /** The batch in one transaction, each write in its own savepoint. */
+  readonly #isolated: Database.Transaction<(jobs: readonly Job[], outcomes: Outcome[]) => void>;
   #transactions = 0;
   #operations = 0;
   #reruns = 0;
@@ -39,6 +40,30 @@ export class SqliteGroupCommit {
   constructor(db: Database.Database, options: GroupCommitOptions = {}) {
     this.#db = db;
     this.#limits = { maxRows: options.maxRows ?? GROUP_COMMIT_DEFAULTS.maxRows, maxBytes: options.maxBytes ?? GROUP_COMMIT_DEFAULTS.maxBytes };
+    this.#together = db.transaction((batch: readonly Job[], values: unknown[]) => {
+      for (const job of batch) {
+        try {
+          values.push(job.run());
+        } catch (error) {
+          // Rolled back whole by SQLite (disk full, I/O error…): a failure of the batch, not of one write.
+          if (!db.inTransaction) throw error;
+          throw new WriteFailed(error);
+        }
+      }
+    });
+    const nested = db.transaction((run: () => unknown) => run());
+    this.#isolated = db.transaction((batch: readonly Job[], outcomes: Outcome[]) => {
+      for (const job of batch) {
+        try {
+          outcomes.push({ ok: true, value: nested(job.run) });
+        } catch (error) {
+          // SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM… may roll the whole transaction back: then nothing of the
+          // batch is written, and the writes after this one must not run outside it.
+          if (!db.inTransaction) throw error;
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
   }
 
   /** Runs `run` (synchronous SQLite work) in the next group transaction. */
@@ -73,7 +98,7 @@ export class SqliteGroupCommit {
     }
     const values: unknown[] = [];
     try {
-      this.#runTogether().immediate(jobs, values);
+      this.#together.immediate(jobs, values);
     } catch (error) {
       if (!(error instanceof WriteFailed) || jobs.length === 1) {
         // BEGIN or COMMIT failed (busy, disk full), SQLite rolled the transaction back, or the batch's only
@@ -91,20 +116,6 @@ export class SqliteGroupCommit {
 
   /** The batch again, each write in its own savepoint: a failing write is undone alone. */
   #commitIsolated(jobs: readonly Job[]): void {
-    this.#nested ??= this.#db.transaction((run: () => unknown) => run());
-    const nested = this.#nested;
-    this.#isolated ??= this.#db.transaction((batch: readonly Job[], outcomes: Outcome[]) => {
-      for (const job of batch) {
-        try {
-          outcomes.push({ ok: true, value: nested(job.run) });
-        } catch (error) {
-          // SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM… may roll the whole transaction back: then nothing of the
-          // batch is written, and the writes after this one must not run outside it.
-          if (!this.#db.inTransaction) throw error;
-          outcomes.push({ ok: false, error });
-        }
-      }
-    });
     const outcomes: Outcome[] = [];
     try {
       this.#isolated.immediate(jobs, outcomes);
@@ -118,21 +129,6 @@ export class SqliteGroupCommit {
       if (outcome.ok) job.resolve(outcome.value);
       else job.reject(outcome.error);
     });
-  }
-
-  #runTogether(): Database.Transaction<(jobs: readonly Job[], values: unknown[]) => void> {
-    this.#together ??= this.#db.transaction((batch: readonly Job[], values: unknown[]) => {
-      for (const job of batch) {
-        try {
-          values.push(job.run());
-        } catch (error) {
-          // Rolled back whole by SQLite (disk full, I/O error…): a failure of the batch, not of one write.
-          if (!this.#db.inTransaction) throw error;
-          throw new WriteFailed(error);
-        }
-      }
-    });
-    return this.#together;
   }
 
   #committed(operations: number): void {
