@@ -2,27 +2,14 @@
  * The ExecutionStore contract, second part (execution-store.test.ts has the first): idempotency
  * keys, finding successes, and purging, against memory, SQLite and PostgreSQL.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ExecutionStore, Lease } from '../../src/store/execution-store.js';
-import { createTestDatabase, type Backend, type TestDatabase } from '../durable/helpers.js';
-import { finishedRow, leftovers, letTimePass, newExecution, row, running, savedExecution, startedRow } from './store-fixtures.js';
-
-const BACKENDS: Backend[] = ['memory', 'sqlite', 'postgres'];
+import { BACKENDS, finishedRow, leftovers, letTimePass, newExecution, row, running, savedExecution, startedRow, unique, useTestStore } from './store-fixtures.js';
 
 describe.each(BACKENDS)('%s execution store', (backend) => {
-  let db: TestDatabase;
   let store: ExecutionStore;
-  /** A name unique to this run, so tests never see each other's executions. */
-  const unique = (name: string): string => `${name}-${randomBytes(4).toString('hex')}`;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(backend);
-    store = await db.open();
-  });
-
-  afterAll(async () => {
-    await db?.drop();
+  useTestStore(backend, (opened) => {
+    store = opened;
   });
 
   describe('idempotency', () => {

@@ -3,30 +3,17 @@
  * memory, SQLite (temp dir) and PostgreSQL (a fresh schema, dropped afterwards): journal writes,
  * fencing, lists and the work queue; idempotency, lookups and purging are in execution-store-lookups.test.ts.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../src/errors.js';
 import { newExecutionId } from '../../src/engine/ids.js';
 import type { ExecutionStore, Lease } from '../../src/store/execution-store.js';
 import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
-import { createTestDatabase, type Backend, type TestDatabase } from '../durable/helpers.js';
-import { finishedRow, letTimePass, newExecution, row, running, savedExecution, startedRow, typesOf } from './store-fixtures.js';
-
-const BACKENDS: Backend[] = ['memory', 'sqlite', 'postgres'];
+import { BACKENDS, finishedRow, letTimePass, newExecution, row, running, savedExecution, startedRow, typesOf, unique, useTestStore } from './store-fixtures.js';
 
 describe.each(BACKENDS)('%s execution store', (backend) => {
-  let db: TestDatabase;
   let store: ExecutionStore;
-  /** A name unique to this run, so tests never see each other's executions. */
-  const unique = (name: string): string => `${name}-${randomBytes(4).toString('hex')}`;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(backend);
-    store = await db.open();
-  });
-
-  afterAll(async () => {
-    await db?.drop();
+  useTestStore(backend, (opened) => {
+    store = opened;
   });
 
   describe('journal writes', () => {

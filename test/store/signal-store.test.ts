@@ -2,28 +2,17 @@
  * The waiting part of the ExecutionStore contract (suspend, wake, signals, callback tokens), run
  * against memory, SQLite and PostgreSQL like the rest of the contract.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../src/errors.js';
 import type { ExecutionStore, Lease } from '../../src/store/execution-store.js';
-import { createTestDatabase, type Backend, type TestDatabase } from '../durable/helpers.js';
-import { finishedRow, letTimePass, row, running, typesOf } from './store-fixtures.js';
+import { BACKENDS, finishedRow, letTimePass, row, running, typesOf, unique, useTestStore } from './store-fixtures.js';
 
-const BACKENDS: Backend[] = ['memory', 'sqlite', 'postgres'];
 const DAY = 86_400_000;
 
 describe.each(BACKENDS)('%s store: waits and signals', (backend) => {
-  let db: TestDatabase;
   let store: ExecutionStore;
-  const unique = (name: string): string => `${name}-${randomBytes(4).toString('hex')}`;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(backend);
-    store = await db.open();
-  });
-
-  afterAll(async () => {
-    await db?.drop();
+  useTestStore(backend, (opened) => {
+    store = opened;
   });
 
   /** A running execution of its own flow (so claims see only it). */

@@ -1,10 +1,35 @@
 /** Builders of executions and journal rows for the store tests (the store treats rows as opaque JSON). */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { newExecutionId } from '../../src/engine/ids.js';
 import type { ExecutionStore, JournalRow, Lease, NewExecution, SavedExecution } from '../../src/store/execution-store.js';
 import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
-import { waitFor } from '../durable/helpers.js';
+import { createTestDatabase, waitFor, type Backend, type TestDatabase } from '../durable/helpers.js';
 
 let lastIdMs = Date.now();
+
+/** The backends every store contract suite runs against. */
+export const BACKENDS: readonly Backend[] = ['memory', 'sqlite', 'postgres'];
+
+/**
+ * A fresh database of `backend` for the enclosing describe: created and its store opened before
+ * the tests (handed to `opened`), dropped after them.
+ */
+export function useTestStore(backend: Backend, opened: (store: ExecutionStore) => void): void {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase(backend);
+    opened(await db.open());
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+}
+
+/** A name unique to this run, so tests never see each other's executions. */
+export function unique(name: string): string {
+  return `${name}-${randomBytes(4).toString('hex')}`;
+}
 
 /** Execution ids in creation order (UUIDv7 ids minted in the same millisecond do not sort by creation). */
 export function nextId(): string {
