@@ -154,7 +154,7 @@ try {
   const upReady = await waitReady(upstream, async () => (await httpCall(`http://127.0.0.1:${upstreamPort}/health`)).status === 200, { timeoutMs: 10_000 });
   if (!upReady.ok) throw new Error(`the upstream did not start: ${upReady.reason}`);
   log(`upstream on 127.0.0.1:${upstreamPort} (pid ${upstream.pid})`);
-  const flowsDir = flowsDirFor(upstreamPort, tmpRoot, { benchDir: BENCH_DIR, repoDir: REPO_DIR });
+  const flowsDir = flowsDirFor(upstreamPort, tmpRoot, { repoDir: REPO_DIR });
 
   if (args.soak) {
     await soak({ upstreamPort, upstream, flowsDir });

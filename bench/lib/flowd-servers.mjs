@@ -1,20 +1,17 @@
 // Starting flowd for the benchmark: one process (`startFlowd`) and the named servers of a run (`startFlowdServer`:
 // memory, SQLite, PostgreSQL, two PostgreSQL replicas; each also on the --before build), and the flows they serve.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { copyFlowsFor, FLOWS_DIR } from './flows.mjs';
 import { httpCall } from './http.mjs';
 import { GUARD_URL, freePort, isListening, startProcess, waitReady } from './proc.mjs';
 
 /** flowd's flows dir: bench/flows as is when the upstream is on 3001, else a copy pointing at the real port. */
-export function flowsDirFor(upstreamPort, tmpRoot, { benchDir, repoDir }) {
-  const src = path.join(benchDir, 'flows');
-  if (upstreamPort === 3001) return path.relative(repoDir, src) || src;
+export function flowsDirFor(upstreamPort, tmpRoot, { repoDir }) {
+  if (upstreamPort === 3001) return path.relative(repoDir, FLOWS_DIR) || FLOWS_DIR;
   const dir = path.join(tmpRoot, 'flows');
   mkdirSync(dir, { recursive: true });
-  for (const f of readdirSync(src)) {
-    const text = readFileSync(path.join(src, f), 'utf8').replaceAll('http://127.0.0.1:3001', `http://127.0.0.1:${upstreamPort}`);
-    writeFileSync(path.join(dir, f), text);
-  }
+  copyFlowsFor(upstreamPort, dir);
   return dir;
 }
 

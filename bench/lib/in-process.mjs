@@ -2,15 +2,15 @@
 // process on a free port, the bench flows copied to point at it, the environment a flowd service runs with, the
 // loaders of a build's service, and the loop that runs executions with N in flight.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { copyFlowsFor, FLOWS_DIR } from './flows.mjs';
 
 export const REPO_DIR = fileURLToPath(new URL('../..', import.meta.url));
-const FLOWS = new URL('../flows/', import.meta.url);
-export const FLOW_NAMES = readdirSync(FLOWS).map((file) => file.replace(/\.ya?ml$/, '')).sort();
+export const FLOW_NAMES = readdirSync(FLOWS_DIR).map((file) => file.replace(/\.ya?ml$/, '')).sort();
 const input = { name: 'bench', items: [1, 2, 3, 4, 5] };
 const payload = JSON.stringify({ input });
 
@@ -29,10 +29,7 @@ export async function startFixture(tmpPrefix) {
   const upstream = spawn(process.execPath, [fileURLToPath(new URL('../upstream.mjs', import.meta.url)), String(upstreamPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => upstream.stdout.once('data', resolve));
   const flowsDir = mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
-  for (const file of readdirSync(FLOWS)) {
-    const text = readFileSync(new URL(file, FLOWS), 'utf8');
-    writeFileSync(path.join(flowsDir, file), text.replaceAll('http://127.0.0.1:3001', `http://127.0.0.1:${upstreamPort}`));
-  }
+  copyFlowsFor(upstreamPort, flowsDir);
   const env = {
     ...process.env,
     FLOWS_DIR: flowsDir,
