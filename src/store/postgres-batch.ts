@@ -1,4 +1,5 @@
 import type { FinishedSummary, JournalRow, Lease, NewExecution, SavedExecution } from './execution-store.js';
+import { packRows } from './journal-packing.js';
 
 /** The database clock in ms: every lease and window is computed by PostgreSQL, never by a replica. */
 export const NOW = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
@@ -92,8 +93,10 @@ passed AS (
 ),
 written AS (
   INSERT INTO flowd_journal (execution_id, seq, type, data, state)
-  SELECT r.execution_id, r.seq, r.type, r.data, CASE WHEN p.clear THEN NULL ELSE r.state END
-  FROM unnest($33::text[], $34::integer[], $35::text[], $36::text[], $37::text[]) AS r(execution_id, seq, type, data, state)
+  SELECT r.execution_id, r.seq, r.type, convert_from(substring($36::bytea FROM r.offset_in FOR r.length_in), 'UTF8'),
+    CASE WHEN p.clear THEN NULL ELSE r.state END
+  FROM unnest($33::text[], $34::integer[], $35::text[], $37::integer[], $38::integer[], $39::text[])
+    AS r(execution_id, seq, type, offset_in, length_in, state)
   JOIN passed p ON p.id = r.execution_id
   ON CONFLICT (execution_id, seq) DO NOTHING
 ),
@@ -114,12 +117,18 @@ export function opRows(op: WriteOp): readonly JournalRow[] {
   return op.kind === 'append' || op.kind === 'finish' ? op.rows : op.execution.rows;
 }
 
-/** The statement's 37 parameters: one array per column of each kind of op, and of the rows. */
+/**
+ * The statement's 39 parameters: one array per column of each kind of op, and of the journal's
+ * table rows (journal-packing.ts: one per write) — whose `data`, most of a batch's bytes, goes as
+ * ONE binary parameter (UTF-8, the rows' texts back to back, sliced by byte offset and length in
+ * the statement): no array literal to build and escape, no copy of it for the driver to encode.
+ */
 export function batchParameters(ops: readonly WriteOp[]): unknown[] {
   const fenced: unknown[][] = [[], [], [], [], [], [], []];
   const saves: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
   const creates: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], [], [], []];
   const rows: (string | number | null)[][] = [[], [], [], [], []];
+  const texts: string[] = [];
   const push = (columns: unknown[][], values: readonly unknown[]): void => values.forEach((value, i) => columns[i]!.push(value));
   // Keys inserted in one order by every replica: two batches racing two keys wait, never deadlock.
   for (const op of [...ops].sort(byKey)) {
@@ -145,15 +154,32 @@ export function batchParameters(ops: readonly WriteOp[]): unknown[] {
       }
     }
     const executionId = opExecutionId(op);
-    for (const row of opRows(op)) push(rows, [executionId, row.seq, row.type, row.data, row.state]);
+    for (const row of packRows(opRows(op))) {
+      push(rows, [executionId, row.seq, row.type, row.state]);
+      texts.push(row.data);
+    }
   }
-  const [executionIds, seqs, types, data, state] = rows as [string[], number[], string[], string[], (string | null)[]];
-  return [...fenced, ...saves, ...creates, textArray(executionIds), seqs, textArray(types), textArray(data), textArray(state)];
+  const [executionIds, seqs, types, state] = rows as [string[], number[], string[], (string | null)[]];
+  const { data, offsets, lengths } = utf8Slices(texts);
+  return [...fenced, ...saves, ...creates, textArray(executionIds), seqs, textArray(types), data, offsets, lengths, textArray(state)];
+}
+
+/** `texts` encoded back to back in one buffer, with each one's 1-based byte offset and byte length. */
+export function utf8Slices(texts: readonly string[]): { data: Buffer; offsets: number[]; lengths: number[] } {
+  const lengths = texts.map((text) => Buffer.byteLength(text));
+  const data = Buffer.allocUnsafe(lengths.reduce((sum, length) => sum + length, 0));
+  const offsets: number[] = [];
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    offsets.push(at + 1);
+    at += data.write(texts[i]!, at);
+  }
+  return { data, offsets, lengths };
 }
 
 /**
  * A `text[]` literal, as the driver would build it from an array, but cheaper: the journal's
- * `data` and `state` columns carry most of a batch's bytes, and the driver escapes each element
+ * `state` column (JSON, when a row has one) can be long, and the driver escapes each element
  * with two regular-expression passes. For text without control characters or surrogates, JSON's
  * quoting of a string is exactly the array literal's (`\` and `"` escaped, nothing else), and
  * JSON.stringify's output (what these columns hold) has no control characters; anything else

@@ -27,7 +27,8 @@ import { CLAIM_STATEMENT, HEARTBEAT_STATEMENT, PURGE_STATEMENT } from './postgre
 import { inTransaction } from './postgres-transaction.js';
 import { PostgresSignals } from './signals/postgres-signals.js';
 import type { Suspension, WaitingCount } from './signals/signal-store.js';
-import { SUMMARY_COLUMNS, qualified, toOptions, toRow, toSummary, type SummaryRow } from './summary-row.js';
+import { SUMMARY_COLUMNS, qualified, toOptions, toSummary, type SummaryRow } from './summary-row.js';
+import { lastOfType, packRows, unpackRows } from './journal-packing.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const CLAIMABLE = `(status = 'queued' OR (status = 'running' AND lease_expires_at < ${NOW}) OR (status = 'waiting' AND wake_at <= ${NOW}))`;
@@ -171,7 +172,7 @@ export class PostgresExecutionStore implements ExecutionStore {
     return {
       summary: toSummary(first),
       options: toOptions(first.options),
-      rows: first.seq === null ? [] : rows.map((row) => toRow(row as Row)),
+      rows: first.seq === null ? [] : unpackRows(rows as Row[]),
     };
   }
 
@@ -212,8 +213,9 @@ export class PostgresExecutionStore implements ExecutionStore {
       text: `SELECT execution_id, seq, type, data, state FROM flowd_journal WHERE execution_id = ANY($1::text[]) ORDER BY execution_id, seq`,
       values: [ids],
     });
-    const rowsOf = new Map<string, JournalRow[]>(ids.map((id) => [id, []]));
-    for (const row of journal.rows) rowsOf.get(row.execution_id)!.push(toRow(row));
+    const storedOf = new Map<string, Row[]>(ids.map((id) => [id, []]));
+    for (const row of journal.rows) storedOf.get(row.execution_id)!.push(row);
+    const rowsOf = new Map([...storedOf].map(([id, stored]) => [id, unpackRows(stored)]));
     return claimed.rows
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .map((row) => ({
@@ -296,7 +298,8 @@ export class PostgresExecutionStore implements ExecutionStore {
       [query.flow, query.tenant, query.withinMs, ...(query.correlationKey === undefined ? [] : [query.correlationKey])],
     );
     const found = rows[0];
-    return found === undefined ? undefined : { executionId: found.id, finished: toRow(found) };
+    const finished = found === undefined ? undefined : lastOfType(found, 'execution_finished');
+    return finished === undefined ? undefined : { executionId: found!.id, finished };
   }
 
   async purge(olderThanMs: number, batchSize: number): Promise<number> {
@@ -324,9 +327,10 @@ export class PostgresExecutionStore implements ExecutionStore {
 
 async function insertRows(client: pg.ClientBase, executionId: string, rows: readonly JournalRow[]): Promise<void> {
   if (rows.length === 0) return;
+  const packs = packRows(rows);
   await client.query(
     `INSERT INTO flowd_journal (execution_id, seq, type, data, state)
      SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
-    [executionId, rows.map((row) => row.seq), rows.map((row) => row.type), rows.map((row) => row.data), rows.map((row) => row.state)],
+    [executionId, packs.map((row) => row.seq), packs.map((row) => row.type), packs.map((row) => row.data), packs.map((row) => row.state)],
   );
 }

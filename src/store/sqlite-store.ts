@@ -28,7 +28,8 @@ import { NOW, SqliteGroupCommit } from './sqlite-group-commit.js';
 import { rowsSize, type GroupCommitOptions } from './group-commit-bounds.js';
 import { SqliteSignals } from './signals/sqlite-signals.js';
 import type { Suspension, WaitingCount } from './signals/signal-store.js';
-import { SUMMARY_COLUMNS, toOptions, toRow, toSummary, type SummaryRow } from './summary-row.js';
+import { SUMMARY_COLUMNS, toOptions, toSummary, type SummaryRow } from './summary-row.js';
+import { lastOfType, packRows, unpackRows } from './journal-packing.js';
 
 const TERMINAL_LIST = TERMINAL.map((status) => `'${status}'`).join(', ');
 const CLAIMABLE = `(status = 'queued' OR (status = 'running' AND lease_expires_at < ${NOW}) OR (status = 'waiting' AND wake_at <= ${NOW}))`;
@@ -209,7 +210,7 @@ export class SqliteExecutionStore implements ExecutionStore {
 
   #insertRows(executionId: string, rows: readonly JournalRow[], clearState: boolean): void {
     const insert = this.#sql(`INSERT INTO flowd_journal (execution_id, seq, type, data, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
-    for (const row of rows) insert.run(executionId, row.seq, row.type, row.data, clearState ? null : row.state);
+    for (const row of packRows(rows)) insert.run(executionId, row.seq, row.type, row.data, clearState ? null : row.state);
   }
 
   async get(executionId: string, options: { withState?: boolean } = {}): Promise<StoredExecution | undefined> {
@@ -223,7 +224,7 @@ export class SqliteExecutionStore implements ExecutionStore {
 
   #rows(executionId: string, withState: boolean): JournalRow[] {
     const state = withState ? 'state' : 'NULL AS state';
-    return (this.#sql(`SELECT seq, type, data, ${state} FROM flowd_journal WHERE execution_id = ? ORDER BY seq`).all(executionId) as Row[]).map(toRow);
+    return unpackRows(this.#sql(`SELECT seq, type, data, ${state} FROM flowd_journal WHERE execution_id = ? ORDER BY seq`).all(executionId) as Row[]);
   }
 
   async list(query: ExecutionQuery): Promise<ExecutionPage> {
@@ -328,7 +329,8 @@ export class SqliteExecutionStore implements ExecutionStore {
        ) e JOIN flowd_journal j ON j.execution_id = e.id AND j.type = 'execution_finished'
        ORDER BY j.seq DESC LIMIT 1`,
     ).get({ flow: query.flow, tenant: query.tenant, key: query.correlationKey, within: query.withinMs }) as (Row & { id: string }) | undefined;
-    return found === undefined ? undefined : { executionId: found.id, finished: toRow(found) };
+    const finished = found === undefined ? undefined : lastOfType(found, 'execution_finished');
+    return finished === undefined ? undefined : { executionId: found!.id, finished };
   }
 
   async purge(olderThanMs: number, batchSize: number): Promise<number> {

@@ -1,5 +1,5 @@
 import type { ExecutionStatus } from '../engine/record.js';
-import type { ExecutionSummary, JournalRow, StoredOptions } from './execution-store.js';
+import type { ExecutionSummary, StoredOptions } from './execution-store.js';
 import type { WaitReason } from './signals/signal-store.js';
 
 /** The summary columns both SQL stores select (times are bigint strings in PostgreSQL). */
@@ -52,9 +52,4 @@ export function toSummary(row: SummaryRow): ExecutionSummary {
 
 export function toOptions(text: string | null): StoredOptions {
   return text === null ? {} : (JSON.parse(text) as StoredOptions);
-}
-
-/** A journal row as selected (`seq` is an integer in both databases). */
-export function toRow(row: { seq: number; type: string; data: string; state: string | null }): JournalRow {
-  return { seq: row.seq, type: row.type, data: row.data, state: row.state };
 }

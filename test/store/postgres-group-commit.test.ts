@@ -108,6 +108,23 @@ describe('PostgreSQL group commit, batches', () => {
     expect((await bounded.get(leases[0]!.executionId))?.rows).toHaveLength(28);
   });
 
+  it('stores each write as one table row, its text sliced out of one binary parameter byte-exactly (multi-byte, quotes, backslashes)', async () => {
+    const texts = ['plain', 'é è 🙂 ✓', 'a "quoted" \\ back\\slash', '{"json":"in a string"}', 'ü'.repeat(3000), '\u2028 \u2029 \t tab'];
+    const saved = texts.map((text, i) =>
+      savedExecution({
+        rows: Array.from({ length: 3 + i }, (_, seq) => row(seq, seq === 2 + i ? 'execution_finished' : 'log', { text, seq }, seq === 0 ? { input: text } : null)),
+      }),
+    );
+    const before = store.writeStats();
+    await Promise.all(saved.map((execution) => store.save(execution)));
+    expect(store.writeStats().batches - before.batches).toBe(1);
+    for (const execution of saved) expect((await store.get(execution.executionId, { withState: true }))?.rows).toEqual(execution.rows);
+    const { rows } = await store.pool.query<{ n: string }>(`SELECT count(*) AS n FROM flowd_journal WHERE execution_id = ANY($1::text[])`, [
+      saved.map((execution) => execution.executionId),
+    ]);
+    expect(Number(rows[0]!.n)).toBe(saved.length);
+  });
+
   it('keeps one batch in flight by default: writes queued meanwhile leave together in the next; maxInFlight allows more', async () => {
     /**
      * Three waves of ten appends, each wave one event-loop turn after the previous. Another client
