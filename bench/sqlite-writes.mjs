@@ -1,9 +1,10 @@
 /**
  * Micro-benchmark: CPU µs per execution of what durable SQLite writes for one execution of the transform flow (its
- * summary row and nine journal rows of the sizes bench-transform3 writes), in transactions of B executions — with a
+ * summary row and nine journal entries of the sizes bench-transform3 writes), in transactions of B executions — with a
  * savepoint around each execution's writes (SQLite's group commit until bbbb085) and without (since: a savepoint is
- * taken only when a batch is run again because one of its writes failed, src/store/sqlite-group-commit.ts). The
- * schema is flowd's own (its migrations from dist/); the statements are those of `SqliteExecutionStore.save`.
+ * taken only when a batch is run again because one of its writes failed, src/store/sqlite-group-commit.ts); the
+ * entries as nine table rows (until bc1f527) or as one (since: src/store/journal-packing.ts). The schema is flowd's
+ * own (its migrations from dist/); the statements are those of `SqliteExecutionStore.save`.
  * Not a test: nothing is asserted.
  *
  *   npm run build && node bench/sqlite-writes.mjs [executions]     (default 40000)
@@ -21,10 +22,12 @@ const { NOW } = await import(pathToFileURL(path.join(REPO_DIR, 'dist/src/store/s
 const count = Number(process.argv[2] ?? 40_000);
 // The data column sizes of bench-transform3's journal rows (execution_started … execution_finished).
 const ROWS = [295, 65, 127, 110, 127, 110, 127, 154, 140].map((size, seq) => ({ seq, type: `entry${seq}`, data: 'x'.repeat(size) }));
+// The same entries in one table row: a JSON array of type, entry pairs (its size: the entries', their types', the separators).
+const PACKED = [{ seq: 8, type: 'entry8', data: `[${ROWS.map((row) => `"${row.type}",${row.data}`).join(',')}]` }];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'flowd-sqlite-writes-'));
 let next = 0;
 
-function measure(label, { savepoints, batch }) {
+function measure(label, { savepoints, batch, packed }) {
   const db = new Database(path.join(dir, `${label.replace(/\W+/g, '-')}.db`));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -37,7 +40,7 @@ function measure(label, { savepoints, batch }) {
   const save = () => {
     const id = `01a24800-0000-7000-8000-${String(next++).padStart(12, '0')}`;
     summary.run({ id, flow: 'bench-transform3', version: '1', hash: '7fb4a3814f70333c', status: 'succeeded', tenant: 'local', parent: null, correlation: null, startedAt: Date.now(), errorCode: null, recovered: 0 });
-    for (const row of ROWS) journal.run(id, row.seq, row.type, row.data, null);
+    for (const row of packed ? PACKED : ROWS) journal.run(id, row.seq, row.type, row.data, null);
   };
   const nested = db.transaction((run) => run());
   const transaction = db.transaction((n) => {
@@ -58,6 +61,7 @@ try {
   for (const batch of [1, 5, 25]) {
     measure(`batches of ${batch}, savepoint per execution`, { savepoints: true, batch });
     measure(`batches of ${batch}, no savepoints`, { savepoints: false, batch });
+    measure(`batches of ${batch}, no savepoints, one row`, { savepoints: false, batch, packed: true });
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
