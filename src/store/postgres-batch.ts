@@ -26,6 +26,8 @@ export interface BatchAnswer {
  * batches or a batch and a heartbeat never deadlock), saves that never overwrite, creates with
  * their idempotency keys, then the journal rows of exactly the executions that passed. An op
  * that does not pass writes nothing and leaves the others alone; the answer names who passed.
+ * A leased execution's journal row is left out when the journal already reaches its last `seq`
+ * (a retried write; a partial overlap is stored and read once per entry, journal-packing.ts).
  * An append only locks its summary row (no new row version, no index entry) unless less than
  * half of its lease is left: then it renews the lease.
  */
@@ -89,7 +91,7 @@ created AS (
   RETURNING id
 ),
 passed AS (
-  SELECT id, clear FROM fenced UNION ALL SELECT id, false FROM saved UNION ALL SELECT id, false FROM created
+  SELECT id, clear, true AS leased FROM fenced UNION ALL SELECT id, false, false FROM saved UNION ALL SELECT id, false, false FROM created
 ),
 written AS (
   INSERT INTO flowd_journal (execution_id, seq, type, data, state)
@@ -98,6 +100,7 @@ written AS (
   FROM unnest($33::text[], $34::integer[], $35::text[], $37::integer[], $38::integer[], $39::text[])
     AS r(execution_id, seq, type, offset_in, length_in, state)
   JOIN passed p ON p.id = r.execution_id
+  WHERE NOT p.leased OR NOT EXISTS (SELECT 1 FROM flowd_journal j WHERE j.execution_id = r.execution_id AND j.seq >= r.seq)
   ON CONFLICT (execution_id, seq) DO NOTHING
 ),
 cleared AS (
@@ -127,7 +130,7 @@ export function batchParameters(ops: readonly WriteOp[]): unknown[] {
   const fenced: unknown[][] = [[], [], [], [], [], [], []];
   const saves: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
   const creates: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], [], [], []];
-  const rows: (string | number | null)[][] = [[], [], [], [], []];
+  const rows: (string | number | null)[][] = [[], [], [], []];
   const texts: string[] = [];
   const push = (columns: unknown[][], values: readonly unknown[]): void => values.forEach((value, i) => columns[i]!.push(value));
   // Keys inserted in one order by every replica: two batches racing two keys wait, never deadlock.

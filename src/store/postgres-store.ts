@@ -330,7 +330,9 @@ async function insertRows(client: pg.ClientBase, executionId: string, rows: read
   const packs = packRows(rows);
   await client.query(
     `INSERT INTO flowd_journal (execution_id, seq, type, data, state)
-     SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
+     SELECT $1, t.seq, t.type, t.data, t.state FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[]) AS t(seq, type, data, state)
+     WHERE NOT EXISTS (SELECT 1 FROM flowd_journal j WHERE j.execution_id = $1 AND j.seq >= t.seq)
+     ON CONFLICT DO NOTHING`,
     [executionId, packs.map((row) => row.seq), packs.map((row) => row.type), packs.map((row) => row.data), packs.map((row) => row.state)],
   );
 }

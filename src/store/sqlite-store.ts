@@ -133,7 +133,7 @@ export class SqliteExecutionStore implements ExecutionStore {
         epoch: running ? 1 : 0,
         leaseMs: execution.leaseMs,
       });
-      this.#insertRows(execution.executionId, execution.rows, false);
+      this.#insertRows(execution.executionId, execution.rows, false, true);
       return { created: true, lease: running ? { executionId: execution.executionId, owner: execution.owner!, epoch: 1 } : undefined };
     }, weigh(execution.rows));
   }
@@ -204,13 +204,20 @@ export class SqliteExecutionStore implements ExecutionStore {
         errorCode: execution.summary.errorCode ?? null,
         recovered: flag(execution.summary.recovered),
       });
-      if (inserted.changes > 0) this.#insertRows(execution.executionId, execution.rows, false);
+      if (inserted.changes > 0) this.#insertRows(execution.executionId, execution.rows, false, true);
     }, weigh(execution.rows));
   }
 
-  #insertRows(executionId: string, rows: readonly JournalRow[], clearState: boolean): void {
+  /**
+   * Rows whose `seq` is stored already are left out (a retried write): the journal is stored as a
+   * prefix, so that is every row up to its last stored `seq`. `fresh`: the execution was inserted
+   * in this transaction (nothing of its journal is stored).
+   */
+  #insertRows(executionId: string, rows: readonly JournalRow[], clearState: boolean, fresh = false): void {
+    const last = fresh ? null : (this.#sql(`SELECT max(seq) AS seq FROM flowd_journal WHERE execution_id = ?`).get(executionId) as { seq: number | null }).seq;
     const insert = this.#sql(`INSERT INTO flowd_journal (execution_id, seq, type, data, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
-    for (const row of packRows(rows)) insert.run(executionId, row.seq, row.type, row.data, clearState ? null : row.state);
+    const unstored = last === null ? rows : rows.filter((row) => row.seq > last);
+    for (const row of packRows(unstored)) insert.run(executionId, row.seq, row.type, row.data, clearState ? null : row.state);
   }
 
   async get(executionId: string, options: { withState?: boolean } = {}): Promise<StoredExecution | undefined> {

@@ -74,6 +74,19 @@ describe.each(BACKENDS)('%s execution store', (backend) => {
       expect(JSON.parse(found!.finished.data)).toMatchObject({ output: 'shown' });
     });
 
+    it('finds a success whose final write went on after execution_finished (the flows it triggered)', async () => {
+      const flow = unique('triggers');
+      const saved = savedExecution({
+        flow,
+        rows: [startedRow('x'), row(1, 'phase_started'), row(2, 'phase_ended'), finishedRow(3, 'succeeded', 'out'), row(4, 'triggered'), row(5, 'triggered')],
+      });
+      await store.save(saved);
+      const found = await store.findSucceeded({ flow, correlationKey: undefined, tenant: 'local', withinMs: 60_000 });
+      expect(found?.executionId).toBe(saved.executionId);
+      expect(found?.finished).toMatchObject({ seq: 3, type: 'execution_finished' });
+      expect((await store.get(saved.executionId, { withState: true }))?.rows).toEqual(saved.rows);
+    });
+
     it('purges ended executions older than the retention in batches, with their rows and keys, never unfinished ones', async () => {
       const flow = unique('purge');
       const ended: string[] = [];

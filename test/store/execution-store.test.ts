@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../src/errors.js';
 import { newExecutionId } from '../../src/engine/ids.js';
-import type { ExecutionStore, Lease } from '../../src/store/execution-store.js';
+import type { ExecutionStore, JournalRow, Lease } from '../../src/store/execution-store.js';
 import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
 import { BACKENDS, finishedRow, letTimePass, newExecution, row, running, savedExecution, startedRow, typesOf, unique, useTestStore } from './store-fixtures.js';
 
@@ -82,6 +82,19 @@ describe.each(BACKENDS)('%s execution store', (backend) => {
       expect(rows.map((stored) => stored.seq)).toEqual([0, 1, 2, 3, 4]);
       expect(JSON.parse(rows[1]!.data)).toMatchObject({ phase: 'first' });
       expect(JSON.parse(rows[3]!.data)).toMatchObject({ msg: 'new' });
+    });
+
+    it('ignores a retried append that lies within what is stored, however it overlaps the rows written before', async () => {
+      const lease = await running(store);
+      const log = (seq: number, msg: string): JournalRow => row(seq, 'log', { msg });
+      await store.append(lease, [1, 2, 3, 4, 5].map((seq) => log(seq, 'first')), 60_000);
+      await store.append(lease, [log(3, 'inside'), log(4, 'inside')], 60_000); // within one stored write
+      await store.append(lease, [log(1, 'head'), log(2, 'head')], 60_000); // its start
+      await store.append(lease, [log(4, 'tail'), log(5, 'tail')], 60_000); // its end
+      await store.finish(lease, [log(5, 'over'), log(6, 'over'), finishedRow(7, 'succeeded')], { status: 'succeeded' });
+      const rows = (await store.get(lease.executionId))!.rows;
+      expect(rows.map((stored) => stored.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(rows.slice(1, 7).map((stored) => (JSON.parse(stored.data) as { msg: string }).msg)).toEqual(['first', 'first', 'first', 'first', 'first', 'over']);
     });
 
     it('saves an execution that ran without a lease once, and never over a stored one', async () => {

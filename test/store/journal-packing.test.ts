@@ -42,6 +42,23 @@ describe('journal packing (the SQL stores keep one table row per write)', () => 
     expect(unpackRows(stored)).toEqual(rows(0, 2).concat(rows(3, 5), rows(3, 7).slice(3)));
   });
 
+  it('reads each seq once and in order whatever the table rows overlap (a shorter write inside a stored one, a subset)', () => {
+    const stored = [...packRows(rows(1, 2)), ...packRows(rows(1, 3)), ...packRows(rows(5, 6)), ...packRows(rows(3, 7))].sort((a, b) => a.seq - b.seq);
+    const read = unpackRows(stored);
+    expect(read.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(read[0]).toEqual(rows(1, 2)[0]); // the lower key's copy
+  });
+
+  it('ends a table row at execution_finished, so the entries written after it (triggered) do not hide it from type look-ups', () => {
+    const written = [row(7, 'phase_ended'), row(8, 'execution_finished', { status: 'succeeded' }), row(9, 'triggered'), row(10, 'triggered')];
+    const packs = packRows(written);
+    expect(packs.map((pack) => [pack.seq, pack.type])).toEqual([
+      [8, 'execution_finished'],
+      [10, 'triggered'],
+    ]);
+    expect(unpackRows(packs)).toEqual(written);
+  });
+
   it('finds the last entry of a type in a table row', () => {
     const written = [row(8, 'phase_ended'), row(9, 'execution_finished', { status: 'succeeded' }, { output: { x: 1 } })];
     expect(lastOfType(packRows(written)[0]!, 'execution_finished')).toEqual(written[1]);

@@ -68,6 +68,22 @@ describe('migrations', () => {
     await first.close();
   });
 
+  it('refuses a database a newer flowd migrated, and changes nothing in it (sqlite and postgres)', async () => {
+    const db = new Database(join(await tempDir(), 'newer.db'));
+    migrateSqlite(db);
+    db.prepare(`INSERT INTO flowd_migrations (version, name, applied_at) VALUES (?, 'from-the-future', 0)`).run(LATEST_VERSION + 1);
+    expect(() => migrateSqlite(db)).toThrow(`schema is at version ${LATEST_VERSION + 1}, newer than this flowd knows (${LATEST_VERSION})`);
+    db.close();
+
+    const schemaName = tempSchema();
+    const client = await pgClient(schemaName);
+    await migratePostgres(client, schemaName);
+    await client.query(`INSERT INTO flowd_migrations (version, name, applied_at) VALUES ($1, 'from-the-future', 0)`, [LATEST_VERSION + 1]);
+    await expect(migratePostgres(client, schemaName)).rejects.toThrow(`newer than this flowd knows (${LATEST_VERSION})`);
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM flowd_migrations`);
+    expect(Number(rows[0]!.n)).toBe(LATEST_VERSION + 1);
+  });
+
   it('postgres: replicas starting together apply each migration once; a second run is a no-op', async () => {
     const schemaName = tempSchema();
     // Two "replicas" start at the same moment on an empty schema: the advisory lock serialises them.

@@ -13,6 +13,7 @@ export function migrateSqlite(db: Database.Database, target = LATEST_VERSION): n
   const run = db.transaction((): number => {
     db.exec(`CREATE TABLE IF NOT EXISTS flowd_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
     const applied = new Set((db.prepare(`SELECT version FROM flowd_migrations`).all() as { version: number }[]).map((row) => row.version));
+    refuseNewer(applied);
     let count = 0;
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version) || migration.version > target) continue;
@@ -40,6 +41,7 @@ export async function migratePostgres(client: pg.ClientBase, schema: string, tar
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(`CREATE TABLE IF NOT EXISTS flowd_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
     const applied = new Set((await client.query<{ version: number }>(`SELECT version FROM flowd_migrations`)).rows.map((row) => row.version));
+    refuseNewer(applied);
     let count = 0;
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version) || migration.version > target) continue;
@@ -55,5 +57,19 @@ export async function migratePostgres(client: pg.ClientBase, schema: string, tar
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * A database a newer flowd has migrated is not run by this one: what a newer schema means (a new
+ * row format, a column it relies on) is unknown here, and reading it as this version's could be
+ * silently wrong. Nothing is changed: the caller's transaction rolls back.
+ */
+function refuseNewer(applied: ReadonlySet<number>): void {
+  const newest = Math.max(0, ...applied);
+  if (newest > LATEST_VERSION) {
+    throw new Error(
+      `the database's schema is at version ${newest}, newer than this flowd knows (${LATEST_VERSION}): a newer flowd migrated it; run that version or a later one`,
+    );
   }
 }
