@@ -51,7 +51,6 @@ export class LeasedRuns {
       const started = this.#engine.start(start.flow, start.input, {
         journal: start.journal,
         observer: run,
-        signal: run.controller.signal,
         timeoutMs: options.timeoutMs,
         enableCaching: options.enableCaching,
         parallelExecution: options.parallelExecution,
@@ -64,6 +63,7 @@ export class LeasedRuns {
           : { retryOf: start.retry.of, checkpoints: start.retry.checkpoints, compensationRequests: start.retry.compensationRequests }),
       });
       executionId = started.executionId;
+      run.attach((error) => this.#engine.abort(started.executionId, error));
       if (start.cancel === true) this.#engine.cancel(executionId, 'cancelled through the API');
       done = started.done.catch((error: unknown) => {
         // Only an observer or middleware failure gets here (the engine never throws for a failed flow).

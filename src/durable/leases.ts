@@ -4,7 +4,8 @@ import type { ExecutionStore, Lease } from '../store/execution-store.js';
 
 interface Held {
   readonly lease: Lease;
-  readonly controller: AbortController;
+  /** Stops the execution (its lease is lost). */
+  readonly stop: (error: LeaseLostError) => void;
   /** performance.now() of the last confirmed renewal. */
   renewedAt: number;
 }
@@ -43,9 +44,9 @@ export class LeaseKeeper {
     this.#timer.unref();
   }
 
-  /** Starts renewing `lease`; `controller` is aborted (with LeaseLostError) when it is lost. */
-  hold(lease: Lease, controller: AbortController): void {
-    this.#held.set(lease.executionId, { lease, controller, renewedAt: performance.now() });
+  /** Starts renewing `lease`; `stop` is called (with a LeaseLostError) when it is lost. */
+  hold(lease: Lease, stop: (error: LeaseLostError) => void): void {
+    this.#held.set(lease.executionId, { lease, stop, renewedAt: performance.now() });
   }
 
   drop(executionId: string): void {
@@ -95,6 +96,6 @@ export class LeaseKeeper {
     if (this.#held.get(entry.lease.executionId) !== entry) return;
     this.#held.delete(entry.lease.executionId);
     this.#options.logger.warn({ executionId: entry.lease.executionId, epoch: entry.lease.epoch }, `lease lost: ${reason}`);
-    entry.controller.abort(new LeaseLostError(`lease lost: ${reason}`));
+    entry.stop(new LeaseLostError(`lease lost: ${reason}`));
   }
 }

@@ -1,4 +1,4 @@
-import { FlowNotFoundError, InputValidationError } from '../errors.js';
+import { FlowNotFoundError, InputValidationError, type FlowdError } from '../errors.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import { FlowCatalog } from '../flows/flow-catalog.js';
 import type { JournalEntry } from './journal/entries.js';
@@ -182,6 +182,14 @@ export class FlowEngine {
     const execution = this.#running.get(executionId);
     if (execution === undefined) return false;
     execution.cancel(reason);
+    return true;
+  }
+
+  /** Stops an execution running in this process with `error` (a lost lease). Returns false when it is not running here. */
+  abort(executionId: string, error: FlowdError): boolean {
+    const execution = this.#running.get(executionId);
+    if (execution === undefined) return false;
+    execution.abort(error);
     return true;
   }
 

@@ -164,7 +164,7 @@ export function batchParameters(ops: readonly WriteOp[]): unknown[] {
   }
   const [executionIds, seqs, types, state] = rows as [string[], number[], string[], (string | null)[]];
   const { data, offsets, lengths } = utf8Slices(texts);
-  return [...fenced, ...saves, ...creates, textArray(executionIds), seqs, textArray(types), data, offsets, lengths, textArray(state)];
+  return [...[...fenced, ...saves, ...creates].map(sqlArray), textArray(executionIds), sqlArray(seqs), textArray(types), data, sqlArray(offsets), sqlArray(lengths), textArray(state)];
 }
 
 /** `texts` encoded back to back in one buffer, with each one's 1-based byte offset and byte length. */
@@ -197,6 +197,11 @@ export function textArray(values: readonly (string | null)[]): string {
     literal += value === null ? 'NULL' : NEEDS_DRIVER_ESCAPING.test(value) ? `"${value.replace(/[\\"]/g, '\\$&')}"` : JSON.stringify(value);
   }
   return `${literal}}`;
+}
+
+/** An array literal of any column (text, numbers, booleans, nulls): each value as its text, quoted as by textArray. */
+export function sqlArray(values: readonly unknown[]): string {
+  return textArray(values.map((value) => (value === null || value === undefined ? null : typeof value === 'string' ? value : String(value))));
 }
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for

@@ -114,7 +114,12 @@ export class Execution implements ExecutionContext {
 
   /** Aborts the execution (e.g. `POST /executions/{id}/cancel`). */
   cancel(reason = 'the execution was cancelled'): void {
-    this.#controller.abort(new CancelledError(reason));
+    this.abort(new CancelledError(reason));
+  }
+
+  /** Stops the execution with `error` where it is (a lost lease: another worker owns it now). */
+  abort(error: FlowdError): void {
+    this.#controller.abort(error);
   }
 
   /** Stops the deadline timer of an execution driven phase by phase (FlowTransaction) rather than by run(). */
