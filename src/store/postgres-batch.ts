@@ -127,12 +127,12 @@ export function opRows(op: WriteOp): readonly JournalRow[] {
  * the statement): no array literal to build and escape, no copy of it for the driver to encode.
  */
 export function batchParameters(ops: readonly WriteOp[]): unknown[] {
-  const fenced: unknown[][] = [[], [], [], [], [], [], []];
-  const saves: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
-  const creates: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], [], [], []];
+  const fenced: Scalar[][] = [[], [], [], [], [], [], []];
+  const saves: Scalar[][] = [[], [], [], [], [], [], [], [], [], [], []];
+  const creates: Scalar[][] = [[], [], [], [], [], [], [], [], [], [], [], [], [], []];
   const rows: (string | number | null)[][] = [[], [], [], []];
   const texts: string[] = [];
-  const push = (columns: unknown[][], values: readonly unknown[]): void => values.forEach((value, i) => columns[i]!.push(value));
+  const push = (columns: Scalar[][], values: readonly Scalar[]): void => values.forEach((value, i) => columns[i]!.push(value));
   // Keys inserted in one order by every replica: two batches racing two keys wait, never deadlock.
   for (const op of [...ops].sort(byKey)) {
     switch (op.kind) {
@@ -199,8 +199,11 @@ export function textArray(values: readonly (string | null)[]): string {
   return `${literal}}`;
 }
 
+/** A value of a batch column. */
+type Scalar = string | number | boolean | null | undefined;
+
 /** An array literal of any column (text, numbers, booleans, nulls): each value as its text, quoted as by textArray. */
-export function sqlArray(values: readonly unknown[]): string {
+export function sqlArray(values: readonly Scalar[]): string {
   return textArray(values.map((value) => (value === null || value === undefined ? null : typeof value === 'string' ? value : String(value))));
 }
 
