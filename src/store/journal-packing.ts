@@ -3,8 +3,8 @@ import type { JournalRow } from './execution-store.js';
 /**
  * How the SQL stores keep journal rows: the rows of one write go to the database as ONE table row
  * (a "pack"), not one table row per entry. A sync execution kept with `PERSISTENCE=all` is one
- * write of ~10 entries: one index entry, one heap tuple and one WAL record instead of ten — most
- * of what PostgreSQL spent per execution.
+ * write of ~10 entries: one heap tuple and one index entry (and their WAL records) instead of ten
+ * of each — most of what PostgreSQL spent per execution.
  *
  * A pack is keyed by the `seq` of its LAST entry and carries that entry's `type`; a pack never
  * goes past an `execution_finished` entry (the `triggered` entries written after it start the
