@@ -215,7 +215,6 @@ export class PostgresExecutionStore implements ExecutionStore {
     });
     const storedOf = new Map<string, Row[]>(ids.map((id) => [id, []]));
     for (const row of journal.rows) storedOf.get(row.execution_id)!.push(row);
-    const rowsOf = new Map([...storedOf].map(([id, stored]) => [id, unpackRows(stored)]));
     return claimed.rows
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .map((row) => ({
@@ -224,7 +223,7 @@ export class PostgresExecutionStore implements ExecutionStore {
         options: toOptions(row.options),
         attempts: row.attempts,
         cancelRequested: row.cancel_requested,
-        rows: rowsOf.get(row.id)!,
+        rows: unpackRows(storedOf.get(row.id)!),
       }));
   }
 
