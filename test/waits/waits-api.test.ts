@@ -218,6 +218,11 @@ describe.each(BACKENDS)('waits through the API on %s', (backend) => {
     // The duplicate was not kept: the second wait gets nothing and times out into its fallback output.
     const done = await ended(id);
     expect(done).toMatchObject({ status: 'succeeded', output: { first: 'a', second: { missing: true } } });
+    // A client retrying after the execution ended (its first answer lost) hears that it was counted; a new signal is too late.
+    const retried = await call('POST', `/executions/${id}/signals/item`, { payload: 'a' }, { 'idempotency-key': 'item-1' });
+    expect([retried.status, retried.body.delivery]).toEqual([202, 'duplicate']);
+    const late = await call('POST', `/executions/${id}/signals/item`, { payload: 'b' }, { 'idempotency-key': 'item-2' });
+    expect([late.status, late.body.code]).toEqual([409, 'FLOWD_ERR_EXECUTION_ENDED']);
   });
 
   it('bounds what an execution keeps: payload bytes (413) and signals not taken yet (422 with Retry-After)', async () => {

@@ -38,12 +38,13 @@ export class MemorySignals implements SignalStore {
   #deliver(signal: NewSignal): SignalOutcome {
     const execution = this.#execution(signal.executionId);
     if (execution === undefined) return { kind: 'not_found' };
-    if (TERMINAL_SET.has(execution.status)) return { kind: 'ended', status: execution.status };
     const list = this.#signals.get(signal.executionId) ?? [];
     if (signal.idempotencyKey !== undefined) {
+      // Before the status: a retried delivery counted before the execution ended is a duplicate, not too late.
       const same = list.find((stored) => stored.name === signal.name && stored.idempotencyKey === signal.idempotencyKey);
       if (same !== undefined) return { kind: 'duplicate', signalId: same.signalId, status: execution.status };
     }
+    if (TERMINAL_SET.has(execution.status)) return { kind: 'ended', status: execution.status };
     if (signal.maxPending !== undefined) {
       const pending = list.filter((stored) => stored.takenBy === undefined && stored.name === signal.name).length;
       if (pending >= signal.maxPending) return { kind: 'full', pending };

@@ -102,7 +102,11 @@ async function lockedStatus(client: pg.ClientBase, executionId: string): Promise
 /** Stores `signal` for an execution whose row this transaction locked (with `status`), and wakes it when waiting. */
 async function deliverLocked(client: pg.ClientBase, signal: NewSignal, status: ExecutionStatus | undefined): Promise<SignalOutcome> {
   if (status === undefined) return { kind: 'not_found' };
-  if (TERMINAL_SET.has(status)) return { kind: 'ended', status };
+  if (TERMINAL_SET.has(status)) {
+    // A retried delivery that was counted before the execution ended is still a duplicate, not too late.
+    const same = signal.idempotencyKey === undefined ? undefined : await keyedSignal(client, signal);
+    return same === undefined ? { kind: 'ended', status } : { kind: 'duplicate', signalId: same, status };
+  }
   if (signal.maxPending !== undefined) {
     // Deliveries to one execution are serialised by its row lock: the count cannot be overtaken.
     const { rows } = await client.query<{ n: string; same: string | null }>(
@@ -119,18 +123,21 @@ async function deliverLocked(client: pg.ClientBase, signal: NewSignal, status: E
      ON CONFLICT (execution_id, name, idempotency_key) DO NOTHING RETURNING id`,
     [signal.executionId, signal.name, signal.payload, signal.idempotencyKey ?? null],
   );
-  if (inserted.rows[0] === undefined) {
-    const same = await client.query<{ id: string }>(`SELECT id FROM flowd_signals WHERE execution_id = $1 AND name = $2 AND idempotency_key = $3`, [
-      signal.executionId,
-      signal.name,
-      signal.idempotencyKey,
-    ]);
-    return { kind: 'duplicate', signalId: same.rows[0]!.id, status };
-  }
+  if (inserted.rows[0] === undefined) return { kind: 'duplicate', signalId: (await keyedSignal(client, signal))!, status };
   // A new statement: it sees a suspension that committed while this transaction waited for the lock.
   // Only the signal its wait takes wakes a waiting execution; one for a later wait is kept for it.
   await client.query(`UPDATE flowd_executions SET wake_at = ${NOW} WHERE id = $1 AND status = 'waiting' AND waiting_signal = $2`, [signal.executionId, signal.name]);
   return { kind: 'delivered', signalId: inserted.rows[0].id, status };
+}
+
+/** The id of the signal of that name already delivered to the execution with the same idempotency key. */
+async function keyedSignal(client: pg.ClientBase, signal: NewSignal): Promise<string | undefined> {
+  const { rows } = await client.query<{ id: string }>(`SELECT id FROM flowd_signals WHERE execution_id = $1 AND name = $2 AND idempotency_key = $3`, [
+    signal.executionId,
+    signal.name,
+    signal.idempotencyKey,
+  ]);
+  return rows[0]?.id;
 }
 
 /** Locks the execution's row when `lease` still holds it (LeaseLostError otherwise). */

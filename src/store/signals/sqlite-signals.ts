@@ -40,11 +40,11 @@ export class SqliteSignals implements SignalStore {
     const execution = this.#sql(`SELECT status FROM flowd_executions WHERE id = ?`).get(signal.executionId) as { status: ExecutionStatus } | undefined;
     if (execution === undefined) return { kind: 'not_found' };
     const { status } = execution;
+    // A retried delivery counted before the execution ended is a duplicate, not too late.
+    const same = this.#keyed(signal);
+    if (same !== undefined) return { kind: 'duplicate', signalId: same, status };
     if (TERMINAL_SET.has(status)) return { kind: 'ended', status };
     if (signal.maxPending !== undefined) {
-      const same = signal.idempotencyKey === undefined ? undefined : (this.#sql(`SELECT id FROM flowd_signals WHERE execution_id = ? AND name = ? AND idempotency_key = ?`)
-        .get(signal.executionId, signal.name, signal.idempotencyKey) as { id: number } | undefined);
-      if (same !== undefined) return { kind: 'duplicate', signalId: String(same.id), status };
       const { n } = this.#sql(`SELECT count(*) AS n FROM flowd_signals WHERE execution_id = ? AND name = ? AND taken_by IS NULL`).get(signal.executionId, signal.name) as { n: number };
       if (n >= signal.maxPending) return { kind: 'full', pending: n };
     }
@@ -53,14 +53,19 @@ export class SqliteSignals implements SignalStore {
       `INSERT INTO flowd_signals (execution_id, name, payload, idempotency_key, received_at) VALUES (?, ?, ?, ?, ${NOW})
        ON CONFLICT (execution_id, name, idempotency_key) DO NOTHING RETURNING id`,
     ).get(signal.executionId, signal.name, signal.payload, signal.idempotencyKey ?? null) as { id: number } | undefined;
-    if (inserted === undefined) {
-      const same = this.#sql(`SELECT id FROM flowd_signals WHERE execution_id = ? AND name = ? AND idempotency_key = ?`)
-        .get(signal.executionId, signal.name, signal.idempotencyKey) as { id: number };
-      return { kind: 'duplicate', signalId: String(same.id), status };
-    }
+    if (inserted === undefined) return { kind: 'duplicate', signalId: this.#keyed(signal)!, status };
     // Only the signal its wait takes wakes a waiting execution; one for a later wait is kept for it.
     this.#sql(`UPDATE flowd_executions SET wake_at = ${NOW} WHERE id = ? AND status = 'waiting' AND waiting_signal = ?`).run(signal.executionId, signal.name);
     return { kind: 'delivered', signalId: String(inserted.id), status };
+  }
+
+  /** The id of the signal of that name already delivered to the execution with the same idempotency key. */
+  #keyed(signal: NewSignal): string | undefined {
+    if (signal.idempotencyKey === undefined) return undefined;
+    const same = this.#sql(`SELECT id FROM flowd_signals WHERE execution_id = ? AND name = ? AND idempotency_key = ?`).get(signal.executionId, signal.name, signal.idempotencyKey) as
+      | { id: number }
+      | undefined;
+    return same === undefined ? undefined : String(same.id);
   }
 
   take(lease: Lease, name: string, waitKey: string): Promise<TakenSignal | undefined> {
