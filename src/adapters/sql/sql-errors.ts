@@ -27,7 +27,7 @@ export function classifySqlError(error: unknown, component: string): RetryableEr
     message,
   };
   const said = `component "${component}": ${message}`;
-  const reason = reasonOf(e.code, e.errno, e.sqlState);
+  const reason = reasonOf(e.code, e.errno, e.sqlState, message);
   const options = { reason: reason.code, detail, cause: error };
   if (reason.retry === 'network') return new RetryableError(`${said} (connection failed; retryable)`, { ...options, category: 'network' });
   if (reason.retry === 'transient') return new RetryableError(`${said} (retryable)`, { ...options, category: 'transient' });
@@ -40,6 +40,12 @@ interface Reason {
 }
 
 const NODE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/**
+ * What `pg` says, without a code, when the connection closed under a query or could not be had in
+ * time ("Connection terminated unexpectedly", "Client has encountered a connection error and is not
+ * queryable", "timeout exceeded when trying to connect").
+ */
+const PG_CONNECTION_MESSAGES = /^Connection terminated|is not queryable|^timeout exceeded when trying to connect|^Connection ended/;
 
 /** MySQL/MariaDB error numbers (errno). */
 const MYSQL: Record<number, Reason> = {
@@ -51,6 +57,8 @@ const MYSQL: Record<number, Reason> = {
   1452: { code: 'SQL_FOREIGN_KEY_VIOLATION' },
   1048: { code: 'SQL_NOT_NULL_VIOLATION' },
   3819: { code: 'SQL_CHECK_VIOLATION' },
+  4025: { code: 'SQL_CHECK_VIOLATION' }, // MariaDB's ER_CONSTRAINT_FAILED
+  1317: { code: 'SQL_QUERY_CANCELLED' }, // KILL QUERY from elsewhere
   1064: { code: 'SQL_SYNTAX_ERROR' },
   1146: { code: 'SQL_UNDEFINED_TABLE' },
   1054: { code: 'SQL_UNDEFINED_COLUMN' },
@@ -63,6 +71,7 @@ const POSTGRES: Record<string, Reason> = {
   '55P03': { code: 'SQL_LOCK_TIMEOUT', retry: 'transient' },
   '53300': { code: 'SQL_TOO_MANY_CONNECTIONS', retry: 'transient' },
   '57P01': { code: 'SQL_CONNECTION', retry: 'network' },
+  '57014': { code: 'SQL_QUERY_CANCELLED' }, // pg_cancel_backend from elsewhere
   '23505': { code: 'SQL_UNIQUE_VIOLATION' },
   '23503': { code: 'SQL_FOREIGN_KEY_VIOLATION' },
   '23502': { code: 'SQL_NOT_NULL_VIOLATION' },
@@ -72,8 +81,9 @@ const POSTGRES: Record<string, Reason> = {
   '42703': { code: 'SQL_UNDEFINED_COLUMN' },
 };
 
-function reasonOf(code: unknown, errno: unknown, sqlState: unknown): Reason {
+function reasonOf(code: unknown, errno: unknown, sqlState: unknown, message: string): Reason {
   if (typeof code === 'string' && (NODE_NETWORK_CODES.has(code) || code === 'PROTOCOL_CONNECTION_LOST')) return { code: 'SQL_CONNECTION', retry: 'network' };
+  if (code === undefined && PG_CONNECTION_MESSAGES.test(message)) return { code: 'SQL_CONNECTION', retry: 'network' };
   if (typeof errno === 'number' && typeof sqlState === 'string') return MYSQL[errno] ?? byClass(sqlState);
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return POSTGRES[code] ?? byClass(code);
   return { code: 'SQL_ERROR' };

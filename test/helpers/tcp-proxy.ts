@@ -1,0 +1,51 @@
+/**
+ * A TCP proxy on loopback in front of a real server (a database, a broker), for tests that must
+ * lose a connection in the middle of a conversation: `cut('reset')` resets every connection through
+ * it (RST), `cut('close')` closes them in order (FIN). New connections go through as before.
+ */
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
+
+export interface TcpProxy {
+  readonly port: number;
+  /** Connections open through the proxy now. */
+  readonly open: () => number;
+  cut(how: 'reset' | 'close'): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const pairs = new Set<[Socket, Socket]>();
+  const server = createServer((client) => {
+    const upstream = createConnection({ port: targetPort, host: targetHost });
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    const drop = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    open: () => pairs.size,
+    cut(how) {
+      for (const [client, upstream] of pairs) {
+        if (how === 'reset') client.resetAndDestroy();
+        else client.end();
+        upstream.destroy();
+      }
+    },
+    async close() {
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
