@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FlowdError } from '../errors.js';
+import { canonicalJson } from '../flows/canonical-json.js';
 
 /** Idempotency-Key values: 1–255 visible ASCII characters; a quoted sf-string is unquoted first. */
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -34,14 +35,4 @@ export function triggerKey(parentId: string, flow: string, fingerprint: string):
 /** What makes two requests "the same": the flow and its input (object keys in any order). */
 export function fingerprint(flow: string, input: unknown): string {
   return createHash('sha256').update(flow).update('\u0000').update(canonicalJson(input)).digest('hex');
-}
-
-/** JSON with object keys sorted, so `{a,b}` and `{b,a}` fingerprint alike. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
 }

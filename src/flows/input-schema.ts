@@ -1,6 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { InputIssue } from '../errors.js';
+import { linearRegExp, makeValidationLinear } from './json-schema-engine.js';
 import { plainJsonSchemaIssues } from './json-schema-words.js';
 import { didYouMean, listNames } from './suggest.js';
 
@@ -22,8 +23,11 @@ const ajv = new Ajv2020({
   allowUnionTypes: true,
   coerceTypes: false,
   useDefaults: false,
+  // Patterns in linear time (RE2), so no input can make one backtrack (json-schema-engine.ts).
+  code: { regExp: linearRegExp },
 });
 addFormats(ajv);
+makeValidationLinear(ajv);
 
 /** Keywords ajv validates, plus the annotations and structure keywords of JSON Schema 2020-12. */
 const KNOWN_KEYWORDS = [
@@ -67,8 +71,18 @@ export function compileInputSchema(
     report(at.path, `invalid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
-  return (input) => (validate(input) ? undefined : plainJsonSchemaIssues(validate.errors ?? [], at.root, input, false));
+  return (input) => {
+    if (validate(input)) return undefined;
+    const errors = validate.errors ?? [];
+    if (errors.length <= MAX_ISSUES) return plainJsonSchemaIssues(errors, at.root, input, false);
+    // A small body can hold thousands of mistakes: the answer names the first ones and counts the rest.
+    const issues = plainJsonSchemaIssues(errors.slice(0, MAX_ISSUES), at.root, input, false);
+    return [...issues, { path: at.root, message: `has ${errors.length - MAX_ISSUES} more problems, not listed (the first ${MAX_ISSUES} are)` }];
+  };
 }
+
+/** Problems an answer lists at most. */
+const MAX_ISSUES = 100;
 
 /** Unknown keywords and formats, anywhere in the schema, with a did-you-mean (ajv's strict mode would name only the first). */
 function checkKeywords(schema: unknown, path: string, report: Report): void {

@@ -1,6 +1,7 @@
 import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { DataValidateFunction, ErrorObject } from 'ajv/dist/types/index.js';
 import { RE2JS } from 're2js';
+import { canonicalJson } from './canonical-json.js';
 
 /**
  * What makes JSON Schema validation safe on a shared event loop: with ajv's own engines, one
@@ -38,7 +39,7 @@ const uniqueItems: DataValidateFunction = function uniqueItems(this: unknown, sc
   if (schema !== true || !Array.isArray(data) || data.length < 2) return true;
   const seen = new Map<string, number>();
   for (let i = 0; i < data.length; i++) {
-    const key = canonical(data[i]);
+    const key = canonicalJson(data[i]);
     const j = seen.get(key);
     if (j !== undefined) {
       const error: Partial<ErrorObject> = { keyword: 'uniqueItems', params: { i, j }, message: `must NOT have duplicate items (items ## ${j} and ${i} are identical)` };
@@ -49,13 +50,3 @@ const uniqueItems: DataValidateFunction = function uniqueItems(this: unknown, sc
   }
   return true;
 } as DataValidateFunction;
-
-/** JSON text with object keys sorted: equal for values JSON Schema calls equal, whatever their key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'undefined';
-}
