@@ -1,6 +1,6 @@
 import type { CompiledSchedule } from '../flows/compile-schedules.js';
 import type { CompiledFlow } from '../flows/compiled.js';
-import type { ScheduleRow, ScheduleStore } from '../store/schedules/schedule-store.js';
+import { keyOf, type ScheduleRow, type ScheduleStore } from '../store/schedules/schedule-store.js';
 
 /** Where the scheduler reads the time: the wall clock in service, a fake one in tests. */
 export interface SchedulerClock {
@@ -16,7 +16,10 @@ export interface SchedulerOptions {
   readonly clock?: SchedulerClock;
   /** How often `start()` ticks (default 1 s). */
   readonly intervalMs?: number;
-  /** An occurrence later than this when a tick sees it counts as missed (default 60 s). */
+  /**
+   * An occurrence later than this when a tick sees it counts as missed (default 60 s); a row of a
+   * definition this replica does not hold is deleted once overdue by more than this.
+   */
   readonly graceMs?: number;
   readonly onError?: (error: unknown, where: { flow: string; schedule: string }) => void;
   /** Told about each occurrence this replica fired or skipped. */
@@ -39,17 +42,21 @@ export interface ScheduleView {
 const MAX_WALK = 100_000;
 
 /**
- * Fires flow schedules exactly once across replicas. Each schedule has one store row holding
- * its next due occurrence; a tick that finds it due starts the occurrence (idempotently, keyed
- * by the occurrence) and then moves the row past it with a compare-and-set. Replicas racing for
- * an occurrence create one execution; a replica dying between the two steps leaves the row due,
- * so the next tick anywhere starts it again (the same execution) and moves it on: nothing is
- * lost and nothing runs twice. Occurrences older than `graceMs` were missed (nothing ran):
- * `skip` drops them, `run_once` runs the newest of them once.
+ * Fires flow schedules exactly once across replicas. Each definition of a schedule (its
+ * `cron|timezone`) has one store row holding its next due occurrence; a tick that finds it due
+ * starts the occurrence (idempotently, keyed by the occurrence) and then moves the row past it
+ * with a compare-and-set. Replicas racing for an occurrence create one execution; a replica
+ * dying between the two steps leaves the row due, so the next tick anywhere starts it again (the
+ * same execution) and moves it on: nothing is lost and nothing runs twice. Replicas holding
+ * different definitions (a rolling deploy) each move their own row and never undo each other;
+ * an occurrence both definitions have starts one execution, its key naming no definition.
+ * Occurrences older than `graceMs` were missed (nothing ran): `skip` drops them, `run_once` runs
+ * the newest of them once. Rows no replica holds lapse and are pruned.
  */
 export class Scheduler {
   readonly #options: SchedulerOptions;
   readonly #clock: SchedulerClock;
+  readonly #graceMs: number;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<number> | undefined;
   #stopped = false;
@@ -57,6 +64,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#graceMs = options.graceMs ?? 60_000;
   }
 
   /** Ticks every `intervalMs` until `stop()`. */
@@ -95,16 +103,8 @@ export class Scheduler {
   async #tick(): Promise<number> {
     let fired = 0;
     const flows = [...this.#options.flows()];
-    // Schedules a reload removed from a loaded flow: their rows go (one read per tick).
-    const rows = await this.#options.store.list().catch((error: unknown) => {
-      this.#options.onError?.(error, { flow: '*', schedule: '*' });
-      return [];
-    });
+    await this.#prune(flows);
     for (const flow of flows) {
-      const declared = flow.schedules.map((schedule) => schedule.name);
-      if (rows.some((row) => row.flow === flow.name && !declared.includes(row.schedule))) {
-        await this.#options.store.prune(flow.name, declared).catch((error: unknown) => this.#options.onError?.(error, { flow: flow.name, schedule: '*' }));
-      }
       for (const schedule of flow.schedules) {
         if (this.#stopped) return fired;
         try {
@@ -117,26 +117,39 @@ export class Scheduler {
     return fired;
   }
 
+  /**
+   * Deletes the rows of definitions this replica does not hold (a changed cron or time zone, a
+   * removed schedule or flow) once they are overdue by more than the grace: a replica holding a
+   * definition keeps its row moving, so only rows no replica fires lapse. Compare-and-delete, so
+   * a row moved on meanwhile stays. One read per tick.
+   */
+  async #prune(flows: readonly CompiledFlow[]): Promise<void> {
+    const held = new Set(flows.flatMap((flow) => flow.schedules.map((schedule) => keyOf({ flow: flow.name, schedule: schedule.name, spec: specOf(schedule) }))));
+    const lapsedBefore = this.#clock.now() - this.#graceMs;
+    try {
+      const rows = await this.#options.store.list();
+      const lapsed = rows.filter((row) => row.nextDue < lapsedBefore && !held.has(keyOf(row)));
+      if (lapsed.length > 0) await this.#options.store.prune(lapsed);
+    } catch (error) {
+      this.#options.onError?.(error, { flow: '*', schedule: '*' });
+    }
+  }
+
   /** Handles one schedule; true when this replica started an occurrence. */
   async #fire(flow: CompiledFlow, schedule: CompiledSchedule): Promise<boolean> {
     const { store } = this.#options;
     const now = this.#clock.now();
-    const spec = specOf(schedule);
     const upcoming = schedule.next(now);
     if (upcoming === undefined) return false;
-    const row = await store.ensure({ flow: flow.name, schedule: schedule.name, spec, nextDue: upcoming });
-    const key = { flow: flow.name, schedule: schedule.name, expectedDue: row.nextDue, expectedSpec: row.spec };
-    if (row.spec !== spec) {
-      // The cron or time zone changed: the next occurrence is the new definition's.
-      await store.advance({ ...key, nextDue: upcoming, spec });
-      return false;
-    }
+    // This definition's own row: replicas holding another definition (a rolling deploy) move theirs.
+    const key = { flow: flow.name, schedule: schedule.name, spec: specOf(schedule) };
+    const row = await store.ensure({ ...key, nextDue: upcoming });
     if (row.nextDue > now) return false;
     const newest = newestDue(schedule, row.nextDue, now);
-    const late = now - newest > (this.#options.graceMs ?? 60_000);
+    const late = now - newest > this.#graceMs;
     const occurrence = late && schedule.missed === 'skip' ? undefined : newest;
     if (occurrence !== undefined) await this.#options.start(flow, schedule, occurrence);
-    const won = await store.advance({ ...key, nextDue: upcoming, spec, fired: occurrence });
+    const won = await store.advance({ ...key, expectedDue: row.nextDue, nextDue: upcoming, fired: occurrence });
     if (won) this.#options.onOccurrence?.({ flow: flow.name, schedule: schedule.name, occurrence: newest, fired: occurrence !== undefined });
     return won && occurrence !== undefined;
   }

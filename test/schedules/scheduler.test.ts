@@ -1,7 +1,9 @@
 /**
- * Schedules on the three stores: the store contract (compare-and-set), several replicas on one
- * database with fake clocks firing each occurrence exactly once (one stopped midway loses
- * nothing), the missed-occurrence policies, and a reload that removes a schedule.
+ * Schedules on the three stores: the store contract (a row per definition, compare-and-set,
+ * compare-and-delete), several replicas on one database with fake clocks firing each occurrence
+ * exactly once (one stopped midway loses nothing; replicas holding different definitions, or none,
+ * do not undo each other), the missed-occurrence policies, and reloads that change or remove a
+ * schedule.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -94,8 +96,13 @@ async function occurrences(executions: ExecutionStore): Promise<string[]> {
 const T0 = Date.parse('2026-03-01T00:00:30Z');
 const MINUTE = 60_000;
 
+/** Minute `m` after midnight of T0's day, ISO. */
+function at(m: number): string {
+  return new Date(Date.parse('2026-03-01T00:00:00Z') + m * MINUTE).toISOString();
+}
+
 describe.each<Backend>(['memory', 'sqlite', 'postgres'])('schedules on %s', (backend) => {
-  it('store contract: ensure keeps the first row, advance is a compare-and-set, prune forgets removed schedules', async () => {
+  it('store contract: a row per definition, ensure keeps the first, advance is a compare-and-set, prune a compare-and-delete', async () => {
     const db = await createTestDatabase(backend);
     cleanups.push(() => db.drop());
     await db.open(); // migrates
@@ -103,19 +110,26 @@ describe.each<Backend>(['memory', 'sqlite', 'postgres'])('schedules on %s', (bac
     const first = await store.ensure({ flow: 'f', schedule: 's', spec: 'x|UTC', nextDue: 1000 });
     expect(first).toMatchObject({ flow: 'f', schedule: 's', spec: 'x|UTC', nextDue: 1000 });
     expect(first.lastFired).toBeUndefined();
-    expect(await store.ensure({ flow: 'f', schedule: 's', spec: 'y|UTC', nextDue: 5000 })).toMatchObject({ spec: 'x|UTC', nextDue: 1000 });
-    const cas = { flow: 'f', schedule: 's', expectedDue: 1000, expectedSpec: 'x|UTC', nextDue: 2000, spec: 'x|UTC', fired: 1000 };
+    expect(await store.ensure({ flow: 'f', schedule: 's', spec: 'x|UTC', nextDue: 5000 })).toMatchObject({ spec: 'x|UTC', nextDue: 1000 });
+    // Another definition of the same schedule has a row of its own.
+    expect(await store.ensure({ flow: 'f', schedule: 's', spec: 'y|UTC', nextDue: 5000 })).toMatchObject({ spec: 'y|UTC', nextDue: 5000 });
+    const cas = { flow: 'f', schedule: 's', spec: 'x|UTC', expectedDue: 1000, nextDue: 2000, fired: 1000 };
     const results = await Promise.all([store.advance(cas), store.advance(cas), store.advance(cas)]);
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect(await store.advance({ ...cas, expectedSpec: 'y|UTC', expectedDue: 2000 })).toBe(false);
+    expect(await store.advance({ ...cas, spec: 'y|UTC' })).toBe(false); // that row is at 5000
+    expect(await store.advance({ ...cas, spec: 'z|UTC', expectedDue: 2000 })).toBe(false); // no such row
     await store.ensure({ flow: 'f', schedule: 'gone', spec: 'x|UTC', nextDue: 1 });
     await store.ensure({ flow: 'other', schedule: 's', spec: 'x|UTC', nextDue: 1 });
-    expect((await store.list('f')).map((row) => [row.schedule, row.nextDue, row.lastFired])).toEqual([
-      ['gone', 1, undefined],
-      ['s', 2000, 1000],
+    expect((await store.list('f')).map((row) => [row.schedule, row.spec, row.nextDue, row.lastFired])).toEqual([
+      ['gone', 'x|UTC', 1, undefined],
+      ['s', 'x|UTC', 2000, 1000],
+      ['s', 'y|UTC', 5000, undefined],
     ]);
-    await store.prune('f', ['s']);
-    expect((await store.list()).map((row) => `${row.flow}/${row.schedule}`)).toEqual(['f/s', 'other/s']);
+    // f/s/x was read at 1000 but has moved on since: it stays.
+    const read = [{ flow: 'f', schedule: 's', spec: 'x|UTC', nextDue: 1000 }, { flow: 'f', schedule: 'gone', spec: 'x|UTC', nextDue: 1 }, { flow: 'other', schedule: 's', spec: 'x|UTC', nextDue: 1 }];
+    expect(await store.prune(read)).toBe(2);
+    expect(await store.prune([])).toBe(0);
+    expect((await store.list()).map((row) => `${row.flow}/${row.schedule}/${row.spec}`)).toEqual(['f/s/x|UTC', 'f/s/y|UTC']);
   });
 
   it('three replicas with fake clocks fire each occurrence exactly once; one stopped midway loses nothing', async () => {
@@ -164,7 +178,62 @@ describe.each<Backend>(['memory', 'sqlite', 'postgres'])('schedules on %s', (bac
     expect(await healthy.list('report')).toMatchObject([{ schedule: 'minutely', nextDue: Date.parse('2026-03-01T00:02:00Z'), lastFired: Date.parse('2026-03-01T00:01:00Z') }]);
   });
 
-  it('missed occurrences: skip drops them, run_once runs the newest once; a reload removing a schedule forgets it', async () => {
+  it('two replicas holding different definitions each fire their own occurrences exactly once and do not undo each other', async () => {
+    const db = await createTestDatabase(backend);
+    cleanups.push(() => db.drop());
+    const executions = await db.open();
+    const shared = new MemoryScheduleStore();
+    // A rolling deploy that changes the cron: one replica has the old definition, one the new.
+    const old = compile([{ name: 'minutely', cron: '*/2 * * * *', input: { n: 1 } }]);
+    const changed = compile([{ name: 'minutely', cron: '*/3 * * * *', input: { n: 1 } }]);
+    const store = scheduleStore(db, shared);
+    const a = replica(store, executions, () => [old], T0);
+    const b = replica(scheduleStore(db, shared), executions, () => [changed], T0);
+    for (let step = 1; step <= 36; step += 1) {
+      // One after the other, as replicas ticking at different moments of each second do.
+      a.clock.t = T0 + step * 20_000;
+      await a.scheduler.tick();
+      b.clock.t = T0 + step * 20_000 + 150;
+      await b.scheduler.tick();
+    }
+    // Up to 00:12:30: each definition's occurrences; 00:06 and 00:12, which both have, once.
+    expect(await occurrences(executions)).toEqual([2, 3, 4, 6, 8, 9, 10, 12].map(at));
+    expect((await store.list('report')).map((row) => [row.spec, row.nextDue, row.lastFired])).toEqual([
+      ['*/2 * * * *|UTC', Date.parse(at(14)), Date.parse(at(12))],
+      ['*/3 * * * *|UTC', Date.parse(at(15)), Date.parse(at(12))],
+    ]);
+  });
+
+  it('a replica without the schedule does not delete a row another fires; an orphaned row is deleted once lapsed', async () => {
+    const db = await createTestDatabase(backend);
+    cleanups.push(() => db.drop());
+    const executions = await db.open();
+    const shared = new MemoryScheduleStore();
+    const flow = compile([{ name: 'minutely', cron: '* * * * *', input: { n: 1 } }]);
+    let others = [compile([])]; // this replica's copy of the flow has no schedule
+    const store = scheduleStore(db, shared);
+    const a = replica(store, executions, () => [flow], T0);
+    const c = replica(scheduleStore(db, shared), executions, () => others, T0);
+    for (let step = 1; step <= 30; step += 1) {
+      a.clock.t = T0 + step * 20_000;
+      c.clock.t = T0 + step * 20_000 + 150;
+      await Promise.all([a.scheduler.tick(), c.scheduler.tick()]);
+    }
+    const fired = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(at);
+    expect(await occurrences(executions)).toEqual(fired);
+    // The replica holding the schedule stops for good, and the other no longer has the flow at
+    // all: the row, due at 00:11, goes once it is overdue by more than the grace (60 s).
+    others = [];
+    c.clock.t = Date.parse(at(12));
+    await c.scheduler.tick();
+    expect(await store.list()).toMatchObject([{ flow: 'report', schedule: 'minutely', nextDue: Date.parse(at(11)) }]);
+    c.clock.t = Date.parse(at(12)) + 1;
+    await c.scheduler.tick();
+    expect(await store.list()).toEqual([]);
+    expect(await occurrences(executions)).toEqual(fired);
+  });
+
+  it('missed occurrences: skip drops them, run_once runs the newest once; a changed or removed definition\'s row goes once lapsed', async () => {
     const db = await createTestDatabase(backend);
     cleanups.push(() => db.drop());
     const executions = await db.open();
@@ -188,8 +257,24 @@ describe.each<Backend>(['memory', 'sqlite', 'postgres'])('schedules on %s', (bac
       { name: 'minutely', cron: '* * * * *', timezone: 'UTC', missed: 'run_once', input: { n: 1 }, nextOccurrence: '2026-03-01T00:21:00.000Z', lastFired: '2026-03-01T00:20:00.000Z' },
     ]);
 
+    // A changed cron has a row of its own from its next occurrence (nothing fires for the
+    // change); the old definition's row goes once overdue by more than the grace (10 s).
+    flows = [compile([{ name: 'minutely', cron: '*/5 * * * *', input: { n: 1 }, missed: 'run_once' }])];
+    one.clock.t = Date.parse('2026-03-01T00:20:40Z');
+    expect(await one.scheduler.tick()).toBe(0);
+    const rows = async (): Promise<unknown[]> => (await store.list('report')).map((row) => [row.spec, new Date(row.nextDue).toISOString()]);
+    expect(await rows()).toEqual([['* * * * *|UTC', at(21)], ['*/5 * * * *|UTC', at(25)]]);
+    one.clock.t = Date.parse('2026-03-01T00:21:11Z');
+    expect(await one.scheduler.tick()).toBe(0);
+    expect(await rows()).toEqual([['*/5 * * * *|UTC', at(25)]]);
+
+    // A reload removing the schedule: its row lapses the same way.
     flows = [compile([])];
     await one.scheduler.tick();
+    expect(await rows()).toEqual([['*/5 * * * *|UTC', at(25)]]);
+    one.clock.t = Date.parse('2026-03-01T00:25:11Z');
+    await one.scheduler.tick();
     expect(await store.list('report')).toEqual([]);
+    expect(await occurrences(executions)).toEqual(['2026-03-01T00:11:00.000Z', '2026-03-01T00:20:00.000Z']);
   });
 });

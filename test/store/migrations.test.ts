@@ -13,6 +13,9 @@ import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations/index.js'
 import { migratePostgres, migrateSqlite } from '../../src/store/migrations/runner.js';
 import { PostgresExecutionStore } from '../../src/store/postgres-store.js';
 import { SqliteExecutionStore } from '../../src/store/sqlite-store.js';
+import { PostgresScheduleStore } from '../../src/store/schedules/postgres-schedules.js';
+import type { ScheduleStore } from '../../src/store/schedules/schedule-store.js';
+import { SqliteScheduleStore } from '../../src/store/schedules/sqlite-schedules.js';
 import { PG_URL, dropSchema } from '../durable/helpers.js';
 import { bulkInsertSql, COMPENSATED_RECORD, ENDED_RECORD, IDS, fillPostgres, fillSqlite } from './legacy-0001.js';
 import { newExecution, running, savedExecution, typesOf } from './store-fixtures.js';
@@ -139,7 +142,7 @@ describe('a database that has versions 1, 2 and 4 (schedules before waits)', () 
     db.prepare(`INSERT INTO flowd_migrations (version, name, applied_at) VALUES (4, ?, 0)`).run(SCHEDULES.name);
     db.close();
     const store = SqliteExecutionStore.open({ path });
-    expect(store.appliedMigrations()).toEqual([1, 2, 3, 4, 5]);
+    expect(store.appliedMigrations()).toEqual([1, 2, 3, 4, 5, 6]);
     await usable(store);
     await store.close();
   });
@@ -152,8 +155,53 @@ describe('a database that has versions 1, 2 and 4 (schedules before waits)', () 
     await client.query(`INSERT INTO flowd_migrations (version, name, applied_at) VALUES (4, $1, 0)`, [SCHEDULES.name]);
     const store = await PostgresExecutionStore.open({ connectionString: PG_URL, schema: schemaName });
     cleanups.push(() => store.close());
-    expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4, 5]);
+    expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4, 5, 6]);
     await usable(store);
+  });
+});
+
+describe('a database at version 5 with a schedule row (keyed by flow and schedule)', () => {
+  const ROW = `INSERT INTO flowd_schedules (flow, schedule, spec, next_due, last_fired) VALUES ('report', 'nightly', '0 2 * * *|UTC', 1800000000000, 1799913600000)`;
+  /** What a replica of version 5 inserts: its ON CONFLICT names the old key. */
+  const OLD_ENSURE = `INSERT INTO flowd_schedules (flow, schedule, spec, next_due) VALUES ('report', 'nightly', 'x|UTC', 1) ON CONFLICT (flow, schedule) DO NOTHING`;
+
+  async function keepsTheRow(store: ScheduleStore): Promise<void> {
+    const kept = { flow: 'report', schedule: 'nightly', spec: '0 2 * * *|UTC', nextDue: 1_800_000_000_000, lastFired: 1_799_913_600_000 };
+    expect(await store.list()).toEqual([kept]);
+    // Another definition of the schedule now has a row of its own; the kept one still moves.
+    expect(await store.ensure({ flow: 'report', schedule: 'nightly', spec: '0 3 * * *|UTC', nextDue: 5 })).toMatchObject({ nextDue: 5 });
+    expect(await store.advance({ flow: 'report', schedule: 'nightly', spec: kept.spec, expectedDue: kept.nextDue, nextDue: kept.nextDue + 86_400_000, fired: kept.nextDue })).toBe(true);
+    expect((await store.list()).map((row) => [row.spec, row.nextDue])).toEqual([
+      [kept.spec, kept.nextDue + 86_400_000],
+      ['0 3 * * *|UTC', 5],
+    ]);
+  }
+
+  it('sqlite: migrates to version 6 and keeps the row', async () => {
+    const path = join(await tempDir(), 'flowd.db');
+    const db = new Database(path);
+    migrateSqlite(db, 5);
+    db.exec(ROW);
+    db.close();
+    const store = SqliteExecutionStore.open({ path });
+    cleanups.push(() => store.close());
+    expect(store.appliedMigrations()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => store.db.exec(OLD_ENSURE)).toThrow(/ON CONFLICT clause does not match/);
+    await keepsTheRow(new SqliteScheduleStore(store.db));
+  });
+
+  it('postgres: migrates to version 6 and keeps the row', async () => {
+    const schemaName = tempSchema();
+    const client = await pgClient(schemaName);
+    await migratePostgres(client, schemaName, 5);
+    await client.query(ROW);
+    const store = await PostgresExecutionStore.open({ connectionString: PG_URL, schema: schemaName });
+    cleanups.push(() => store.close());
+    expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4, 5, 6]);
+    await expect(client.query(OLD_ENSURE)).rejects.toThrow(/no unique or exclusion constraint matching the ON CONFLICT/);
+    const schedules = new PostgresScheduleStore(new pg.Pool({ connectionString: PG_URL, max: 1, options: `-c search_path=${schemaName}` }), true);
+    cleanups.push(() => schedules.close());
+    await keepsTheRow(schedules);
   });
 });
 

@@ -1,12 +1,14 @@
 /**
- * The coordination row of one flow schedule: its next due occurrence. Replicas fire an
- * occurrence only after moving `nextDue` past it with a compare-and-set, so exactly one of them
- * wins each occurrence (docs/schedules.md).
+ * The coordination row of one definition of a flow schedule (its `cron|timezone`): its next due
+ * occurrence. Replicas fire an occurrence only after moving `nextDue` past it with a
+ * compare-and-set, so exactly one of them wins each occurrence. Replicas holding different
+ * definitions of a schedule (a rolling deploy) each have their definition's row and never move
+ * each other's (docs/schedules.md).
  */
 export interface ScheduleRow {
   readonly flow: string;
   readonly schedule: string;
-  /** What the occurrence was computed from (`cron|timezone`): a changed definition recomputes it. */
+  /** The definition the occurrences are computed from (`cron|timezone`); part of the row's key. */
   readonly spec: string;
   /** The next occurrence not yet fired, ms since the epoch. */
   readonly nextDue: number;
@@ -14,27 +16,25 @@ export interface ScheduleRow {
   readonly lastFired?: number | undefined;
 }
 
+/** What names a row: a flow's schedule under one definition. */
+export type ScheduleKey = Pick<ScheduleRow, 'flow' | 'schedule' | 'spec'>;
+
 export interface ScheduleStore {
-  /** Every schedule row, or one flow's. */
+  /** Every schedule row, or one flow's (by schedule, then spec). */
   list(flow?: string): Promise<ScheduleRow[]>;
-  /** Inserts the row unless one exists; returns the stored row either way. */
+  /** Inserts the row unless one with its key (flow, schedule, spec) exists; returns the stored row either way. */
   ensure(row: Omit<ScheduleRow, 'lastFired'>): Promise<ScheduleRow>;
   /**
-   * Compare-and-set: moves the row from `expectedDue` (and `expectedSpec`) to `nextDue`/`spec`,
-   * recording `fired` as the last occurrence fired when given. False when another replica moved
-   * it first (or it is gone).
+   * Compare-and-set: moves the row from `expectedDue` to `nextDue`, recording `fired` as the last
+   * occurrence fired when given. False when another replica moved it first (or it is gone).
    */
-  advance(update: {
-    flow: string;
-    schedule: string;
-    expectedDue: number;
-    expectedSpec: string;
-    nextDue: number;
-    spec: string;
-    fired?: number | undefined;
-  }): Promise<boolean>;
-  /** Forgets the schedules of `flow` not named in `keep` (a reload removed them). */
-  prune(flow: string, keep: readonly string[]): Promise<void>;
+  advance(update: ScheduleKey & { expectedDue: number; nextDue: number; fired?: number | undefined }): Promise<boolean>;
+  /**
+   * Compare-and-delete: deletes each given row whose `nextDue` is still the one given (rows of
+   * definitions no replica holds any more, read by `list`); a row another replica moved on
+   * meanwhile stays. Returns how many rows went.
+   */
+  prune(rows: readonly (ScheduleKey & { nextDue: number })[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -45,11 +45,11 @@ export class MemoryScheduleStore implements ScheduleStore {
   async list(flow?: string): Promise<ScheduleRow[]> {
     return [...this.#rows.values()]
       .filter((row) => flow === undefined || row.flow === flow)
-      .sort((a, b) => (a.flow === b.flow ? cmp(a.schedule, b.schedule) : cmp(a.flow, b.flow)));
+      .sort((a, b) => cmp(a.flow, b.flow) || cmp(a.schedule, b.schedule) || cmp(a.spec, b.spec));
   }
 
   async ensure(row: Omit<ScheduleRow, 'lastFired'>): Promise<ScheduleRow> {
-    const key = keyOf(row.flow, row.schedule);
+    const key = keyOf(row);
     const existing = this.#rows.get(key);
     if (existing !== undefined) return existing;
     this.#rows.set(key, { ...row });
@@ -57,15 +57,22 @@ export class MemoryScheduleStore implements ScheduleStore {
   }
 
   async advance(update: Parameters<ScheduleStore['advance']>[0]): Promise<boolean> {
-    const key = keyOf(update.flow, update.schedule);
+    const key = keyOf(update);
     const row = this.#rows.get(key);
-    if (row === undefined || row.nextDue !== update.expectedDue || row.spec !== update.expectedSpec) return false;
-    this.#rows.set(key, { ...row, nextDue: update.nextDue, spec: update.spec, lastFired: update.fired ?? row.lastFired });
+    if (row === undefined || row.nextDue !== update.expectedDue) return false;
+    this.#rows.set(key, { ...row, nextDue: update.nextDue, lastFired: update.fired ?? row.lastFired });
     return true;
   }
 
-  async prune(flow: string, keep: readonly string[]): Promise<void> {
-    for (const [key, row] of this.#rows) if (row.flow === flow && !keep.includes(row.schedule)) this.#rows.delete(key);
+  async prune(rows: Parameters<ScheduleStore['prune']>[0]): Promise<number> {
+    let count = 0;
+    for (const row of rows) {
+      const key = keyOf(row);
+      if (this.#rows.get(key)?.nextDue !== row.nextDue) continue;
+      this.#rows.delete(key);
+      count += 1;
+    }
+    return count;
   }
 
   async close(): Promise<void> {}
@@ -75,6 +82,7 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function keyOf(flow: string, schedule: string): string {
-  return `${flow}\u0000${schedule}`;
+/** A row's key as one string (no flow, schedule or spec holds a NUL). */
+export function keyOf(row: ScheduleKey): string {
+  return `${row.flow}\u0000${row.schedule}\u0000${row.spec}`;
 }

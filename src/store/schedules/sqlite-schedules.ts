@@ -9,7 +9,10 @@ interface Row {
   last_fired: number | null;
 }
 
-/** Schedule rows in the SQLite file (table from migration 0004); each statement is atomic across processes. */
+/**
+ * Schedule rows in the SQLite file (table from migration 0004, keyed by (flow, schedule, spec) since
+ * 0006); each statement is atomic across processes.
+ */
 export class SqliteScheduleStore implements ScheduleStore {
   readonly #db: Database.Database;
   readonly #owned: boolean;
@@ -22,32 +25,39 @@ export class SqliteScheduleStore implements ScheduleStore {
 
   async list(flow?: string): Promise<ScheduleRow[]> {
     const rows = (flow === undefined
-      ? this.#db.prepare(`SELECT * FROM flowd_schedules ORDER BY flow, schedule`).all()
-      : this.#db.prepare(`SELECT * FROM flowd_schedules WHERE flow = ? ORDER BY schedule`).all(flow)) as Row[];
+      ? this.#db.prepare(`SELECT * FROM flowd_schedules ORDER BY flow, schedule, spec`).all()
+      : this.#db.prepare(`SELECT * FROM flowd_schedules WHERE flow = ? ORDER BY schedule, spec`).all(flow)) as Row[];
     return rows.map(fromRow);
   }
 
+  /** A read first: a row that exists (every tick but the first) costs no write lock. */
   async ensure(row: Omit<ScheduleRow, 'lastFired'>): Promise<ScheduleRow> {
+    const select = this.#db.prepare(`SELECT * FROM flowd_schedules WHERE flow = ? AND schedule = ? AND spec = ?`);
+    const existing = select.get(row.flow, row.schedule, row.spec) as Row | undefined;
+    if (existing !== undefined) return fromRow(existing);
     this.#db
-      .prepare(`INSERT INTO flowd_schedules (flow, schedule, spec, next_due) VALUES (?, ?, ?, ?) ON CONFLICT (flow, schedule) DO NOTHING`)
+      .prepare(`INSERT INTO flowd_schedules (flow, schedule, spec, next_due) VALUES (?, ?, ?, ?) ON CONFLICT (flow, schedule, spec) DO NOTHING`)
       .run(row.flow, row.schedule, row.spec, row.nextDue);
-    return fromRow(this.#db.prepare(`SELECT * FROM flowd_schedules WHERE flow = ? AND schedule = ?`).get(row.flow, row.schedule) as Row);
+    const stored = select.get(row.flow, row.schedule, row.spec) as Row | undefined;
+    if (stored === undefined) throw new Error(`the row of schedule ${row.flow}/${row.schedule} was deleted as it was created`);
+    return fromRow(stored);
   }
 
   async advance(update: Parameters<ScheduleStore['advance']>[0]): Promise<boolean> {
     const result = this.#db
       .prepare(
-        `UPDATE flowd_schedules SET next_due = ?, spec = ?, last_fired = COALESCE(?, last_fired)
-         WHERE flow = ? AND schedule = ? AND next_due = ? AND spec = ?`,
+        `UPDATE flowd_schedules SET next_due = ?, last_fired = COALESCE(?, last_fired)
+         WHERE flow = ? AND schedule = ? AND spec = ? AND next_due = ?`,
       )
-      .run(update.nextDue, update.spec, update.fired ?? null, update.flow, update.schedule, update.expectedDue, update.expectedSpec);
+      .run(update.nextDue, update.fired ?? null, update.flow, update.schedule, update.spec, update.expectedDue);
     return result.changes === 1;
   }
 
-  async prune(flow: string, keep: readonly string[]): Promise<void> {
-    const rows = this.#db.prepare(`SELECT schedule FROM flowd_schedules WHERE flow = ?`).all(flow) as { schedule: string }[];
-    const remove = this.#db.prepare(`DELETE FROM flowd_schedules WHERE flow = ? AND schedule = ?`);
-    for (const { schedule } of rows) if (!keep.includes(schedule)) remove.run(flow, schedule);
+  async prune(rows: Parameters<ScheduleStore['prune']>[0]): Promise<number> {
+    const remove = this.#db.prepare(`DELETE FROM flowd_schedules WHERE flow = ? AND schedule = ? AND spec = ? AND next_due = ?`);
+    let count = 0;
+    for (const row of rows) count += remove.run(row.flow, row.schedule, row.spec, row.nextDue).changes;
+    return count;
   }
 
   async close(): Promise<void> {
