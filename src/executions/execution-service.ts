@@ -199,7 +199,8 @@ export class ExecutionService {
     const journal = options.engine.newJournal(flow);
     const stored = storedOptions(request);
     journal.append(startedEntry(flow, executionId, request.input, { ...stored, tenant: request.caller.tenant }));
-    const print = request.idempotencyKey === undefined ? undefined : fingerprint(flow.name, request.input);
+    // The target as asked for: an explicit version, or "the current one" (a retry after a deploy replays the first answer).
+    const print = request.idempotencyKey === undefined ? undefined : fingerprint(request.version === undefined ? flow.name : `${flow.name}@${request.version}`, request.input);
     const admitted = status === 'queued' ? await options.admission.admit(request.caller.tenant) : undefined;
     let created;
     try {

@@ -81,6 +81,17 @@ describe('versions side by side', () => {
     expect(retry.json()).toMatchObject({ execution: { version: '1', retryOf: failed.execution.executionId } });
   });
 
+  it('an Idempotency-Key names the version asked for: the same key on another route is another request (422)', async () => {
+    const send = (url: string) => service.app.inject({ method: 'POST', url, headers: { ...runner.auth, 'idempotency-key': 'quote-v2-once' }, payload: { input: { n: 3, currency: 'EUR' } } });
+    const first = await send('/flows/quote/versions/2/execute');
+    expect(first.json()).toMatchObject({ status: 'succeeded', version: '2' });
+    const again = await send('/flows/quote/versions/2/execute');
+    expect([again.headers['idempotent-replayed'], again.json<{ executionId: string }>().executionId]).toEqual(['true', first.json<{ executionId: string }>().executionId]);
+    // "The current version" is another target than "version 2", though 2 is current now: it may not be after a deploy.
+    const current = await send('/flows/quote/execute');
+    expect([current.statusCode, current.json<{ code: string }>().code]).toEqual([422, 'FLOWD_ERR_IDEMPOTENCY_KEY_REUSED']);
+  });
+
   it('404 for a version that is not loaded, naming the loaded ones', async () => {
     const response = await post('/flows/quote/versions/7/execute', { n: 1 });
     expect(response.statusCode).toBe(404);
