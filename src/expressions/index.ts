@@ -16,6 +16,7 @@ export {
 } from './limits.js';
 export {
   DEFAULT_EXPRESSION_ISOLATION,
+  EVALUATION_GROUP,
   closeExpressionWorkers,
   getExpressionIsolation,
   setExpressionIsolation,

@@ -32,6 +32,13 @@ const QUEUE_PER_WORKER = 256;
  */
 const WORKER_HEAP_MB = 256;
 
+/**
+ * The scope member naming whose evaluation it is (the caller's tenant): the pool serves callers in
+ * turn, so one flooding it with slow expressions does not hold up the others. A symbol: expressions
+ * cannot read it, and it is not copied to the worker.
+ */
+export const EVALUATION_GROUP: unique symbol = Symbol('flowd.evaluationGroup');
+
 let settings: ExpressionIsolation = DEFAULT_EXPRESSION_ISOLATION;
 let pool: ExpressionWorkerPool | undefined;
 
@@ -91,7 +98,8 @@ export async function evaluateIsolated(
 ): Promise<unknown> {
   if (settings.workers === 0) return evaluateBounded(expression, scope, where, source);
   try {
-    return await workerPool().run({ source, where, scope: roots === undefined ? scope : pick(scope, roots), limits: getExpressionLimits() });
+    const group = (scope as { [EVALUATION_GROUP]?: string })[EVALUATION_GROUP] ?? '';
+    return await workerPool().run({ source, where, scope: roots === undefined ? scope : pick(scope, roots), limits: getExpressionLimits() }, group);
   } catch (error) {
     if (error instanceof UncloneableScopeError) return evaluateBounded(expression, scope, where, source);
     throw error;

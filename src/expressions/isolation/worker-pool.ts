@@ -15,13 +15,14 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { ExpressionError, FlowdError } from '../../errors.js';
 import { timeLimitError } from '../bounded-evaluation.js';
+import { FairQueue } from './fair-queue.js';
 import { WORKER_READY, type EvaluationAnswer, type EvaluationRequest } from './protocol.js';
 
 export interface WorkerPoolOptions {
   readonly size: number;
   /** Time a worker gets past the evaluation's own time limit before it is terminated. */
   readonly marginMs: number;
-  /** Evaluations waiting for a worker; one more is refused with FLOWD_ERR_OVERLOADED. */
+  /** Evaluations waiting for a worker; one more is refused with FLOWD_ERR_OVERLOADED. One group (a tenant) may hold half of them. */
   readonly maxQueue: number;
   readonly resourceLimits: ResourceLimits;
 }
@@ -54,7 +55,8 @@ export class ExpressionWorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #slots = new Set<Slot>();
   readonly #idle: Slot[] = [];
-  readonly #queue: Task[] = [];
+  /** Waiting evaluations, served round-robin across groups (tenants). */
+  readonly #queue = new FairQueue<Task>();
   #nextId = 1;
   #closed = false;
 
@@ -62,16 +64,24 @@ export class ExpressionWorkerPool {
     this.#options = options;
   }
 
-  /** Evaluates in a worker; resolves with the plain result, rejects with ExpressionError (or FlowdError OVERLOADED). */
-  run(request: PoolRequest): Promise<unknown> {
+  /**
+   * Evaluates in a worker; resolves with the plain result, rejects with ExpressionError (or FlowdError
+   * OVERLOADED). `group` (the caller's tenant) is served in turn with the others, and may fill half the queue.
+   */
+  run(request: PoolRequest, group = ''): Promise<unknown> {
     if (this.#closed) return Promise.reject(new FlowdError('FLOWD_ERR_SHUTTING_DOWN', 'expression workers are closed'));
-    if (this.#queue.length >= this.#options.maxQueue) {
+    if (this.#queue.size >= this.#options.maxQueue) {
       return Promise.reject(
-        new FlowdError('FLOWD_ERR_OVERLOADED', `${this.#queue.length} expression evaluations are waiting for a worker; retry later`, { recoverable: true }),
+        new FlowdError('FLOWD_ERR_OVERLOADED', `${this.#queue.size} expression evaluations are waiting for a worker; retry later`, { recoverable: true }),
+      );
+    }
+    if (this.#queue.sizeOf(group) >= Math.ceil(this.#options.maxQueue / 2)) {
+      return Promise.reject(
+        new FlowdError('FLOWD_ERR_OVERLOADED', `${this.#queue.sizeOf(group)} expression evaluations of this caller are waiting for a worker; retry later`, { recoverable: true }),
       );
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ request, resolve, reject });
+      this.#queue.push(group, { request, resolve, reject });
       this.#pump();
     });
   }
@@ -84,19 +94,19 @@ export class ExpressionWorkerPool {
   /** Terminates every worker; evaluations still queued or running fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const task of this.#queue.splice(0)) task.reject(new FlowdError('FLOWD_ERR_SHUTTING_DOWN', 'expression workers are closed'));
+    for (const task of this.#queue.drain()) task.reject(new FlowdError('FLOWD_ERR_SHUTTING_DOWN', 'expression workers are closed'));
     const slots = [...this.#slots];
     for (const slot of slots) this.#discard(slot, new FlowdError('FLOWD_ERR_SHUTTING_DOWN', 'expression workers are closed'));
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
   #pump(): void {
-    while (this.#queue.length > 0) {
+    while (this.#queue.size > 0) {
       const slot = this.#idle.pop();
       if (slot === undefined) break;
       this.#dispatch(slot, this.#queue.shift()!);
     }
-    if (this.#queue.length > 0 && this.#slots.size < this.#options.size) this.#spawn();
+    if (this.#queue.size > 0 && this.#slots.size < this.#options.size) this.#spawn();
   }
 
   #spawn(): void {
@@ -128,7 +138,7 @@ export class ExpressionWorkerPool {
                 expression: running.task.request.source,
               });
       // A worker that cannot even start would fail every evaluation the same way: fail those waiting too.
-      if (!slot.ready) for (const task of this.#queue.splice(0)) task.reject(failure);
+      if (!slot.ready) for (const task of this.#queue.drain()) task.reject(failure);
       this.#discard(slot, failure);
     });
     worker.on('exit', () => {

@@ -105,6 +105,29 @@ describe('expression worker pool', () => {
   });
 });
 
+describe('callers served in turn', () => {
+  it('takes the next evaluation from each caller in turn: one queueing many does not hold up another', async () => {
+    const p = pool({ maxQueue: 20 });
+    const order: string[] = [];
+    // Queued before the worker is up: alice's three first, then bob's one.
+    const runs = [['alice', 'a1'], ['alice', 'a2'], ['alice', 'a3'], ['bob', 'b1']].map(([group, label]) =>
+      p.run(request(`"${label}"`), group).then((value) => order.push(String(value))),
+    );
+    await Promise.all(runs);
+    expect(order).toEqual(['a1', 'b1', 'a2', 'a3']); // first come, first served would be a1, a2, a3, b1
+  });
+
+  it('lets one caller fill at most half the queue, so another can still queue', async () => {
+    const p = pool({ maxQueue: 4 });
+    const queued = [p.run(request('1'), 'alice'), p.run(request('2'), 'alice')];
+    const refused = await p.run(request('3'), 'alice').catch((e: unknown) => e);
+    expect((refused as FlowdError).code).toBe('FLOWD_ERR_OVERLOADED');
+    expect((refused as FlowdError).message).toMatch(/of this caller are waiting/);
+    expect(await p.run(request('4'), 'bob')).toBe(4);
+    expect(await Promise.all(queued)).toEqual([1, 2]);
+  });
+});
+
 describe('isolated evaluation through compileExpression', () => {
   it('evaluates in-process when the scope holds a value no thread can receive (a function from custom code)', async () => {
     const compiled = compileExpression('$sort(input.list)', 'w');
