@@ -1841,6 +1841,11 @@ export interface components {
             recoveryExecutionId?: string;
             parentId?: string;
             triggered?: string[];
+            /** @description Triggers that did not start when the execution ended: refused by a queue bound (`FLOWD_ERR_QUEUE_FULL`: the tenant has `QUEUE_MAX_PER_TENANT` queued; `FLOWD_ERR_OVERLOADED`: `QUEUE_MAX` in all), or their input failed. Not retried; the execution's status is unchanged. */
+            triggersRefused?: {
+                flow: string;
+                error: components["schemas"]["ErrorSummary"];
+            }[];
             /** @description What started the execution when no caller did: a flow schedule and its occurrence (docs/schedules.md). */
             trigger?: {
                 /** @enum {string} */

@@ -88,9 +88,17 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   const recent = new RecentExecutions(config.EXECUTIONS_MAX);
   const policy = new PersistencePolicy(config.PERSISTENCE);
   let wake = (): void => {};
+  // The queue bounds, shared by the starters of queued work: API requests and triggers.
+  const admission = new QueueAdmission({
+    store,
+    max: config.QUEUE_MAX,
+    maxPerTenant: config.QUEUE_MAX_PER_TENANT,
+    onRefused: (refusal) => metrics.queueRefusals.inc(refusal),
+  });
   const links = executionLinks({
     engine: () => late.engine!,
     store,
+    admission,
     recent,
     leaseMs: settings.leaseMs,
     idempotencyTtlMs: settings.idempotencyTtlMs,
@@ -155,7 +163,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     idempotencyTtlMs: settings.idempotencyTtlMs,
     maxInflight: config.MAX_INFLIGHT_EXECUTIONS,
     clean,
-    admission: new QueueAdmission({ store, max: config.QUEUE_MAX, maxPerTenant: config.QUEUE_MAX_PER_TENANT }),
+    admission,
   });
   metrics.flowsLoaded.set(flows.size);
   registerWaitingGauge(metrics.registry, () => store.countWaiting(), (error) => logger.warn({ err: error }, 'could not count waiting executions'));

@@ -4,6 +4,7 @@ import { startedEntry } from '../engine/run/execution.js';
 import type { FindSucceeded, TriggerParent } from '../engine/runtime.js';
 import { LOCAL_TENANT } from '../executions/caller.js';
 import { validate } from '../executions/execution-service.js';
+import type { QueueAdmission } from '../executions/queue-admission.js';
 import type { RecentExecutions } from '../executions/recent.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 import { fingerprint, triggerKey } from './idempotency.js';
@@ -13,11 +14,15 @@ import type { Cleaner } from '../observability/cleaner.js';
 /**
  * How executions reach other executions through the store: `triggers` start dependents through
  * the queue (any replica runs them; keyed by parent, flow and input, so a resumed parent does not
- * start them twice), and `depends_on … within_ms` finds a recent succeeded one (of the same tenant).
+ * start them twice), within the queue bounds of the parent's tenant like an API request (refused:
+ * the FlowdError of the admission, which the parent journals as `trigger_refused`), and
+ * `depends_on … within_ms` finds a recent succeeded one (of the same tenant).
  */
 export function executionLinks(options: {
   engine: () => FlowEngine;
   store: ExecutionStore;
+  /** The process's queue bounds, shared with the API (queue-admission.ts). */
+  admission: QueueAdmission;
   recent: RecentExecutions;
   leaseMs: number;
   idempotencyTtlMs: number;
@@ -34,19 +39,26 @@ export function executionLinks(options: {
     const executionId = engine.newExecutionId();
     const journal = engine.newJournal(flow);
     journal.append(startedEntry(flow, executionId, input, { parentId: parent.executionId, tenant }));
-    const created = await options.store.create({
-      executionId,
-      flow: name,
-      version: flow.version,
-      flowHash: flow.hash,
-      tenant,
-      options: {},
-      parentId: parent.executionId,
-      status: 'queued',
-      leaseMs: options.leaseMs,
-      rows: encodeEntries(journal.entries, 0, options.clean),
-      idempotency: { key: triggerKey(parent.executionId, name, print), fingerprint: print, ttlMs: options.idempotencyTtlMs },
-    });
+    const rows = encodeEntries(journal.entries, 0, options.clean);
+    const admitted = await options.admission.admit(tenant, 'trigger');
+    let created;
+    try {
+      created = await options.store.create({
+        executionId,
+        flow: name,
+        version: flow.version,
+        flowHash: flow.hash,
+        tenant,
+        options: {},
+        parentId: parent.executionId,
+        status: 'queued',
+        leaseMs: options.leaseMs,
+        rows,
+        idempotency: { key: triggerKey(parent.executionId, name, print), fingerprint: print, ttlMs: options.idempotencyTtlMs },
+      });
+    } finally {
+      admitted(created?.created === true);
+    }
     options.wake();
     return created.created ? executionId : created.executionId;
   };

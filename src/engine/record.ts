@@ -13,6 +13,12 @@ export type PhaseKind = 'call' | 'decision' | 'parallel' | 'map' | 'subflow' | '
 /** `waiting`: a wait phase the execution is stopped at (status `waiting`). */
 export type PhaseStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'compensated' | 'cancelled';
 
+/** A dependent flow (`triggers`) that was not started when the execution ended. */
+export interface TriggerRefusal {
+  flow: string;
+  error: ErrorSummary;
+}
+
 export interface ErrorSummary {
   code: ErrorCode;
   message: string;
@@ -126,6 +132,8 @@ export interface ExecutionRecord {
   recoveryExecutionId?: string | undefined;
   parentId?: string | undefined;
   triggered?: string[] | undefined;
+  /** Triggers that did not start (a full queue, a bad input): the flow and why, in order. */
+  triggersRefused?: TriggerRefusal[] | undefined;
   /** While `waiting`: what for and until when. */
   waiting?: WaitingRecord | undefined;
   /** What started it when no caller did: a flow schedule's occurrence (docs/schedules.md). */

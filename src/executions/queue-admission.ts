@@ -4,6 +4,12 @@ import type { ExecutionStore } from '../store/execution-store.js';
 /** How long a queue count read from the store is trusted before it is read again. */
 const COUNT_FRESH_MS = 100;
 
+/** Who asks for a place: an API request (`respond-async`), a parent's `triggers`, or a flow schedule. */
+export type QueueSource = 'api' | 'trigger' | 'schedule';
+
+/** Which bound refused: QUEUE_MAX (`total`, FLOWD_ERR_OVERLOADED) or QUEUE_MAX_PER_TENANT (`tenant`, FLOWD_ERR_QUEUE_FULL). */
+export type QueueBound = 'total' | 'tenant';
+
 interface Count {
   known: number;
   readAt: number;
@@ -13,13 +19,15 @@ interface Count {
 }
 
 /**
- * The bounds on queued (async) work: QUEUE_MAX in all, QUEUE_MAX_PER_TENANT per tenant. A request
+ * The bounds on queued (async) work: QUEUE_MAX in all, QUEUE_MAX_PER_TENANT per tenant. API
+ * requests (`respond-async`) and triggered flows (for the tenant of the execution that triggers
+ * them) ask here first, with one instance per process. A request
  * is admitted against the store's count (re-read at most every 100 ms) plus the requests this
  * process admitted and is still writing; the check and the reservation happen in the same tick,
  * so a burst on one replica cannot overshoot. Replicas do not share reservations: with N replicas
  * a simultaneous burst can pass a bound by what the other N − 1 admitted within the same 100 ms.
  * Refused: 429 FLOWD_ERR_QUEUE_FULL (this tenant) or 503 FLOWD_ERR_OVERLOADED (everyone), with
- * Retry-After; nothing is written.
+ * Retry-After; nothing is written, and `onRefused` is told (the `flowd_queue_refusals_total` metric).
  */
 export class QueueAdmission {
   readonly #store: ExecutionStore;
@@ -27,24 +35,34 @@ export class QueueAdmission {
   readonly #maxPerTenant: number;
   readonly #counts = new Map<string, Count>();
   readonly #now: () => number;
+  readonly #onRefused: ((refusal: { source: QueueSource; bound: QueueBound }) => void) | undefined;
 
-  constructor(options: { store: ExecutionStore; max: number; maxPerTenant: number; now?: () => number }) {
+  constructor(options: {
+    store: ExecutionStore;
+    max: number;
+    maxPerTenant: number;
+    now?: () => number;
+    onRefused?: (refusal: { source: QueueSource; bound: QueueBound }) => void;
+  }) {
     this.#store = options.store;
     this.#max = options.max;
     this.#maxPerTenant = options.maxPerTenant;
     this.#now = options.now ?? Date.now;
+    this.#onRefused = options.onRefused;
   }
 
   /** Reserves a place for `tenant`; call the returned function with whether the execution was queued. */
-  async admit(tenant: string): Promise<(queued: boolean) => void> {
+  async admit(tenant: string, source: QueueSource = 'api'): Promise<(queued: boolean) => void> {
     const all = this.#count('*');
     const own = this.#count(tenant);
     await Promise.all([this.#fresh(all, undefined), this.#fresh(own, tenant)]);
     // From here to the reservation: no await.
     if (all.known + all.pending >= this.#max) {
+      this.#onRefused?.({ source, bound: 'total' });
       throw new FlowdError('FLOWD_ERR_OVERLOADED', `the queue of async executions is full (QUEUE_MAX=${this.#max}); retry later`, { details: { retryAfterSeconds: 5 } });
     }
     if (own.known + own.pending >= this.#maxPerTenant) {
+      this.#onRefused?.({ source, bound: 'tenant' });
       throw new FlowdError('FLOWD_ERR_QUEUE_FULL', `this tenant has ${this.#maxPerTenant} async executions queued (QUEUE_MAX_PER_TENANT); retry when some have run`, {
         details: { retryAfterSeconds: 5 },
       });

@@ -126,6 +126,12 @@ export const ExecutionRecordSchema = z
     recoveryExecutionId: z.string().optional(),
     parentId: z.string().optional(),
     triggered: z.array(z.string()).optional(),
+    triggersRefused: z
+      .array(z.object({ flow: z.string(), error: ErrorSummarySchema }))
+      .optional()
+      .describe(
+        "Triggers that did not start when the execution ended: refused by a queue bound (`FLOWD_ERR_QUEUE_FULL`: the tenant has `QUEUE_MAX_PER_TENANT` queued; `FLOWD_ERR_OVERLOADED`: `QUEUE_MAX` in all), or their input failed. Not retried; the execution's status is unchanged.",
+      ),
     trigger: z
       .object({ kind: z.enum(['schedule']), schedule: z.string(), occurrence: timestamp })
       .optional()

@@ -1,6 +1,6 @@
 import type { JournalEntry } from '../engine/journal/entries.js';
 import type { Journal, JournalSink } from '../engine/journal/journal.js';
-import { lineBindings, lineOf } from '../engine/journal/log-view.js';
+import { lineBindings, lineOf, QUEUE_BOUNDS } from '../engine/journal/log-view.js';
 import type { FlowLogger } from '../engine/logger.js';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -15,6 +15,8 @@ function levelOf(entry: JournalEntry): Level | undefined {
       return entry.fallback === true ? 'warn' : 'info';
     case 'attempt_failed':
       return entry.retryInMs === undefined ? undefined : 'info';
+    case 'trigger_refused':
+      return QUEUE_BOUNDS.has(entry.error.code) ? 'warn' : 'error';
     case 'execution_failed':
     case 'run_abandoned':
     case 'captures_truncated':

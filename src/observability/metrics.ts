@@ -29,6 +29,7 @@ export const METRIC_NAMES = [
   'flowd_http_request_duration_seconds',
   'flowd_flows_loaded',
   'flowd_flow_reloads_total',
+  'flowd_queue_refusals_total',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -89,6 +90,8 @@ export interface FlowdMetrics {
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly flowsLoaded: Gauge;
   readonly flowReloads: Counter<'outcome'>;
+  /** Queued executions the queue bounds refused, by who asked (`api`, `trigger`, `schedule`) and `bound` (`tenant`, `total`). */
+  readonly queueRefusals: Counter<'source' | 'bound'>;
   /** The same metrics for the hot path: label values in, a memoised series out. */
   readonly series: FlowdSeries;
   /** The API's per-request metrics (the onResponse hook), without building a label object per request. */
@@ -207,6 +210,12 @@ export function createMetrics(options: CreateMetricsOptions = {}): FlowdMetrics 
       name: 'flowd_flow_reloads_total',
       help: 'Reloads of the flows after start, by outcome (applied, unchanged, rejected)',
       labelNames: ['outcome'],
+      registers,
+    }),
+    queueRefusals: new Counter({
+      name: 'flowd_queue_refusals_total',
+      help: 'Executions the queue bounds refused (QUEUE_MAX_PER_TENANT: bound tenant; QUEUE_MAX: bound total), by source (api, trigger, schedule)',
+      labelNames: ['source', 'bound'],
       registers,
     }),
   };

@@ -58,6 +58,7 @@ export const EXECUTION_PART = String.raw`  function executionPage(id) {
       if (record[pair[0]]) add(pair[1], el('a', { href: '#/executions/' + record[pair[0]] }, [el('code', { text: record[pair[0]] })]));
     });
     (record.triggered || []).forEach(function (t) { add('Triggered', el('a', { href: '#/executions/' + t }, [el('code', { text: t })])); });
+    (record.triggersRefused || []).forEach(function (r) { add('Trigger refused', el('span', { 'class': 'error', text: r.flow + ': ' + r.error.code + ': ' + r.error.message })); });
     if (record.output !== undefined) add('Output', el('pre', { text: JSON.stringify(record.output, null, 2) }));
     if (record.waiting) add('Waiting', waitingView(record));
     if (NOT_RETRYABLE[record.status]) add('Retry', el('span', { 'class': 'muted', id: 'retry-reason', text: 'Not offered: ' + NOT_RETRYABLE[record.status] }));

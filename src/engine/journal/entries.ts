@@ -186,6 +186,17 @@ export interface TriggeredEntry extends EntryBase {
   readonly executionId: string;
 }
 
+/**
+ * A dependent flow (`triggers`) was not started after the end: the queue bounds of the tenant
+ * (FLOWD_ERR_QUEUE_FULL) or of everyone (FLOWD_ERR_OVERLOADED) refused it, its input failed (its
+ * expression, the flow's input schema), or the store could not write it. Nothing retries it.
+ */
+export interface TriggerRefusedEntry extends EntryBase {
+  readonly type: 'trigger_refused';
+  readonly flow: string;
+  readonly error: ErrorSummary;
+}
+
 /** Captures (requests, responses, log lines) stopped here: the execution's capture budget is spent. */
 export interface CapturesTruncatedEntry extends EntryBase {
   readonly type: 'captures_truncated';
@@ -252,6 +263,7 @@ export type JournalEntry =
   | LogEntry
   | ExecutionFinishedEntry
   | TriggeredEntry
+  | TriggerRefusedEntry
   | RunAbandonedEntry
   | CapturesTruncatedEntry
   | WaitStartedEntry

@@ -90,6 +90,10 @@ export function lineOf(entry: JournalEntry, entries: readonly JournalEntry[]): L
       return { level: 'warn', msg: 'execution abandoned', fields: { reason: entry.reason } };
     case 'triggered':
       return { level: 'info', msg: 'triggered flow started', fields: { trigger: entry.flow, triggeredExecutionId: entry.executionId } };
+    case 'trigger_refused': {
+      const fields = { trigger: entry.flow, err: errorField(entry.error) };
+      return QUEUE_BOUNDS.has(entry.error.code) ? { level: 'warn', msg: 'triggered flow refused', fields } : { level: 'error', msg: 'triggered flow could not start', fields };
+    }
     case 'captures_truncated':
       return { level: 'warn', msg: 'captures truncated', fields: { reason: entry.reason } };
     case 'log':
@@ -103,6 +107,9 @@ export function lineOf(entry: JournalEntry, entries: readonly JournalEntry[]): L
       return undefined;
   }
 }
+
+/** The codes of a queue bound's refusal (QUEUE_MAX_PER_TENANT, QUEUE_MAX): expected under load, a warning. */
+export const QUEUE_BOUNDS: ReadonlySet<string> = new Set(['FLOWD_ERR_QUEUE_FULL', 'FLOWD_ERR_OVERLOADED']);
 
 /** The bindings every line of an execution carries. */
 export function lineBindings(entries: readonly JournalEntry[]): Record<string, unknown> {

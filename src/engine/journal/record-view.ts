@@ -170,6 +170,9 @@ export function recordView(entries: readonly JournalEntry[], options: RecordView
       case 'triggered':
         (record.triggered ??= []).push(entry.executionId);
         break;
+      case 'trigger_refused':
+        (record.triggersRefused ??= []).push({ flow: entry.flow, error: cleanError(entry.error, clean) });
+        break;
       case 'captures_truncated':
         if (detail) record.capturesTruncated = true;
         break;

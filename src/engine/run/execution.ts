@@ -251,7 +251,8 @@ export class Execution implements ExecutionContext {
         const id = await this.runtime.startTriggered(trigger.flow, input, { executionId: this.executionId, tenant: this.options.tenant });
         if (id !== undefined) this.journal.append({ type: 'triggered', flow: trigger.flow, executionId: id });
       } catch (error) {
-        this.logger.error({ err: error, trigger: trigger.flow }, 'trigger failed to start');
+        // Not started (a full queue, a bad input, a store error): the record shows it; the execution's status stands.
+        this.journal.append({ type: 'trigger_refused', flow: trigger.flow, error: summarize(toFlowdError(error)) });
       }
     }
   }
