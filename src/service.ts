@@ -88,7 +88,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   const recent = new RecentExecutions(config.EXECUTIONS_MAX);
   const policy = new PersistencePolicy(config.PERSISTENCE);
   let wake = (): void => {};
-  // The queue bounds, shared by the starters of queued work: API requests and triggers.
+  // The queue bounds, one for every starter of queued work: API requests, triggers, schedules.
   const admission = new QueueAdmission({
     store,
     max: config.QUEUE_MAX,
@@ -171,7 +171,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
   reportReloads(built.reloader, flows, { logger, metrics });
   built.reloader.onReload((result) => result.outcome === 'applied' && durable.queue.wake());
   if (config.FLOWS_WATCH) built.reloader.watch(config.FLOWS_DIR, (error) => logger.warn({ err: error, dir: config.FLOWS_DIR }, 'cannot watch the flows directory; trying again'));
-  const scheduler = startScheduler({ config, flows, store, engine, settings, clean, logger, wake: () => durable.queue.wake() });
+  const scheduler = startScheduler({ config, flows, store, admission, engine, settings, clean, logger, wake: () => durable.queue.wake() });
   const app = await buildApp({ config, engine, flows, reloader: built.reloader, store, metrics, secrets, logger, state, executions, reads, durable, clean, schedules: scheduler === undefined ? undefined : (flow) => scheduler.scheduler.view(flow) });
   const metricsApp = buildMetricsApp(metrics);
   return {

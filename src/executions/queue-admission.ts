@@ -19,12 +19,12 @@ interface Count {
 }
 
 /**
- * The bounds on queued (async) work: QUEUE_MAX in all, QUEUE_MAX_PER_TENANT per tenant. API
- * requests (`respond-async`) and triggered flows (for the tenant of the execution that triggers
- * them) ask here first, with one instance per process. A request
- * is admitted against the store's count (re-read at most every 100 ms) plus the requests this
- * process admitted and is still writing; the check and the reservation happen in the same tick,
- * so a burst on one replica cannot overshoot. Replicas do not share reservations: with N replicas
+ * The bounds on queued (async) work: QUEUE_MAX in all, QUEUE_MAX_PER_TENANT per tenant. Everything
+ * that writes a `queued` execution asks here first, with one instance per process: API requests
+ * (`respond-async`), triggered flows (for the tenant of the execution that triggers them) and
+ * schedule occurrences (for the local tenant). A request is admitted against the store's count
+ * (re-read at most every 100 ms) plus the requests this process admitted and is still writing;
+ * the check and the reservation happen in the same tick, so a burst on one replica cannot overshoot. Replicas do not share reservations: with N replicas
  * a simultaneous burst can pass a bound by what the other N − 1 admitted within the same 100 ms.
  * Refused: 429 FLOWD_ERR_QUEUE_FULL (this tenant) or 503 FLOWD_ERR_OVERLOADED (everyone), with
  * Retry-After; nothing is written, and `onRefused` is told (the `flowd_queue_refusals_total` metric).

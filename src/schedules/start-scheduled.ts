@@ -4,12 +4,15 @@ import { startedEntry } from '../engine/run/execution.js';
 import type { CompiledSchedule } from '../flows/compile-schedules.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import { LOCAL_TENANT } from '../executions/caller.js';
+import type { QueueAdmission } from '../executions/queue-admission.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 import type { Cleaner } from '../observability/cleaner.js';
 
 export interface StartScheduledOptions {
   readonly engine: Pick<FlowEngine, 'newExecutionId' | 'newJournal'>;
   readonly store: ExecutionStore;
+  /** The queue bounds (an occurrence is queued for the local tenant, like any queued execution). */
+  readonly admission: Pick<QueueAdmission, 'admit'>;
   readonly leaseMs: number;
   readonly idempotencyTtlMs: number;
   readonly clean: Cleaner;
@@ -27,6 +30,9 @@ export function occurrenceKey(flow: string, schedule: string, occurrence: number
  * like `respond-async`), its trigger in the `execution_started` entry. Idempotent per occurrence:
  * a second start of the same occurrence (a replica that crashed before recording it fired, or
  * lost the race) names the execution already created. Returns its id and whether it is new.
+ * Within the queue bounds: a full queue refuses it with their FlowdError (FLOWD_ERR_QUEUE_FULL,
+ * FLOWD_ERR_OVERLOADED), nothing is written, and the scheduler tries the occurrence again next
+ * tick — until it has room, or the occurrence is missed (`missed: skip | run_once`).
  */
 export async function startScheduled(
   options: StartScheduledOptions,
@@ -39,18 +45,25 @@ export async function startScheduled(
   const trigger = { kind: 'schedule' as const, schedule: schedule.name, occurrence: new Date(occurrence).toISOString() };
   journal.append({ ...startedEntry(flow, executionId, schedule.input, { tenant: LOCAL_TENANT }), trigger } as Parameters<typeof journal.append>[0]);
   const key = occurrenceKey(flow.name, schedule.name, occurrence);
-  const created = await options.store.create({
-    executionId,
-    flow: flow.name,
-    version: flow.version,
-    flowHash: flow.hash,
-    tenant: LOCAL_TENANT,
-    options: {},
-    status: 'queued',
-    leaseMs: options.leaseMs,
-    rows: encodeEntries(journal.entries, 0, options.clean),
-    idempotency: { key, fingerprint: key, ttlMs: options.idempotencyTtlMs },
-  });
+  const rows = encodeEntries(journal.entries, 0, options.clean);
+  const admitted = await options.admission.admit(LOCAL_TENANT, 'schedule');
+  let created;
+  try {
+    created = await options.store.create({
+      executionId,
+      flow: flow.name,
+      version: flow.version,
+      flowHash: flow.hash,
+      tenant: LOCAL_TENANT,
+      options: {},
+      status: 'queued',
+      leaseMs: options.leaseMs,
+      rows,
+      idempotency: { key, fingerprint: key, ttlMs: options.idempotencyTtlMs },
+    });
+  } finally {
+    admitted(created?.created === true);
+  }
   if (created.created) options.wake();
   return created.created ? { executionId, created: true } : { executionId: created.executionId, created: false };
 }

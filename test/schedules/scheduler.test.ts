@@ -2,17 +2,18 @@
  * Schedules on the three stores: the store contract (a row per definition, compare-and-set,
  * compare-and-delete), several replicas on one database with fake clocks firing each occurrence
  * exactly once (one stopped midway loses nothing; replicas holding different definitions, or none,
- * do not undo each other), the missed-occurrence policies, and reloads that change or remove a
- * schedule.
+ * do not undo each other), the queue bounds (an occurrence a full queue refuses is tried again),
+ * the missed-occurrence policies, and reloads that change or remove a schedule.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Agent } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeRows } from '../../src/durable/journal-codec.js';
+import { decodeRows, encodeEntry } from '../../src/durable/journal-codec.js';
 import { newExecutionId } from '../../src/engine/ids.js';
 import { Journal } from '../../src/engine/journal/journal.js';
+import { QueueAdmission } from '../../src/executions/queue-admission.js';
 import { compileFlows } from '../../src/flows/compiler.js';
 import type { CompiledFlow } from '../../src/flows/compiled.js';
 import { createBuiltinRegistry } from '../../src/library.js';
@@ -68,7 +69,8 @@ function replica(
 ): Replica {
   const clock = { t: startAt, now: () => clock.t };
   const engine = { newExecutionId: () => newExecutionId(clock.t), newJournal: () => new Journal(() => clock.t) };
-  const starting = { engine, store: executions, leaseMs: 30_000, idempotencyTtlMs: 24 * 3600_000, clean: NO_CLEANING, wake: () => {} };
+  const admission = new QueueAdmission({ store: executions, max: 1_000_000, maxPerTenant: 1_000_000 });
+  const starting = { engine, store: executions, admission, leaseMs: 30_000, idempotencyTtlMs: 24 * 3600_000, clean: NO_CLEANING, wake: () => {} };
   const scheduler = new Scheduler({
     store,
     clock,
@@ -231,6 +233,37 @@ describe.each<Backend>(['memory', 'sqlite', 'postgres'])('schedules on %s', (bac
     await c.scheduler.tick();
     expect(await store.list()).toEqual([]);
     expect(await occurrences(executions)).toEqual(fired);
+  });
+
+  it('a full queue refuses an occurrence (nothing written, counted); the next tick with room starts it', async () => {
+    const db = await createTestDatabase(backend);
+    cleanups.push(() => db.drop());
+    const executions = await db.open();
+    const store = scheduleStore(db, new MemoryScheduleStore());
+    const flow = compile([{ name: 'minutely', cron: '* * * * *', input: { n: 1 }, missed: 'skip' }]);
+    const clock = { t: T0, now: () => clock.t };
+    const refusals: unknown[] = [];
+    const admission = new QueueAdmission({ store: executions, max: 10, maxPerTenant: 1, now: () => clock.t, onRefused: (refusal) => refusals.push(refusal) });
+    const engine = { newExecutionId: () => newExecutionId(clock.t), newJournal: () => new Journal(() => clock.t) };
+    const starting = { engine, store: executions, admission, leaseMs: 30_000, idempotencyTtlMs: 24 * 3600_000, clean: NO_CLEANING, wake: () => {} };
+    const errors: unknown[] = [];
+    const scheduler = new Scheduler({ store, clock, flows: () => [flow], start: (f, schedule, occurrence) => startScheduled(starting, f, schedule, occurrence), onError: (error) => errors.push(error) });
+    // The local tenant's one place is taken (an earlier occurrence, still queued).
+    const filler = await startScheduled(starting, flow, flow.schedules[0]!, Date.parse('2026-03-01T00:00:00Z'));
+    await scheduler.tick(); // registers: next due 00:01
+    clock.t = Date.parse('2026-03-01T00:01:05Z');
+    expect(await scheduler.tick()).toBe(0);
+    expect(errors).toMatchObject([{ code: 'FLOWD_ERR_QUEUE_FULL' }]);
+    expect(refusals).toEqual([{ source: 'schedule', bound: 'tenant' }]);
+    expect(await executions.countQueued()).toBe(1);
+    expect(await store.list('report')).toMatchObject([{ nextDue: Date.parse('2026-03-01T00:01:00Z') }]); // still due
+    // Room again (the filler is cancelled): the same occurrence starts, within the grace period.
+    const cancelled = encodeEntry({ type: 'execution_finished', status: 'cancelled', error: { code: 'FLOWD_ERR_CANCELLED', message: 'test' }, at: clock.t, t: 0 }, 1, NO_CLEANING);
+    expect(await executions.cancel(filler.executionId, [cancelled], { status: 'cancelled', errorCode: 'FLOWD_ERR_CANCELLED' })).toBe('cancelled');
+    clock.t = Date.parse('2026-03-01T00:01:20Z');
+    expect(await scheduler.tick()).toBe(1);
+    expect(await occurrences(executions)).toEqual(['2026-03-01T00:00:00.000Z', '2026-03-01T00:01:00.000Z']);
+    expect(await executions.countQueued()).toBe(1);
   });
 
   it('missed occurrences: skip drops them, run_once runs the newest once; a changed or removed definition\'s row goes once lapsed', async () => {
