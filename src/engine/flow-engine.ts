@@ -1,5 +1,6 @@
 import { FlowNotFoundError, InputValidationError, type FlowdError } from '../errors.js';
 import type { CompiledFlow } from '../flows/compiled.js';
+import { closeComponents, DefinitionUse } from '../flows/definition-use.js';
 import { FlowCatalog } from '../flows/flow-catalog.js';
 import type { JournalEntry } from './journal/entries.js';
 import { captureFor, DEFAULT_CAPTURE, Journal, type CaptureLimits, type JournalSink } from './journal/journal.js';
@@ -80,6 +81,8 @@ export { FlowNotFoundError };
  */
 export class FlowEngine {
   readonly #catalog: FlowCatalog;
+  /** Which definitions run here: a retired one's components are closed when none of its executions runs. */
+  readonly #use: DefinitionUse;
   readonly #runtime: EngineRuntime;
   readonly #running = new Map<string, Execution>();
   readonly #background = new Set<Promise<unknown>>();
@@ -88,6 +91,7 @@ export class FlowEngine {
 
   constructor(options: FlowEngineOptions) {
     this.#catalog = options.flows instanceof FlowCatalog ? options.flows : new FlowCatalog(options.flows.values());
+    this.#use = new DefinitionUse(this.#catalog);
     this.#onClose = options.onClose;
     this.#chain = new MiddlewareChain(options.middleware ?? [], options.logger ?? silentLogger);
     const clock = options.clock ?? systemClock;
@@ -111,6 +115,7 @@ export class FlowEngine {
       runChild: (flow, input, childOptions) => this.#runChild(flow, input, childOptions),
       startTriggered: options.startTriggered ?? ((flow, input, parent) => this.#startInBackground(flow, input, parent)),
       findSucceeded: options.findSucceeded,
+      hold: (flow) => this.#use.hold(flow),
     };
     this.#watchCircuits(this.#catalog.loaded());
     this.#catalog.onSwap((swap) => this.#watchCircuits(swap.added));
@@ -138,7 +143,11 @@ export class FlowEngine {
     const execution = new Execution(this.#runtime, flow, input, options);
     const id = execution.executionId;
     this.#running.set(id, execution);
-    const done = execution.run().finally(() => this.#running.delete(id));
+    const release = this.#use.hold(flow);
+    const done = execution.run().finally(() => {
+      this.#running.delete(id);
+      release();
+    });
     return { executionId: id, done, journal: execution.journal };
   }
 
@@ -209,16 +218,15 @@ export class FlowEngine {
     return this.#running.get(executionId)?.journal;
   }
 
-  /** Waits for background work (triggered flows) to settle, then closes every component. */
+  /**
+   * Waits for background work (triggered flows) to settle, then closes every component: of the
+   * definitions loaded and retired, and of any other one an execution still runs on.
+   */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#background]);
-    const closing: Promise<void>[] = [];
-    for (const flow of this.#catalog.held()) {
-      for (const component of flow.components.values()) {
-        if (component.instance.close !== undefined) closing.push(component.instance.close());
-      }
-    }
-    await Promise.allSettled(closing);
+    const flows = new Set([...this.#catalog.held(), ...this.#use.inUse()]);
+    await Promise.allSettled([...flows].map(closeComponents));
+    await this.#use.settled();
     await this.#onClose?.();
   }
 

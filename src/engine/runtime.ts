@@ -131,6 +131,8 @@ export interface EngineRuntime {
   startTriggered(flow: string, input: unknown, parent: TriggerParent): Promise<string | undefined>;
   /** The latest succeeded execution of `flow` (for `depends_on` with `within_ms`); undefined when none. */
   findSucceeded: FindSucceeded | undefined;
+  /** Marks a definition in use until the returned release is called: its components are not closed meanwhile. */
+  hold(flow: CompiledFlow): () => void;
 }
 
 /** The execution that triggers a dependent flow. */

@@ -59,6 +59,8 @@ export interface TransactionFailureContext {
 export class FlowTransaction {
   readonly #runtime: EngineRuntime;
   readonly #flow: CompiledFlow;
+  /** The definition as the engine knows it (held in use while a phase or the rollback runs). */
+  readonly #definition: CompiledFlow;
   readonly #options: TransactionOptions & { executionId: string; deadlineAt: number };
   readonly #phases: Record<string, unknown> = {};
   readonly #runs = new Map<string, number>();
@@ -83,6 +85,7 @@ export class FlowTransaction {
     this.#runtime = runtime;
     // Compensations are recorded for every compensable phase: rolling back is the point of a transaction.
     this.#flow = flow.transactional ? flow : { ...flow, transactional: true };
+    this.#definition = flow;
     // The deadline counts from here, whenever the first phase runs.
     const now = runtime.clock.now();
     const deadlineAt = now + Math.min(flow.timeoutMs, options.timeoutMs ?? Infinity);
@@ -118,11 +121,13 @@ export class FlowTransaction {
     }
     if (this.#busy) throw new FlowdError('FLOWD_ERR_REQUEST_INVALID', `transaction ${this.executionId}: one phase at a time (await the previous executePhase)`);
     this.#busy = true;
+    const release = this.#runtime.hold(this.#definition);
     try {
       const execution = this.#ensure(input);
       await this.#observedStart;
       return await this.#run(execution, phase, input);
     } finally {
+      release();
       this.#busy = false;
     }
   }
@@ -156,7 +161,12 @@ export class FlowTransaction {
     let status: TerminalStatus = code === undefined ? 'cancelled' : code === 'FLOWD_ERR_FLOW_TIMEOUT' ? 'timed_out' : code === 'FLOWD_ERR_CANCELLED' ? 'cancelled' : 'failed';
     let compensations: CompensationRecord[] = [];
     if (execution.pending.length > 0) {
-      compensations = await runCompensations(execution);
+      const release = this.#runtime.hold(this.#definition);
+      try {
+        compensations = await runCompensations(execution);
+      } finally {
+        release();
+      }
       status = compensations.every((c) => c.status === 'succeeded') ? 'compensated' : 'compensation_failed';
     }
     await this.#end(execution, status, { error: failedWith });

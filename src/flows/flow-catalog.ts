@@ -15,7 +15,11 @@ export interface CatalogSwap {
   /** False when the new set equals the loaded one (nothing swapped, no listener told). */
   readonly changed: boolean;
   readonly changes: readonly CatalogChange[];
-  /** Definitions that left the loaded set: still held for the executions pinned to them. */
+  /**
+   * Definitions that left the loaded set: still held (the newest MAX_RETIRED_DEFINITIONS) for the
+   * executions pinned to them. Their components are closed once no execution runs on them
+   * (DefinitionUse); an execution that runs on one again reopens them.
+   */
   readonly retired: readonly CompiledFlow[];
   /** Definitions that were added (new versions, or new definitions of a version). */
   readonly added: readonly CompiledFlow[];
@@ -29,7 +33,10 @@ export interface DefinitionKey {
   readonly hash: string;
 }
 
-/** Retired definitions kept claimable at most (the newest); older ones are only kept to be closed. */
+/**
+ * Retired definitions kept claimable at most (the newest); older ones are forgotten (an execution
+ * still running on one finishes on it; its components are closed when it ends, see DefinitionUse).
+ */
 export const MAX_RETIRED_DEFINITIONS = 64;
 
 const VERSION_ORDER = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
@@ -55,8 +62,6 @@ export class FlowCatalog {
   #current: ReadonlyMap<string, CompiledFlow> = new Map();
   /** Retired definitions, oldest first, by `name@hash`. */
   readonly #retired = new Map<string, CompiledFlow>();
-  /** Retired beyond the bound: no longer claimable, closed with the catalog. */
-  readonly #dropped: CompiledFlow[] = [];
   #keys: readonly DefinitionKey[] = [];
   #generation = 0;
   readonly #listeners: ((swap: CatalogSwap) => void)[] = [];
@@ -125,9 +130,9 @@ export class FlowCatalog {
     return this.#keys;
   }
 
-  /** Every definition held, loaded, retired or dropped (to close their components at the end). */
+  /** Every definition held, loaded or retired (to close their components at the end). */
   held(): CompiledFlow[] {
-    return [...this.loaded(), ...this.#retired.values(), ...this.#dropped];
+    return [...this.loaded(), ...this.#retired.values()];
   }
 
   /** Told of every swap that changed something, after it took effect. */
@@ -183,9 +188,8 @@ export class FlowCatalog {
     // A definition loaded again is not retired any more.
     for (const flow of this.loaded()) this.#retired.delete(keyOf(flow));
     while (this.#retired.size > MAX_RETIRED_DEFINITIONS) {
-      const [oldest, flow] = this.#retired.entries().next().value as [string, CompiledFlow];
+      const oldest = this.#retired.keys().next().value as string;
       this.#retired.delete(oldest);
-      this.#dropped.push(flow);
     }
   }
 }

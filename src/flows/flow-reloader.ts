@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { ConfigurationError, type ConfigurationIssue } from '../errors.js';
 import type { CompiledFlow } from './compiled.js';
+import { closeComponents } from './definition-use.js';
 import type { CatalogChange, FlowCatalog } from './flow-catalog.js';
 
 /** What asked for a reload. */
@@ -132,6 +133,8 @@ export class FlowReloader {
     try {
       const flows = await this.#options.compile();
       const swap = catalog.replace(flows);
+      // Compiled but not used (equal to a definition held): closed at once. Retired definitions
+      // are closed once no execution runs on them (DefinitionUse, held by the engine).
       for (const flow of swap.discarded) void closeComponents(flow);
       result = { outcome: swap.changed ? 'applied' : 'unchanged', trigger, at: this.#now(), generation: swap.generation, changes: swap.changes, issues: [] };
     } catch (error) {
@@ -146,11 +149,4 @@ export class FlowReloader {
   #now(): number {
     return (this.#options.now ?? Date.now)();
   }
-}
-
-/** Closes a definition's component instances (pools, connections). */
-export async function closeComponents(flow: CompiledFlow): Promise<void> {
-  const closing: Promise<void>[] = [];
-  for (const component of flow.components.values()) if (component.instance.close !== undefined) closing.push(component.instance.close());
-  await Promise.allSettled(closing);
 }

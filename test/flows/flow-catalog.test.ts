@@ -75,13 +75,14 @@ describe('FlowCatalog', () => {
     expect(catalog.claimable()).toEqual([{ name: 'order', hash: v1.hash }, { name: 'order', hash: v2.hash }]);
   });
 
-  it(`keeps at most ${MAX_RETIRED_DEFINITIONS} retired definitions claimable, and every one for closing`, () => {
+  it(`keeps at most ${MAX_RETIRED_DEFINITIONS} retired definitions claimable, and forgets older ones (closed when unused: definition-use.test.ts)`, () => {
     const first = flow('order', 1, 'answer-0');
     const catalog = new FlowCatalog([first]);
     for (let i = 1; i <= MAX_RETIRED_DEFINITIONS + 1; i += 1) catalog.replace([flow('order', 1, `answer-${i}`)]);
     expect(catalog.claimable()).toHaveLength(MAX_RETIRED_DEFINITIONS + 1);
     expect(catalog.pinned('order', first.hash)).toBeUndefined();
-    expect(catalog.held()).toContain(first);
+    expect(catalog.held()).not.toContain(first);
+    expect(catalog.held()).toHaveLength(MAX_RETIRED_DEFINITIONS + 1);
   });
 
   it('tells its listeners of swaps that changed something, and only of those', () => {
