@@ -45,7 +45,12 @@ export interface Component {
   checkRequest?(template: unknown): readonly RequestIssue[];
   /** Resolves when the component can serve calls (a pool can connect); `/health/ready` asks required components. */
   ready?(): Promise<void>;
-  /** Releases pooled resources (connections); called once at shutdown. */
+  /**
+   * Releases pooled resources (connections): at shutdown, and while the process runs when its flow
+   * definition is no longer in use (a reload retired it and no execution runs on it). Never called
+   * under a running call. The component may be called again afterwards (an execution pinned to the
+   * retired definition): it then opens its connections again.
+   */
   close?(): Promise<void>;
   /** Non-secret facts for documents and `GET /flows/{name}`, e.g. `{ target: 'https://payments.example' }`. */
   describe?(): Record<string, unknown>;

@@ -28,7 +28,7 @@ interface Open {
  * Publishes JSON messages to a RabbitMQ (AMQP 0-9-1) exchange on a confirm channel: a phase
  * succeeds only when the broker has confirmed the message. The execution's idempotency key is
  * the message id (and an `idempotency-key` header). One connection per component, opened at
- * the first call and again after it is lost.
+ * the first call and again after it is lost or closed.
  */
 export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentAdapter<AmqpConfig> {
   return {
@@ -38,8 +38,9 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
       const url = parseBrokerUrl(config.url, ['amqp', 'amqps'], 5672);
       const fail = (error: unknown): Error => classifyAmqpError(error, init.name, config.exchange);
       let opening: Promise<Open> | undefined;
-      const open = (): Promise<Open> =>
-        (opening ??= (async () => {
+      const open = (): Promise<Open> => {
+        if (opening !== undefined) return opening;
+        const attempt: Promise<Open> = (async () => {
           const hostname = await checkedHost(url.hostname, options, fail, 'AMQP_CONNECTION');
           const connection = await amqp.connect(
             {
@@ -53,8 +54,9 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
             },
             { servername: url.hostname, timeout: 5000 },
           );
+          // Forgets this connection when it ends, not a newer one opened after a close().
           const reset = (): void => {
-            opening = undefined;
+            if (opening === attempt) opening = undefined;
           };
           connection.on('error', reset);
           connection.on('close', reset);
@@ -68,10 +70,13 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
             await connection.close().catch(() => undefined);
             throw error;
           }
-        })()).catch((error: unknown) => {
-          opening = undefined;
+        })().catch((error: unknown) => {
+          if (opening === attempt) opening = undefined;
           throw failureOf(error) === undefined ? fail(error) : error;
         });
+        opening = attempt;
+        return attempt;
+      };
       return {
         async execute(raw, ctx) {
           const request = parsePublish(RequestSchema, raw, config.routing_keys, 'routing_key', init.name);

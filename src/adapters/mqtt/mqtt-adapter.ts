@@ -30,8 +30,9 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
       const url = parseBrokerUrl(config.url, ['mqtt', 'mqtts'], 1883);
       const fail = (error: unknown): Error => classifyMqttError(error, init.name);
       let opening: Promise<MqttClient> | undefined;
-      const open = (): Promise<MqttClient> =>
-        (opening ??= (async () => {
+      const open = (): Promise<MqttClient> => {
+        if (opening !== undefined) return opening;
+        const attempt: Promise<MqttClient> = (async () => {
           const checked = await checkedHost(url.hostname, options, fail, 'MQTT_CONNECTION');
           const client = await mqtt.connectAsync({
             protocol: url.protocol === 'mqtts:' ? 'mqtts' : 'mqtt',
@@ -42,17 +43,21 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
             reconnectPeriod: 0,
             ...(url.username === '' ? {} : { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }),
           });
+          // Forgets this client when it ends, not a newer one opened after a close().
           const reset = (): void => {
-            opening = undefined;
+            if (opening === attempt) opening = undefined;
             client.end(true);
           };
           client.on('close', reset);
           client.on('error', reset);
           return client;
-        })()).catch((error: unknown) => {
-          opening = undefined;
+        })().catch((error: unknown) => {
+          if (opening === attempt) opening = undefined;
           throw failureOf(error) === undefined ? fail(error) : error;
         });
+        opening = attempt;
+        return attempt;
+      };
       return {
         async execute(raw, ctx) {
           const request = parsePublish(RequestSchema, raw, config.topics, 'topic', init.name);

@@ -35,8 +35,9 @@ export function createNatsAdapter(options: EgressTargetOptions = {}): ComponentA
       const url = parseBrokerUrl(config.url, ['nats', 'tls'], 4222);
       const fail = (error: unknown): Error => classifyNatsError(error, init.name);
       let opening: Promise<Open> | undefined;
-      const open = (): Promise<Open> =>
-        (opening ??= (async () => {
+      const open = (): Promise<Open> => {
+        if (opening !== undefined) return opening;
+        const attempt: Promise<Open> = (async () => {
           const checked = await checkedHost(url.hostname, options, fail, 'NATS_CONNECTION');
           // With TLS the certificate is checked against the name, which a DNS rebinding cannot fake.
           const host = url.protocol === 'tls:' ? url.hostname : checked;
@@ -47,14 +48,18 @@ export function createNatsAdapter(options: EgressTargetOptions = {}): ComponentA
             timeout: 5000,
             maxReconnectAttempts: -1,
           });
+          // Forgets this connection when it ends, not a newer one opened after a close().
           void connection.closed().then(() => {
-            opening = undefined;
+            if (opening === attempt) opening = undefined;
           });
           return { connection, js: jetstream(connection) };
-        })()).catch((error: unknown) => {
-          opening = undefined;
+        })().catch((error: unknown) => {
+          if (opening === attempt) opening = undefined;
           throw failureOf(error) === undefined ? fail(error) : error;
         });
+        opening = attempt;
+        return attempt;
+      };
       return {
         async execute(raw, ctx) {
           const request = parsePublish(RequestSchema, raw, config.subjects, 'subject', init.name);

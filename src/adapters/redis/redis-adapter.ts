@@ -32,7 +32,8 @@ interface RedisUrl {
 /**
  * Runs a safe subset of Redis commands (get/set with TTL, del, incr, expire, hashes, lists, publish,
  * a lock with an expiry) chosen in the flow file, with arguments bound from the phase's request.
- * One connection per component, opened at the first call, closed at shutdown.
+ * One connection per component, opened at the first call (again after a close), closed at
+ * shutdown or when its flow definition is no longer in use.
  */
 export function createRedisAdapter(options: RedisAdapterOptions = {}): ComponentAdapter<RedisConfig> {
   return {
@@ -44,11 +45,18 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): Component
       const limits = { maxItems: config.max_items ?? DEFAULT_MAX_ITEMS };
       let client: Promise<Redis> | undefined;
       let instance: Redis | undefined;
-      const open = (): Promise<Redis> =>
-        (client ??= connect(url, config, options, (created) => (instance = created))).catch((error: unknown) => {
-          client = undefined;
+      const open = (): Promise<Redis> => {
+        if (client !== undefined) return client;
+        // A connection a close() abandoned while it was opening is not taken for the current one.
+        const attempt: Promise<Redis> = connect(url, config, options, (created) => {
+          if (client === attempt) instance = created;
+        }).catch((error: unknown) => {
+          if (client === attempt) client = undefined;
           throw error;
         });
+        client = attempt;
+        return attempt;
+      };
       /** Drops a connection that did not answer in time; the next call opens a new one. */
       const dropIfStuck = (): void => {
         if (instance !== undefined && instance.status !== 'ready') {
@@ -80,9 +88,12 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): Component
           await (await open()).ping();
         },
         async close() {
-          const redis = instance;
+          const opening = client;
+          const current = instance;
           client = undefined;
           instance = undefined;
+          // Still opening (a readiness check): close what it opens. The next call opens anew.
+          const redis = current ?? (await opening?.catch(() => undefined));
           if (redis === undefined) return;
           if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
           else redis.disconnect();

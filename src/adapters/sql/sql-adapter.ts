@@ -35,7 +35,8 @@ export type SqlAdapterOptions = EgressTargetOptions;
 
 /**
  * Runs declared SQL statements against PostgreSQL or MySQL/MariaDB with values bound from the
- * phase's request — never spliced into SQL text. One pool per component, opened at the first call.
+ * phase's request — never spliced into SQL text. One pool per component, opened at the first call
+ * (again after a close).
  */
 export function createSqlAdapter(options: SqlAdapterOptions = {}): ComponentAdapter<SqlConfig> {
   return {
@@ -51,17 +52,24 @@ export function createSqlAdapter(options: SqlAdapterOptions = {}): ComponentAdap
       }
       const maxRows = config.max_rows ?? DEFAULT_MAX_ROWS;
       let driver: Promise<SqlDriver> | undefined;
-      const open = (): Promise<SqlDriver> =>
-        (driver ??= resolveTarget(url, options).then((target) =>
-          createDriver(target, {
-            max: config.pool?.max ?? 10,
-            idleTimeoutMs: config.pool?.idle_timeout_ms ?? 30_000,
-            connectTimeoutMs: config.pool?.connect_timeout_ms ?? 5_000,
-          }),
-        )).catch((error: unknown) => {
-          driver = undefined;
-          throw error;
-        });
+      const open = (): Promise<SqlDriver> => {
+        if (driver !== undefined) return driver;
+        const attempt: Promise<SqlDriver> = resolveTarget(url, options)
+          .then((target) =>
+            createDriver(target, {
+              max: config.pool?.max ?? 10,
+              idleTimeoutMs: config.pool?.idle_timeout_ms ?? 30_000,
+              connectTimeoutMs: config.pool?.connect_timeout_ms ?? 5_000,
+            }),
+          )
+          .catch((error: unknown) => {
+            // Not a newer pool opened after a close().
+            if (driver === attempt) driver = undefined;
+            throw error;
+          });
+        driver = attempt;
+        return attempt;
+      };
       const lookup = (call: StatementCallValue) => {
         const statement = statements.get(call.statement);
         if (statement === undefined) throw new TerminalError(`component "${init.name}" has no statement "${call.statement}"`, { reason: 'SQL_UNKNOWN_STATEMENT' });
