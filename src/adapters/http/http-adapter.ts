@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { ComponentError, isFlowdError } from '../../errors.js';
 import type { AdapterContext, ComponentAdapter } from '../types.js';
+import { checkHttpRequestTemplate } from './request-check.js';
 import {
   assertSafeHeaders,
   createTargetBase,
@@ -134,6 +135,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): ComponentAdapter
           ctx.sent?.({ method: first.method, url: url.href, headers, ...(request.body === undefined || body === undefined ? {} : { body: request.body }) });
           return send(options, first, config, redirectOrigins, maxBytes, ctx, init.name);
         },
+        checkRequest: checkHttpRequestTemplate,
         describe: () => ({ target: base.origin }),
       };
     },

@@ -119,7 +119,8 @@ describe('which failures are retried', () => {
 
   it('never retries a request the http adapter rejects (validation)', async () => {
     upstream.script('/thing', ok());
-    const engine = await engineWith([callFlow(upstream, { method: 'BREW' })]);
+    // Built by an expression: a literal method flowd does not send is refused at load (request-template.test.ts).
+    const engine = await engineWith([callFlow(upstream, { method: "{% 'BREW' %}" })]);
 
     const record = await engine.execute('call', {});
 
