@@ -59,12 +59,17 @@ function clientErrorDetail(code: Problem['code'], request: FastifyRequest): stri
   return undefined;
 }
 
+/** Refusals at a bound (in-flight executions, queues, shutting down): logged as warnings, not errors. */
+const SHEDDING: ReadonlySet<string> = new Set(['FLOWD_ERR_OVERLOADED', 'FLOWD_ERR_QUEUE_FULL', 'FLOWD_ERR_SHUTTING_DOWN']);
+
 /** Turns every error and every unknown route into `application/problem+json`. */
 export function registerErrorHandling(app: FastifyInstance, routes: { allowedMethods(path: string): string[] }): void {
   app.setErrorHandler((error: FastifyError | FlowdError | Error, request, reply) => {
     const instance = request.id;
     if (error instanceof FlowdError) {
-      if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+      // Load shedding is the service working as designed: a warning without a stack (a burst made hundreds of error lines).
+      if (SHEDDING.has(error.code)) request.log.warn({ code: error.code, reason: error.message }, 'request refused: the service is at a bound');
+      else if (error.status >= 500) request.log.error({ err: error }, 'request failed');
       return sendProblem(reply, problemFromError(error, instance), retryAfterFor(error));
     }
     const fastifyError = error as FastifyError;

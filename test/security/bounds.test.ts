@@ -48,13 +48,18 @@ describe('MAX_INFLIGHT_EXECUTIONS under a burst of simultaneous requests', () =>
   });
 
   it('a refused request is a problem with Retry-After, and the slot comes back when an execution ends', async () => {
-    t = await startService([SLOW], { MAX_INFLIGHT_EXECUTIONS: '1', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent' });
+    t = await startService([SLOW], { MAX_INFLIGHT_EXECUTIONS: '1', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn' });
     const service = t.service;
     const first = service.app.inject({ method: 'POST', url: '/flows/slow/execute', payload: { input: {} } }).then((response) => response);
     while (service.executions.inflight === 0) await new Promise((resolve) => setImmediate(resolve));
     const refused = await service.app.inject({ method: 'POST', url: '/flows/slow/execute', payload: { input: {} } });
     expectProblem(refused, 503, 'FLOWD_ERR_OVERLOADED');
     expect(refused.headers['retry-after']).toBe('1');
+    // Load shedding is logged as a warning without a stack, not as an error of the service.
+    const lines = t.logs().trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string; code?: string; err?: unknown });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'request refused: the service is at a bound')).toMatchObject([{ level: 40, code: 'FLOWD_ERR_OVERLOADED' }]);
+    expect(lines.some((line) => line.err !== undefined)).toBe(false);
     expect((await first).statusCode).toBe(200);
     expect((await service.app.inject({ method: 'POST', url: '/flows/slow/execute', payload: { input: {} } })).statusCode).toBe(200);
   });
