@@ -173,9 +173,11 @@ export interface paths {
                                 current: boolean;
                                 /** @description Content hash of the definition; executions are pinned to it. */
                                 hash: string;
+                                /** @description The flow file, by its name in FLOWS_DIR. */
                                 source: string;
                                 description: string;
                             }[];
+                            /** @description The flow file, by its name in FLOWS_DIR. */
                             source: string;
                             inputSchema: {
                                 [key: string]: unknown;
@@ -280,9 +282,11 @@ export interface paths {
                                 current: boolean;
                                 /** @description Content hash of the definition; executions are pinned to it. */
                                 hash: string;
+                                /** @description The flow file, by its name in FLOWS_DIR. */
                                 source: string;
                                 description: string;
                             }[];
+                            /** @description The flow file, by its name in FLOWS_DIR. */
                             source: string;
                             inputSchema: {
                                 [key: string]: unknown;

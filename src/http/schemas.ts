@@ -46,7 +46,7 @@ export const FlowVersionSchema = z.object({
   version: z.string(),
   current: z.boolean(),
   hash: z.string().describe('Content hash of the definition; executions are pinned to it.'),
-  source: z.string(),
+  source: z.string().describe('The flow file, by its name in FLOWS_DIR.'),
   description: z.string(),
 });
 
@@ -57,7 +57,7 @@ export const FlowDetailSchema = z.object({
   hash: z.string().describe('Content hash of the definition; executions are pinned to it.'),
   description: z.string(),
   versions: z.array(FlowVersionSchema).describe('Every loaded version of the flow, oldest first.'),
-  source: z.string(),
+  source: z.string().describe('The flow file, by its name in FLOWS_DIR.'),
   inputSchema: z.record(z.string(), z.unknown()),
   examples: z.record(z.string(), z.unknown()),
   definition: z.record(z.string(), z.unknown()),

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -29,7 +30,7 @@ export function flowRoutes(deps: AppDeps): FastifyPluginAsyncZod {
       version: version.version,
       current: version === current,
       hash: version.hash,
-      source: version.source,
+      source: fileName(version.source),
       description: version.description,
     }));
     return { ...detail, current: flow === current, versions };
@@ -120,6 +121,11 @@ export function flowRoutes(deps: AppDeps): FastifyPluginAsyncZod {
   };
 }
 
+/** The flow file's name in FLOWS_DIR: where the server keeps it is not the caller's business. */
+function fileName(source: string): string {
+  return path.basename(source);
+}
+
 type DefinitionDetail = Omit<z.infer<typeof FlowDetailSchema>, 'current' | 'versions' | 'schedules'>;
 
 function describeFlow(flow: CompiledFlow, deps: AppDeps): DefinitionDetail {
@@ -128,7 +134,7 @@ function describeFlow(flow: CompiledFlow, deps: AppDeps): DefinitionDetail {
     version: flow.version,
     hash: flow.hash,
     description: flow.description,
-    source: flow.source,
+    source: fileName(flow.source),
     inputSchema: flow.inputSchema,
     examples: { ...flow.examples },
     definition: flow.definition,
