@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import pinoPretty from 'pino-pretty';
 import type { SecretStore } from '../flows/secrets.js';
 import { createSensitiveFieldMatcher, redactSensitiveLogLine } from './sensitive-fields.js';
 
@@ -46,7 +47,21 @@ export function createRootLogger(options: RootLoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (pretty) {
-    return pino({ ...config, transport: { target: 'pino-pretty', options: { colorize: true } } });
+    // In this thread (a transport's worker cannot take functions): problems are shown as written,
+    // one per line with their carets under the expression, not as JSON strings with `\n` in them.
+    const stream = pinoPretty({
+      colorize: options.destination === undefined && process.stdout.isTTY === true,
+      // Synchronous to stdout, so the last lines before an exit are not lost (pretty logs are for people, not for throughput).
+      ...(options.destination === undefined ? { sync: true } : { destination: options.destination }),
+      customPrettifiers: { problems: prettyProblems },
+    });
+    return pino(config, stream);
   }
   return options.destination === undefined ? pino(config) : pino(config, options.destination);
+}
+
+/** `problems` of a rejected reload (one string per problem, some over several lines), for a terminal. */
+function prettyProblems(value: string | object): string {
+  const problems = Array.isArray(value) ? value.map(String) : [typeof value === 'string' ? value : JSON.stringify(value)];
+  return problems.map((problem) => `\n    - ${problem.replaceAll('\n', '\n      ')}`).join('');
 }

@@ -291,14 +291,17 @@ describe('pretty output (child processes, real stdout pipe)', () => {
       printLine({ LOG_LEVEL: 'debug' }),
     ]);
     expect(isJsonLines(pipe)).toBe(true);
-    expect(JSON.parse(pipe.trim())).toMatchObject({ level: 30, msg: 'info line', probe: 'info-probe', service: 'flowd' });
+    expect(JSON.parse(pipe.trim().split('\n')[0]!)).toMatchObject({ level: 30, msg: 'info line', probe: 'info-probe', service: 'flowd' });
     for (const pretty of [forced, tty]) {
       expect(isJsonLines(pretty)).toBe(false);
       expect(pretty).toContain('INFO');
       expect(pretty).toContain('info line');
+      // A reload's problems as written: the caret on its own line under the expression, not a JSON string with \n in it.
+      expect(pretty).toMatch(/- flows\/a\.yaml: phases\[0\]\.request: syntax error\n +input\.a &\n +\^/);
+      expect(pretty).not.toContain('\\n');
     }
     expect(isJsonLines(ttyOff)).toBe(true);
-    expect(debug.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['debug line', 'info line']);
+    expect(debug.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['debug line', 'info line', 'problems line']);
     expect(pipe).not.toContain('debug line');
   }, 60_000);
 });
