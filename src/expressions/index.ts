@@ -16,9 +16,9 @@ export {
 } from './limits.js';
 export {
   DEFAULT_EXPRESSION_ISOLATION,
-  EVALUATION_GROUP,
   closeExpressionWorkers,
   getExpressionIsolation,
+  setEvaluationGroup,
   setExpressionIsolation,
   startExpressionWorkers,
   type ExpressionIsolation,

@@ -18,7 +18,7 @@ import { recover } from './recovery.js';
 import { SuspendRun } from './suspension.js';
 import { PhaseFailure, summarize, type Scope } from './scope.js';
 import { traceParentOf } from '../trace-context.js';
-import { EVALUATION_GROUP } from '../../expressions/index.js';
+import { setEvaluationGroup } from '../../expressions/index.js';
 
 /**
  * One run of one flow: appends what happens to its journal, walks the phase tree (PhaseRunner),
@@ -83,13 +83,10 @@ export class Execution implements ExecutionContext {
         this.#detachCaller = () => caller.removeEventListener('abort', onAbort);
       }
     }
-    this.#scope = {
-      input,
-      phases: {},
-      execution: { id: executionId, flow: flow.name, version: flow.version, startedAt: isoTime(this.journal.started.at) },
-      deps: {},
-      [EVALUATION_GROUP]: this.journal.started.tenant ?? '',
-    };
+    this.#scope = { input, phases: {}, execution: { id: executionId, flow: flow.name, version: flow.version, startedAt: isoTime(this.journal.started.at) }, deps: {} };
+    // Expression workers serve tenants in turn (isolated-evaluation.ts).
+    const tenant = this.journal.started.tenant;
+    if (tenant !== undefined) setEvaluationGroup(this.#scope.execution, tenant);
   }
 
   /** The middleware's view of the execution, made when a middleware needs one. */

@@ -1,5 +1,5 @@
 import { BulkheadRejectedError, CircuitOpenError, FlowdError } from '../../errors.js';
-import { isPromiseLike, type EVALUATION_GROUP } from '../../expressions/index.js';
+import { isPromiseLike } from '../../expressions/index.js';
 import type { ErrorSummary } from '../record.js';
 
 /** The data expressions see. `phases` is shared by the whole execution (a map item gets a copy). */
@@ -10,8 +10,6 @@ export interface Scope {
   readonly deps: Record<string, unknown>;
   readonly item?: unknown;
   readonly index?: number;
-  /** Whose evaluations these are (the tenant): expression workers serve callers in turn. */
-  readonly [EVALUATION_GROUP]?: string;
 }
 
 /** Where a phase runs: map item index and loop pass, to key journal entries and checkpoints. */

@@ -33,11 +33,22 @@ const QUEUE_PER_WORKER = 256;
 const WORKER_HEAP_MB = 256;
 
 /**
- * The scope member naming whose evaluation it is (the caller's tenant): the pool serves callers in
- * turn, so one flooding it with slow expressions does not hold up the others. A symbol: expressions
- * cannot read it, and it is not copied to the worker.
+ * Whose evaluations these are (the caller's tenant), by the scope's `execution` object (shared by
+ * every copy of an execution's scope): the pool serves callers in turn, so one flooding it with
+ * slow expressions does not hold up the others. Expressions cannot see it, and it is not copied
+ * to the worker.
  */
-export const EVALUATION_GROUP: unique symbol = Symbol('flowd.evaluationGroup');
+const groups = new WeakMap<object, string>();
+
+/** Names the tenant an execution's evaluations are served for (`scope.execution`). */
+export function setEvaluationGroup(execution: object, group: string): void {
+  groups.set(execution, group);
+}
+
+function groupOf(scope: Readonly<Record<string, unknown>>): string {
+  const execution = scope['execution'];
+  return typeof execution === 'object' && execution !== null ? (groups.get(execution) ?? '') : '';
+}
 
 let settings: ExpressionIsolation = DEFAULT_EXPRESSION_ISOLATION;
 let pool: ExpressionWorkerPool | undefined;
@@ -98,8 +109,7 @@ export async function evaluateIsolated(
 ): Promise<unknown> {
   if (settings.workers === 0) return evaluateBounded(expression, scope, where, source);
   try {
-    const group = (scope as { [EVALUATION_GROUP]?: string })[EVALUATION_GROUP] ?? '';
-    return await workerPool().run({ source, where, scope: roots === undefined ? scope : pick(scope, roots), limits: getExpressionLimits() }, group);
+    return await workerPool().run({ source, where, scope: roots === undefined ? scope : pick(scope, roots), limits: getExpressionLimits() }, groupOf(scope));
   } catch (error) {
     if (error instanceof UncloneableScopeError) return evaluateBounded(expression, scope, where, source);
     throw error;

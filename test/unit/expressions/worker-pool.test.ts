@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ExpressionError, FlowdError } from '../../../src/errors.js';
 import { compileExpression } from '../../../src/expressions/index.js';
+import { buildEngine } from '../../../src/library.js';
 import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../../../src/expressions/limits.js';
 import { ExpressionWorkerPool, type WorkerPoolOptions } from '../../../src/expressions/isolation/worker-pool.js';
 
@@ -145,6 +146,23 @@ describe('isolated evaluation through compileExpression', () => {
       expect(run.mock.calls.at(-1)![0].scope).toBe(scope);
     } finally {
       run.mockRestore();
+    }
+  });
+
+  it("queues an execution's evaluations under its tenant (served in turn), and none of it reaches the worker", async () => {
+    const run = vi.spyOn(ExpressionWorkerPool.prototype, 'run');
+    const built = await buildEngine({ flows: [{ name: 'sorter', phases: [{ id: 'sort', component: 'transform', request: '{% $sort(input.list) %}' }] }] });
+    try {
+      const record = await built.engine.execute('sorter', { list: [2, 1] }, { tenant: 'alice' });
+      expect(record.output).toEqual([1, 2]);
+      const [request, group] = run.mock.calls.at(-1)!;
+      expect(group).toBe('alice');
+      expect(JSON.stringify(request.scope)).not.toContain('alice');
+      await built.engine.execute('sorter', { list: [2, 1] });
+      expect(run.mock.calls.at(-1)![1]).toBe('');
+    } finally {
+      run.mockRestore();
+      await built.engine.close();
     }
   });
 });
