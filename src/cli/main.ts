@@ -15,6 +15,8 @@ Commands:
       --example NAME                     exit 0 when it succeeded, 1 when it did not, 2 when it could not start
       --timeout-ms N
       --signal name=JSON                 when it waits for signal "name", deliver this payload (repeatable, in order)
+      --callback phase=JSON              when it waits for the callback of a call phase, answer it with this body:
+                                         {"status":"succeeded","output":…} or {"status":"failed","error":{"message":…}}
       --advance DURATION                 then move the clock on (e.g. 3d) past a time wait or a wait's timeout
   doc <flow> [--out file] [--date D]     the flow's document (Markdown) on stdout or into a file
   doc --all --out dir [--check]          every flow's document into dir/<flow>.md (--check: fail on drift)
@@ -35,6 +37,7 @@ const OPTIONS = {
   example: { type: 'string' },
   'timeout-ms': { type: 'string' },
   signal: { type: 'string', multiple: true },
+  callback: { type: 'string', multiple: true },
   advance: { type: 'string' },
   out: { type: 'string' },
   all: { type: 'boolean' },
@@ -61,9 +64,9 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   validate: { options: ['flows', 'secrets'], positionals: 1, run: (io, dir, v) => validateCommand(io, dir ?? v.flows, { secrets: v.secrets === true }) },
   run: {
-    options: ['flows', 'input', 'example', 'timeout-ms', 'signal', 'advance'],
+    options: ['flows', 'input', 'example', 'timeout-ms', 'signal', 'callback', 'advance'],
     positionals: 1,
-    run: (io, flow, v) => runCommand(io, flow, { flows: v.flows, input: v.input, example: v.example, timeoutMs: v['timeout-ms'], signal: v.signal, advance: v.advance }),
+    run: (io, flow, v) => runCommand(io, flow, { flows: v.flows, input: v.input, example: v.example, timeoutMs: v['timeout-ms'], signal: v.signal, callback: v.callback, advance: v.advance }),
   },
   doc: {
     options: ['flows', 'out', 'all', 'check', 'date'],
