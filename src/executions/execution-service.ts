@@ -1,11 +1,12 @@
 import { FlowdError, InputValidationError } from '../errors.js';
-import { FlowNotFoundError, type FlowEngine } from '../engine/flow-engine.js';
+import type { FlowEngine } from '../engine/flow-engine.js';
 import type { Journal } from '../engine/journal/journal.js';
 import { TERMINAL_STATUSES, type ExecutionRecord, type ExecutionStatus, type WaitingRecord } from '../engine/record.js';
 import { recordView } from '../engine/journal/record-view.js';
 import { startedEntry } from '../engine/run/execution.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import type { FlowCatalog } from '../flows/flow-catalog.js';
+import { didYouMean } from '../flows/suggest.js';
 import { callerKey, fingerprint } from '../durable/idempotency.js';
 import { encodeEntries } from '../durable/journal-codec.js';
 import type { LeasedRuns } from '../durable/leased-runs.js';
@@ -241,12 +242,14 @@ export class ExecutionService {
   }
 }
 
-/** The current version of a flow, or the version asked for; FlowNotFoundError names the loaded versions. */
+/** The current version of a flow, or the version asked for; FLOWD_ERR_FLOW_NOT_FOUND names the closest flow, or the loaded versions. */
 export function findFlow(flows: FlowCatalog, name: string, version: string | undefined): CompiledFlow {
   const flow = version === undefined ? flows.get(name) : flows.getVersion(name, version);
   if (flow !== undefined) return flow;
   const versions = flows.versionsOf(name).map((loaded) => loaded.version);
-  if (version === undefined || versions.length === 0) throw new FlowNotFoundError(name);
+  if (version === undefined || versions.length === 0) {
+    throw new FlowdError('FLOWD_ERR_FLOW_NOT_FOUND', `no flow named "${name}" is loaded${didYouMean(name, [...flows.keys()])}; GET /flows lists them`);
+  }
   throw new FlowdError('FLOWD_ERR_FLOW_NOT_FOUND', `flow "${name}" has no version "${version}" loaded (loaded versions: ${versions.join(', ')})`);
 }
 

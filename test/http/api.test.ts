@@ -61,6 +61,10 @@ describe('POST /flows/{name}/execute', () => {
 
   it('404 for an unknown flow', async () => {
     expectProblem(await execute('no-such-flow', { input: {} }), 404, 'FLOWD_ERR_FLOW_NOT_FOUND');
+    const typo = expectProblem(await execute('loyalty-pionts', { input: {} }), 404, 'FLOWD_ERR_FLOW_NOT_FOUND');
+    expect(typo['detail']).toBe('no flow named "loyalty-pionts" is loaded (did you mean "loyalty-points"?); GET /flows lists them');
+    const doc = expectProblem(await service.app.inject({ method: 'GET', url: '/flows/loyalty-pionts/doc' }), 404, 'FLOWD_ERR_FLOW_NOT_FOUND');
+    expect(doc['detail']).toContain('(did you mean "loyalty-points"?)');
   });
 
   it('400 for a flow name that is not a name', async () => {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { EnvConfig } from '../../config/env.js';
 import { renderFlowDocument } from '../../docs/flow-document.js';
-import { FlowNotFoundError } from '../../engine/flow-engine.js';
+import { findFlow } from '../../executions/execution-service.js';
 import { readFlowFigures } from '../../observability/flow-figures.js';
 import type { AppDeps } from '../app-deps.js';
 import { FlowNameParams, problemResponses } from '../schemas.js';
@@ -21,8 +21,7 @@ export function flowDocRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         response: { 200: z.string(), ...problemResponses(400, 404) },
       },
     }, async (request, reply) => {
-      const flow = deps.flows.get(request.params.name);
-      if (flow === undefined) throw new FlowNotFoundError(request.params.name);
+      const flow = findFlow(deps.flows, request.params.name, undefined);
       const document = renderFlowDocument(flow, {
         flows: deps.flows.current(),
         date: new Date().toISOString().slice(0, 10),
