@@ -74,7 +74,7 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): Component
             // Redis runs each command atomically and cannot stop one it received; on abort the
             // attempt stops waiting, and a connection that does not answer is dropped and reopened.
             return await abortable(
-              open().then((redis) => spec.run(redis, args, limits)),
+              open().then((redis) => spec.run(redis, args, { maxItems: limits.maxItems, idempotencyKey: ctx.idempotencyKey })),
               ctx.signal,
               dropIfStuck,
             );

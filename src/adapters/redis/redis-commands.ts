@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { didYouMean, listNames } from '../../flows/suggest.js';
 import { TerminalError } from '../failures.js';
@@ -16,13 +16,27 @@ interface CommandSpec {
   readonly required: Readonly<Record<string, ArgKind>>;
   readonly optional?: Readonly<Record<string, ArgKind>>;
   /** Sends the command; `a` holds the checked arguments (keys already prefixed). */
-  readonly run: (client: Redis, a: Args, limits: { maxItems: number }) => Promise<Record<string, unknown>>;
+  readonly run: (client: Redis, a: Args, call: CallContext) => Promise<Record<string, unknown>>;
 }
 
 type Args = Record<string, unknown> & { key: string };
 
+/** What a command may use besides its arguments: the list cap, and the call's idempotency key (stable across its attempts). */
+export interface CallContext {
+  readonly maxItems: number;
+  readonly idempotencyKey: string;
+}
+
 /** Compare-and-delete: releases a lock only when it still holds the token its acquirer got. */
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/**
+ * Takes the lock for `token`, or confirms it already holds it (an earlier attempt of the same call
+ * took it and its answer was lost) and renews its expiry: an attempt run again never finds itself
+ * locked out by its own lock.
+ */
+const TAKE_LOCK =
+  "local held = redis.call('get', KEYS[1]) if held == false then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 elseif held == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 else return 0 end";
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   get: { required: { key: 'key' }, run: async (c, a) => ({ value: await c.get(a.key) }) },
@@ -43,21 +57,22 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   lrange: {
     required: { key: 'key' },
     optional: { start: 'integer', stop: 'integer' },
-    run: async (c, a, limits) => {
+    run: async (c, a, call) => {
       const start = (a['start'] as number | undefined) ?? 0;
       const stop = (a['stop'] as number | undefined) ?? -1;
       // Ask for one past the cap at most, so a long list is never read whole.
-      const capped = start >= 0 && (stop < 0 || stop - start + 1 > limits.maxItems) ? start + limits.maxItems : stop;
+      const capped = start >= 0 && (stop < 0 || stop - start + 1 > call.maxItems) ? start + call.maxItems : stop;
       const values = await c.lrange(a.key, start, capped);
-      return values.length > limits.maxItems ? { values: values.slice(0, limits.maxItems), truncated: true } : { values };
+      return values.length > call.maxItems ? { values: values.slice(0, call.maxItems), truncated: true } : { values };
     },
   },
   publish: { required: { channel: 'channel', message: 'value' }, run: async (c, a) => ({ receivers: await c.publish(a['channel'] as string, a['message'] as string) }) },
   lock: {
     required: { key: 'key', ttl_ms: 'ttl' },
-    run: async (c, a) => {
-      const token = randomBytes(16).toString('hex');
-      const acquired = (await c.set(a.key, token, 'PX', a['ttl_ms'] as number, 'NX')) === 'OK';
+    run: async (c, a, call) => {
+      // The same for every attempt of this call (and after a resume), different for every other call.
+      const token = createHash('sha256').update(`${call.idempotencyKey}\u0000${a.key}`).digest('hex').slice(0, 32);
+      const acquired = (await c.eval(TAKE_LOCK, 1, a.key, token, a['ttl_ms'] as number)) === 1;
       return acquired ? { acquired, token } : { acquired };
     },
   },

@@ -1,12 +1,14 @@
 /**
  * The redis adapter against the machine's real Redis: the command subset with bound arguments and a
- * key prefix, TTLs, the lock (NX + PX, token-checked release), a dropped connection retried, a
+ * key prefix, TTLs, the lock (taken once per call, token-checked release), a dropped connection retried, a
  * timeout on a server that never answers, compensation, the journal showing what was sent.
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisAdapter } from '../../../src/adapters/redis/redis-adapter.js';
+import type { AdapterContext } from '../../../src/adapters/types.js';
 import { makeFlowDir } from '../../helpers/flow-dir.js';
 import { startTestService, type TestService } from '../../helpers/service.js';
 
@@ -202,7 +204,7 @@ describe('redis adapter on the real Redis', () => {
     expect(view.phases.find((p) => p.id === 'put')!.calls[0]!.request).toEqual({ command: 'set', key: `${PREFIX}k1`, value: hostile, ttl_ms: 60000 });
   });
 
-  it('takes a lock once (SET NX PX with a random token) and releases it only with that token', async () => {
+  it('takes a lock once (with a token of its call) and releases it only with that token', async () => {
     const record = await execute('locks', { id: 'o1' });
     expect(record.status).toBe('succeeded');
     const view = await detail(record.executionId);
@@ -213,6 +215,34 @@ describe('redis adapter on the real Redis', () => {
     expect(output('wrong_release')).toEqual({ released: false });
     expect(output('release')).toEqual({ released: true });
     expect(await redis.exists(`${PREFIX}lock:o1`)).toBe(0);
+  });
+
+  it('an attempt run again (its first answer lost) finds the lock its own call took, not a stranger: same token, expiry renewed', async () => {
+    const component = createRedisAdapter().create({ url: 'redis://127.0.0.1:6379/0', key_prefix: PREFIX }, { name: 'kv', flow: 'f' });
+    const ctx = (idempotencyKey: string, attempt: number): AdapterContext => ({
+      signal: new AbortController().signal,
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as AdapterContext['logger'],
+      attempt,
+      executionId: 'e',
+      flow: 'f',
+      phase: 'take',
+      component: 'kv',
+      idempotencyKey,
+    });
+    try {
+      const request = { command: 'lock', key: 'lock:retried', ttl_ms: 5000 };
+      const first = (await component.execute(request, ctx('exec-1:take', 1))) as { acquired: boolean; token?: string };
+      await redis.pexpire(`${PREFIX}lock:retried`, 1000);
+      const again = (await component.execute({ ...request, ttl_ms: 30000 }, ctx('exec-1:take', 2))) as { acquired: boolean; token?: string };
+      expect(first.acquired).toBe(true);
+      expect(again).toEqual({ acquired: true, token: first.token });
+      expect(await redis.pttl(`${PREFIX}lock:retried`)).toBeGreaterThan(5000);
+      // Another call (another execution, or another phase) is locked out while it is held.
+      expect(await component.execute(request, ctx('exec-2:take', 1))).toEqual({ acquired: false });
+      expect(await component.execute({ command: 'unlock', key: 'lock:retried', token: first.token }, ctx('exec-1:release', 1))).toEqual({ released: true });
+    } finally {
+      await component.close?.();
+    }
   });
 
   it('compensates a SET with its DEL when a later phase fails', async () => {
