@@ -40,10 +40,8 @@ export function executionLinks(options: {
     const journal = engine.newJournal(flow);
     journal.append(startedEntry(flow, executionId, input, { parentId: parent.executionId, tenant }));
     const rows = encodeEntries(journal.entries, 0, options.clean);
-    const admitted = await options.admission.admit(tenant, 'trigger');
-    let created;
-    try {
-      created = await options.store.create({
+    const created = await options.admission.queue(tenant, 'trigger', () =>
+      options.store.create({
         executionId,
         flow: name,
         version: flow.version,
@@ -55,10 +53,8 @@ export function executionLinks(options: {
         leaseMs: options.leaseMs,
         rows,
         idempotency: { key: triggerKey(parent.executionId, name, print), fingerprint: print, ttlMs: options.idempotencyTtlMs },
-      });
-    } finally {
-      admitted(created?.created === true);
-    }
+      }),
+    );
     options.wake();
     return created.created ? executionId : created.executionId;
   };

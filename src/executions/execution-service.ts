@@ -202,10 +202,8 @@ export class ExecutionService {
     journal.append(startedEntry(flow, executionId, request.input, { ...stored, tenant: request.caller.tenant }));
     // The target as asked for: an explicit version, or "the current one" (a retry after a deploy replays the first answer).
     const print = request.idempotencyKey === undefined ? undefined : fingerprint(request.version === undefined ? flow.name : `${flow.name}@${request.version}`, request.input);
-    const admitted = status === 'queued' ? await options.admission.admit(request.caller.tenant) : undefined;
-    let created;
-    try {
-      created = await options.store.create({
+    const write = () =>
+      options.store.create({
         executionId,
         flow: flow.name,
         version: flow.version,
@@ -222,9 +220,8 @@ export class ExecutionService {
             ? undefined
             : { key: callerKey(request.caller.tenant, request.idempotencyKey), fingerprint: print!, ttlMs: options.idempotencyTtlMs },
       });
-    } finally {
-      admitted?.(created?.created === true);
-    }
+    // Queued work passes the queue bounds; a run that starts now is bounded by MAX_INFLIGHT_EXECUTIONS instead.
+    const created = status === 'queued' ? await options.admission.queue(request.caller.tenant, 'api', write) : await write();
     if (created.created) return { kind: 'created', journal, lease: created.lease };
     if (created.fingerprint !== print) {
       throw new FlowdError('FLOWD_ERR_IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request; use a new key', {

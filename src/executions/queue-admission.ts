@@ -51,6 +51,22 @@ export class QueueAdmission {
     this.#onRefused = options.onRefused;
   }
 
+  /**
+   * Writes a queued execution within the bounds: reserves a place for `tenant`, runs `create` (the
+   * store write), and keeps the place when it created the execution, gives it back otherwise (an
+   * idempotent replay, a failed write).
+   */
+  async queue<T extends { readonly created: boolean }>(tenant: string, source: QueueSource, create: () => Promise<T>): Promise<T> {
+    const admitted = await this.admit(tenant, source);
+    let result: T | undefined;
+    try {
+      result = await create();
+      return result;
+    } finally {
+      admitted(result?.created === true);
+    }
+  }
+
   /** Reserves a place for `tenant`; call the returned function with whether the execution was queued. */
   async admit(tenant: string, source: QueueSource = 'api'): Promise<(queued: boolean) => void> {
     const all = this.#count('*');

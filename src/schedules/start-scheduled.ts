@@ -12,7 +12,7 @@ export interface StartScheduledOptions {
   readonly engine: Pick<FlowEngine, 'newExecutionId' | 'newJournal'>;
   readonly store: ExecutionStore;
   /** The queue bounds (an occurrence is queued for the local tenant, like any queued execution). */
-  readonly admission: Pick<QueueAdmission, 'admit'>;
+  readonly admission: Pick<QueueAdmission, 'queue'>;
   readonly leaseMs: number;
   readonly idempotencyTtlMs: number;
   readonly clean: Cleaner;
@@ -46,10 +46,8 @@ export async function startScheduled(
   journal.append({ ...startedEntry(flow, executionId, schedule.input, { tenant: LOCAL_TENANT }), trigger } as Parameters<typeof journal.append>[0]);
   const key = occurrenceKey(flow.name, schedule.name, occurrence);
   const rows = encodeEntries(journal.entries, 0, options.clean);
-  const admitted = await options.admission.admit(LOCAL_TENANT, 'schedule');
-  let created;
-  try {
-    created = await options.store.create({
+  const created = await options.admission.queue(LOCAL_TENANT, 'schedule', () =>
+    options.store.create({
       executionId,
       flow: flow.name,
       version: flow.version,
@@ -60,10 +58,8 @@ export async function startScheduled(
       leaseMs: options.leaseMs,
       rows,
       idempotency: { key, fingerprint: key, ttlMs: options.idempotencyTtlMs },
-    });
-  } finally {
-    admitted(created?.created === true);
-  }
+    }),
+  );
   if (created.created) options.wake();
   return created.created ? { executionId, created: true } : { executionId: created.executionId, created: false };
 }
