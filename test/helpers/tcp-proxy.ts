@@ -2,6 +2,8 @@
  * A TCP proxy on loopback in front of a real server (a database, a broker), for tests that must
  * lose a connection in the middle of a conversation: `cut('reset')` resets every connection through
  * it (RST), `cut('close')` closes them in order (FIN). New connections go through as before.
+ * `freeze()` stops passing bytes either way without closing anything (a hung server: connections
+ * stay open, nothing answers), new connections included, until `thaw()` passes what was held back.
  */
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 
@@ -10,11 +12,18 @@ export interface TcpProxy {
   /** Connections open through the proxy now. */
   readonly open: () => number;
   cut(how: 'reset' | 'close'): void;
+  freeze(): void;
+  thaw(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
+  let frozen = false;
+  const link = ([client, upstream]: [Socket, Socket]): void => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
   const server = createServer((client) => {
     const upstream = createConnection({ port: targetPort, host: targetHost });
     const pair: [Socket, Socket] = [client, upstream];
@@ -26,8 +35,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (!frozen) link(pair);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -39,6 +47,20 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         else client.end();
         upstream.destroy();
       }
+    },
+    freeze() {
+      frozen = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    thaw() {
+      if (!frozen) return;
+      frozen = false;
+      for (const pair of pairs) link(pair);
     },
     async close() {
       for (const [client, upstream] of pairs) {
