@@ -83,6 +83,34 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
   });
 }
 
+/**
+ * A readiness check that makes the broker answer (an open connection says nothing about a hung
+ * broker): `send` does one round trip. A check still unanswered is shared by the checks after it,
+ * so a hung broker does not pile requests up on the connection; each waits at most `ms`.
+ */
+export function roundTripCheck(send: () => Promise<unknown>, ms: number): () => Promise<void> {
+  let inFlight: Promise<unknown> | undefined;
+  return async () => {
+    if (inFlight === undefined) {
+      const started = send();
+      const done = (): void => {
+        if (inFlight === started) inFlight = undefined;
+      };
+      started.then(done, done);
+      inFlight = started;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the broker did not answer within ${ms} ms`)), ms);
+    });
+    try {
+      await Promise.race([inFlight, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 /** `scheme://user:pass@host:port` checked: the scheme is one of `schemes`; the URL itself never appears in messages. */
 export function parseBrokerUrl(text: string, schemes: readonly string[], defaultPort: number): URL & { portNumber: number } {
   let url: URL;

@@ -2,7 +2,7 @@ import amqp from 'amqplib';
 import { z } from 'zod';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
-import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, untilAborted } from '../messaging.js';
+import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck, untilAborted } from '../messaging.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const AmqpConfigSchema = z.strictObject({
@@ -18,6 +18,8 @@ export const AmqpConfigSchema = z.strictObject({
 export type AmqpConfig = z.infer<typeof AmqpConfigSchema>;
 
 const RequestSchema = publishRequestSchema('routing_key');
+/** How long a readiness check waits for the broker's answer (/health/ready bounds it too). */
+const READY_TIMEOUT_MS = 5000;
 
 interface Open {
   readonly connection: amqp.ChannelModel;
@@ -77,6 +79,14 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
         opening = attempt;
         return attempt;
       };
+      // Readiness asks the broker about the exchange on the open channel (one round trip), so a
+      // hung broker or a deleted exchange fails it; at most one such question is unanswered.
+      const ready = roundTripCheck(async () => {
+        const { channel } = await open();
+        await channel.checkExchange(config.exchange).catch((error: unknown) => {
+          throw failureOf(error) === undefined ? fail(error) : error;
+        });
+      }, READY_TIMEOUT_MS);
       return {
         async execute(raw, ctx) {
           const request = parsePublish(RequestSchema, raw, config.routing_keys, 'routing_key', init.name);
@@ -102,9 +112,7 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
           return { confirmed: true, exchange: config.exchange, routing_key: request.destination, message_id: ctx.idempotencyKey };
         },
         checkRequest: (template) => checkDestination(template, 'routing_key', config.routing_keys),
-        async ready() {
-          await open();
-        },
+        ready,
         async close() {
           const current = opening;
           opening = undefined;

@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
-import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, untilAborted } from '../messaging.js';
+import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck, untilAborted } from '../messaging.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const MqttConfigSchema = z.strictObject({
@@ -16,6 +16,13 @@ export const MqttConfigSchema = z.strictObject({
 export type MqttConfig = z.infer<typeof MqttConfigSchema>;
 
 const RequestSchema = publishRequestSchema('topic');
+/**
+ * Readiness unsubscribes from this topic, which flowd never subscribes to: the broker must answer
+ * (UNSUBACK, "no subscription existed") and nothing changes on it, no message is published.
+ */
+export const MQTT_READINESS_TOPIC = 'flowd/readiness';
+/** How long a readiness check waits for the broker's answer (/health/ready bounds it too). */
+const READY_TIMEOUT_MS = 5000;
 
 /**
  * Publishes JSON messages over MQTT 5 with QoS 1: a phase succeeds when the broker's PUBACK
@@ -58,6 +65,13 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
         opening = attempt;
         return attempt;
       };
+      // One round trip the broker must answer, so a hung broker fails readiness; at most one unanswered.
+      const ready = roundTripCheck(async () => {
+        const client = await open();
+        await client.unsubscribeAsync(MQTT_READINESS_TOPIC).catch((error: unknown) => {
+          throw failureOf(error) === undefined ? fail(error) : error;
+        });
+      }, READY_TIMEOUT_MS);
       return {
         async execute(raw, ctx) {
           const request = parsePublish(RequestSchema, raw, config.topics, 'topic', init.name);
@@ -80,9 +94,7 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
           }
         },
         checkRequest: (template) => checkDestination(template, 'topic', config.topics),
-        async ready() {
-          await open();
-        },
+        ready,
         async close() {
           const current = opening;
           opening = undefined;

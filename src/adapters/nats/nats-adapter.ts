@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
-import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, untilAborted } from '../messaging.js';
+import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck, untilAborted } from '../messaging.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const NatsConfigSchema = z.strictObject({
@@ -16,6 +16,8 @@ export const NatsConfigSchema = z.strictObject({
 export type NatsConfig = z.infer<typeof NatsConfigSchema>;
 
 const RequestSchema = publishRequestSchema('subject');
+/** How long a readiness check waits for the server's answer (/health/ready bounds it too). */
+const READY_TIMEOUT_MS = 5000;
 
 interface Open {
   readonly connection: NatsConnection;
@@ -77,10 +79,11 @@ export function createNatsAdapter(options: EgressTargetOptions = {}): ComponentA
           }
         },
         checkRequest: (template) => checkDestination(template, 'subject', config.subjects),
-        async ready() {
+        // A PING the server must answer; at most one unanswered (see roundTripCheck).
+        ready: roundTripCheck(async () => {
           const { connection } = await open();
           await connection.flush();
-        },
+        }, READY_TIMEOUT_MS),
         async close() {
           const current = opening;
           opening = undefined;
