@@ -49,6 +49,9 @@ export function createNatsAdapter(options: EgressTargetOptions = {}): ComponentA
             ...(url.protocol === 'tls:' ? { tls: {} } : {}),
             timeout: 5000,
             maxReconnectAttempts: -1,
+            // Only the server the URL names (the address EGRESS_ALLOW checked): the servers a
+            // cluster advertises (INFO connect_urls) are not added, so a reconnect never goes there.
+            ignoreClusterUpdates: true,
           });
           // Forgets this connection when it ends, not a newer one opened after a close().
           void connection.closed().then(() => {
