@@ -64,8 +64,13 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
           connection.on('close', reset);
           try {
             const channel = await connection.createConfirmChannel();
-            channel.on('error', reset);
-            channel.on('close', reset);
+            // A channel the broker closed (a 404 on a deleted exchange…) leaves the connection unused: close it too.
+            const drop = (): void => {
+              reset();
+              void connection.close().catch(() => undefined);
+            };
+            channel.on('error', drop);
+            channel.on('close', drop);
             await channel.checkExchange(config.exchange);
             return { connection, channel };
           } catch (error) {

@@ -89,7 +89,6 @@ describe('required amqp and mqtt components and a hung broker', () => {
     expect(amqpProxy.open()).toBe(1);
     expect(mqttProxy.open()).toBe(1);
 
-
     amqpProxy.thaw();
     mqttProxy.thaw();
     await pastCache();
@@ -97,5 +96,25 @@ describe('required amqp and mqtt components and a hung broker', () => {
     // The same connections serve again.
     expect(amqpProxy.open()).toBe(1);
     expect(mqttProxy.open()).toBe(1);
+  });
+
+  it('a deleted exchange makes it unready; the connection whose channel the broker closed is closed, not leaked', async () => {
+    await pastCache();
+    expect((await ready()).statusCode).toBe(200);
+    expect(amqpProxy.open()).toBe(1);
+    const admin = await rabbit.createChannel();
+    await admin.deleteExchange(exchange);
+    await pastCache();
+    const gone = await ready();
+    expect(gone.statusCode).toBe(503);
+    expect(gone.body.detail).toContain('brokers/events: ');
+    // RabbitMQ closes the channel (404); the adapter closes that connection instead of keeping it open unused.
+    for (let i = 0; i < 100 && amqpProxy.open() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(amqpProxy.open()).toBe(0);
+    await admin.assertExchange(exchange, 'topic', { durable: false });
+    await admin.close();
+    await pastCache();
+    expect((await ready()).statusCode).toBe(200);
+    expect(amqpProxy.open()).toBe(1);
   });
 });
