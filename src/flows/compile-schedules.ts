@@ -22,10 +22,11 @@ const COMMON_ZONES = ['UTC', 'Europe/London', 'Europe/Paris', 'Europe/Berlin', '
 
 /**
  * Checks a flow's schedules (unique names, cron, time zone, input against the flow's input
- * schema), reporting each problem at its path; returns the valid ones.
+ * schema), reporting each problem at its path; returns the valid ones. A schedule missing its
+ * name or cron (an invalid one, already reported) has the rest checked and is not returned.
  */
 export function compileSchedules(
-  schedules: readonly ScheduleDefinition[],
+  schedules: readonly Partial<ScheduleDefinition>[],
   validateInput: ((input: unknown) => readonly InputIssue[] | undefined) | undefined,
   report: (path: string, message: string) => void,
 ): CompiledSchedule[] {
@@ -33,12 +34,13 @@ export function compileSchedules(
   const seen = new Set<string>();
   schedules.forEach((schedule, index) => {
     const at = `schedules[${index}]`;
+    const { name, cron: pattern } = schedule;
     let ok = true;
-    if (seen.has(schedule.name)) {
-      report(`${at}.name`, `schedule name "${schedule.name}" is used twice in this flow; give each schedule its own name`);
+    if (name !== undefined && seen.has(name)) {
+      report(`${at}.name`, `schedule name "${name}" is used twice in this flow; give each schedule its own name`);
       ok = false;
     }
-    seen.add(schedule.name);
+    if (name !== undefined) seen.add(name);
     const timezone = schedule.timezone ?? 'UTC';
     if (!knownZone(timezone)) {
       const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : COMMON_ZONES;
@@ -46,27 +48,29 @@ export function compileSchedules(
       ok = false;
     }
     let cron: Cron | undefined;
-    try {
-      cron = new Cron(schedule.cron, { paused: true, ...(ok ? { timezone } : {}) });
-    } catch (error) {
-      const why = (error as Error).message.replace(/^CronPattern: /, '');
-      report(`${at}.cron`, `invalid cron expression "${schedule.cron}": ${why}; use five fields "minute hour day-of-month month day-of-week" (e.g. "0 2 * * *"), optionally with seconds first`);
-      ok = false;
+    if (pattern !== undefined) {
+      try {
+        cron = new Cron(pattern, { paused: true, ...(ok ? { timezone } : {}) });
+      } catch (error) {
+        const why = (error as Error).message.replace(/^CronPattern: /, '');
+        report(`${at}.cron`, `invalid cron expression "${pattern}": ${why}; use five fields "minute hour day-of-month month day-of-week" (e.g. "0 2 * * *"), optionally with seconds first`);
+        ok = false;
+      }
     }
     const input = schedule.input ?? {};
     for (const issue of validateInput?.(input) ?? []) {
       report(`${at}.input${issue.path.slice('input'.length)}`, `schedule input does not match the flow's input schema: ${issue.message}`);
       ok = false;
     }
-    if (ok && cron !== undefined && cron.nextRun(new Date(0)) === null && cron.nextRun() === null) {
-      report(`${at}.cron`, `cron expression "${schedule.cron}" never fires; check its day and month fields`);
+    if (ok && pattern !== undefined && cron !== undefined && cron.nextRun(new Date(0)) === null && cron.nextRun() === null) {
+      report(`${at}.cron`, `cron expression "${pattern}" never fires; check its day and month fields`);
       ok = false;
     }
-    if (!ok || cron === undefined) return;
+    if (!ok || cron === undefined || name === undefined || pattern === undefined) return;
     const parsed = cron;
     compiled.push({
-      name: schedule.name,
-      cron: schedule.cron,
+      name,
+      cron: pattern,
       timezone,
       input,
       missed: schedule.missed ?? 'skip',

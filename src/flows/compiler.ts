@@ -19,6 +19,10 @@ import { didYouMean, listNames } from './suggest.js';
 export { DEFAULT_BULKHEAD_QUEUE, DEFAULT_CALL_TIMEOUT_MS } from './compile-component.js';
 export const DEFAULT_FLOW_TIMEOUT_MS = 30_000;
 
+type Dependency = NonNullable<FlowDefinition['depends_on']>[number];
+type Trigger = NonNullable<FlowDefinition['triggers']>[number];
+type Recovery = NonNullable<FlowDefinition['recovery_flow']>;
+
 /** A flow before validation: parsed from a file (`source` is its path) or given in code. */
 export interface FlowSource {
   readonly source: string;
@@ -106,32 +110,34 @@ function compileFlow(
   const rootScope = { available: new Set<string>(), inMap: false };
   const { phases, available } = compilePhaseList(flow.phases, 'phases', rootScope, ctx);
   const output = flow.output === undefined ? undefined : compileChecked(flow.output, 'output', { available, inMap: false }, ctx, []);
-  const dependsOn = (flow.depends_on ?? []).map((dependency, index) => ({
-    flow: dependency.flow,
-    input: dependency.input === undefined ? undefined : compileChecked(dependency.input, `depends_on[${index}].input`, rootScope, ctx, []),
-    withinMs: dependency.within_ms,
-    correlationKey:
+  // With problems reported, entries may lack a required key (parse-flow.ts): their other keys are still checked.
+  const references: FlowReference[] = [...ctx.subflows];
+  const dependsOn = ((flow.depends_on ?? []) as readonly Partial<Dependency>[]).flatMap((dependency, index) => {
+    const input = dependency.input === undefined ? undefined : compileChecked(dependency.input, `depends_on[${index}].input`, rootScope, ctx, []);
+    const correlationKey =
       dependency.correlation_key === undefined
         ? undefined
-        : compileChecked(dependency.correlation_key, `depends_on[${index}].correlation_key`, rootScope, ctx, []),
-  }));
-  const triggers = (flow.triggers ?? []).map((trigger, index) => ({
-    flow: trigger.flow,
-    on: trigger.on ?? 'succeeded',
-    input: trigger.input === undefined ? undefined : compileChecked(trigger.input, `triggers[${index}].input`, { available, inMap: false }, ctx, ['output']),
-  }));
+        : compileChecked(dependency.correlation_key, `depends_on[${index}].correlation_key`, rootScope, ctx, []);
+    if (dependency.flow === undefined) return [];
+    references.push({ target: dependency.flow, path: `depends_on[${index}].flow`, kind: 'depends_on' });
+    return [{ flow: dependency.flow, input, withinMs: dependency.within_ms, correlationKey }];
+  });
+  const triggers = ((flow.triggers ?? []) as readonly Partial<Trigger>[]).flatMap((trigger, index) => {
+    const input = trigger.input === undefined ? undefined : compileChecked(trigger.input, `triggers[${index}].input`, { available, inMap: false }, ctx, ['output']);
+    if (trigger.flow === undefined) return [];
+    references.push({ target: trigger.flow, path: `triggers[${index}].flow`, kind: 'trigger' });
+    return [{ flow: trigger.flow, on: trigger.on ?? 'succeeded', input }];
+  });
+  const recoveryFlow = flow.recovery_flow as string | Partial<Exclude<Recovery, string>> | undefined;
   const recovery =
-    flow.recovery_flow === undefined
+    recoveryFlow === undefined
       ? undefined
-      : typeof flow.recovery_flow === 'string'
-        ? { flow: flow.recovery_flow, on: undefined }
-        : { flow: flow.recovery_flow.flow, on: flow.recovery_flow.on === undefined ? undefined : new Set(flow.recovery_flow.on) };
-  const references: FlowReference[] = [
-    ...ctx.subflows,
-    ...dependsOn.map((dependency, index) => ({ target: dependency.flow, path: `depends_on[${index}].flow`, kind: 'depends_on' as const })),
-    ...triggers.map((trigger, index) => ({ target: trigger.flow, path: `triggers[${index}].flow`, kind: 'trigger' as const })),
-    ...(recovery === undefined ? [] : [{ target: recovery.flow, path: 'recovery_flow', kind: 'recovery' as const }]),
-  ];
+      : typeof recoveryFlow === 'string'
+        ? { flow: recoveryFlow, on: undefined }
+        : recoveryFlow.flow === undefined
+          ? undefined
+          : { flow: recoveryFlow.flow, on: recoveryFlow.on === undefined ? undefined : new Set(recoveryFlow.on) };
+  if (recovery !== undefined) references.push({ target: recovery.flow, path: 'recovery_flow', kind: 'recovery' });
   const inputSchema = flow.input ?? { type: 'object' };
   const validateInput = parsed.failedFields.has('input') ? undefined : compileInputSchema(inputSchema, (path, message) => counted([path], message));
   if (validateInput !== undefined) {

@@ -1,6 +1,17 @@
 import { isPlainObject, mustBe, parseFields, type Reporter } from './parse-fields.js';
 import { parsePhaseList } from './parse-phases.js';
-import { COMPONENT_NAME_PATTERN, ComponentSchema, FlowDefinitionSchema, type ComponentDefinition, type FlowDefinition } from './schema.js';
+import {
+  COMPONENT_NAME_PATTERN,
+  ComponentSchema,
+  DependencySchema,
+  EXAMPLE_NAME_PATTERN,
+  FlowDefinitionSchema,
+  RecoveryObjectSchema,
+  TriggerSchema,
+  type ComponentDefinition,
+  type FlowDefinition,
+} from './schema.js';
+import { ScheduleSchema } from './schedule-schema.js';
 import { plainZodIssues } from './zod-words.js';
 
 export interface ParsedFlow {
@@ -10,7 +21,12 @@ export interface ParsedFlow {
    * when nothing was reported.
    */
   readonly definition: FlowDefinition;
-  /** Top-level fields present but invalid (their checks are skipped: no follow-up noise). */
+  /**
+   * Top-level fields present but invalid (their checks are skipped: no follow-up noise), except
+   * that the entries of `depends_on`, `triggers`, `schedules`, `examples` and a `recovery_flow`
+   * mapping stand alone: such a field keeps its entries, each with its valid keys only (a required
+   * one may be missing), so one bad entry or key does not hide the checks of the rest.
+   */
   readonly failedFields: ReadonlySet<string>;
   /** Components present but invalid: phases naming them are not reported again. */
   readonly brokenComponents: ReadonlySet<string>;
@@ -35,6 +51,10 @@ export function parseFlowDefinition(value: unknown, report: Reporter): ParsedFlo
     return undefined;
   }
   const { data, failed } = parseFields(value, FlowDefinitionSchema, [], counted, ['phases', 'components']);
+  for (const field of failed) {
+    const entries = salvageEntries(field, value[field]);
+    if (entries !== undefined) data[field] = entries;
+  }
   const brokenComponents = new Set<string>();
   if (value['components'] !== undefined) {
     data['components'] = parseComponents(value['components'], counted, brokenComponents);
@@ -71,4 +91,23 @@ function parseComponents(value: unknown, report: Reporter, broken: Set<string>):
     }
   }
   return components;
+}
+
+const NO_REPORT: Reporter = () => undefined;
+const LIST_ENTRIES = { depends_on: DependencySchema, triggers: TriggerSchema, schedules: ScheduleSchema } as const;
+
+/**
+ * What the later checks (flow references, expressions, schedule and example inputs) can still use
+ * of a field that failed, its problems already reported: every entry in its place, with its valid
+ * keys (an entry that is not a mapping is empty); examples with a valid name. Undefined when
+ * nothing stands alone (the field is not a list or a mapping).
+ */
+function salvageEntries(field: string, value: unknown): unknown {
+  if (Object.hasOwn(LIST_ENTRIES, field) && Array.isArray(value)) {
+    const schema = LIST_ENTRIES[field as keyof typeof LIST_ENTRIES];
+    return value.map((entry) => (isPlainObject(entry) ? parseFields(entry, schema, [], NO_REPORT).data : {}));
+  }
+  if (field === 'recovery_flow' && isPlainObject(value)) return parseFields(value, RecoveryObjectSchema, [], NO_REPORT).data;
+  if (field === 'examples' && isPlainObject(value)) return Object.fromEntries(Object.entries(value).filter(([name]) => EXAMPLE_NAME_PATTERN.test(name)));
+  return undefined;
 }

@@ -284,13 +284,12 @@ export const COMPONENT_POLICY_KEYS = [
   'required',
 ] as const;
 
-export const RecoverySchema = z.union([
-  flowName,
-  z.strictObject({
-    flow: flowName,
-    on: z.array(z.string()).optional(),
-  }),
-]);
+export const RecoveryObjectSchema = z.strictObject({
+  flow: flowName,
+  on: z.array(z.string()).optional(),
+});
+
+export const RecoverySchema = z.union([flowName, RecoveryObjectSchema]);
 
 export const DependencySchema = z.strictObject({
   flow: flowName,

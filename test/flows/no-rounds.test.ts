@@ -1,0 +1,91 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Agent } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../src/cli/cli-io.js';
+import { runCli } from '../../src/cli/main.js';
+import { ConfigurationError } from '../../src/errors.js';
+import { compileFlows } from '../../src/flows/compiler.js';
+import { parseFlowText } from '../../src/flows/loader.js';
+import { createBuiltinRegistry } from '../../src/library.js';
+
+/**
+ * One problem must not hide another of the same file until it is fixed ("fix four, get four new
+ * ones"): an invalid key or entry leaves the checks of the rest (flow references, expressions,
+ * components, examples) running in the same pass.
+ */
+
+const dispatcher = new Agent();
+const scratch = await mkdtemp(path.join(tmpdir(), 'flowd-rounds-'));
+afterAll(async () => {
+  await dispatcher.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** `flowd validate` on a directory holding `files`: the problem lines it prints (its summary line left out). */
+async function validate(files: Record<string, string>): Promise<string[]> {
+  const dir = await mkdtemp(path.join(scratch, 'flows-'));
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  let stderr = '';
+  const io: CliIo = { stdout: () => undefined, stderr: (text) => void (stderr += text), cwd: dir, env: {} };
+  expect(await runCli(['validate', dir], io)).toBe(1);
+  return stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !/^\d+ problems? in \d+ files?$/.test(line))
+    .map((line) => line.slice(line.indexOf(': ') + 2));
+}
+
+/** The problems of one flow file (path: message), loaded beside `beta`. */
+function problems(text: string): string[] {
+  const beta = 'name: beta\nphases:\n  - { id: a, component: transform, request: 1 }\n';
+  const sources = [text, beta].map((source, index) => ({ source: `f${index}.yaml`, definition: (parseFlowText(source, 'yaml') as { value: unknown }).value }));
+  try {
+    compileFlows(sources, { adapters: createBuiltinRegistry({ dispatcher }), env: {} });
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    return error.issues.map((issue) => `${issue.path}: ${issue.message.split('\n')[0]}`);
+  }
+  throw new Error('expected the flow to be refused');
+}
+
+const PHASES = 'phases:\n  - { id: a, component: transform, request: 1 }\n';
+
+describe('flowd validate reports independent problems of a file in one pass (found by an audit)', () => {
+  it('an unknown key in a depends_on entry and the unknown flow it names', async () => {
+    const lines = await validate({
+      'a.yaml': `name: a\ndepends_on:\n  - { flow: betta, within: 60000 }\n${PHASES}`,
+      'beta.yaml': `name: beta\n${PHASES}`,
+    });
+    expect(lines).toEqual([
+      'depends_on[0].within: unknown key "within"; allowed here: correlation_key, flow, input, within_ms',
+      'depends_on[0].flow: unknown flow "betta" (did you mean "beta"?); flows in this directory: a, beta',
+    ]);
+  });
+});
+
+describe('what else one problem no longer hides', () => {
+  it('triggers, a recovery flow, schedules and examples: each entry checked on its own', () => {
+    const text = [
+      'name: a',
+      'input: { type: object, properties: { s: { type: string } } }',
+      'examples: { "bad name": {}, good: { s: 1 } }',
+      'recovery_flow: { flow: betta, onn: [x] }',
+      'triggers: [{ flow: betta, when: succeeded, input: "{% phases.nope %}" }]',
+      'schedules: [{ name: Nightly, cron: "0 2 * * *", input: { s: 2 } }]',
+      PHASES,
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'examples.bad name: "bad name" is not a valid name here: must match ^[A-Za-z0-9_-]{1,64}$',
+      'recovery_flow.onn: unknown key "onn" (did you mean "on"?); allowed here: flow, on',
+      'triggers[0].when: unknown key "when"; allowed here: flow, input, on',
+      'schedules[0].name: must match ^[a-z0-9][a-z0-9_-]{0,63}$ (found the string "Nightly")',
+      'triggers[0].input: references phases.nope, but no phase has the id "nope"; phases that have run here: a',
+      'examples.good.s: example does not match the input schema: must be a string (found an integer)',
+      'schedules[0].input.s: schedule input does not match the flow\'s input schema: must be a string (found an integer)',
+      'triggers[0].flow: unknown flow "betta" (did you mean "beta"?); flows in this directory: a, beta',
+      'recovery_flow: unknown flow "betta" (did you mean "beta"?); flows in this directory: a, beta',
+    ]);
+  });
+});
