@@ -6,7 +6,7 @@ import { collectPhaseIds, compileChecked, compilePhaseList, type PhaseCompileCon
 import type { CompiledComponent, CompiledFlow } from './compiled.js';
 import { FlowCatalog } from './flow-catalog.js';
 import { checkFlowReferences, type FlowReference, type FlowReferences } from './flow-references.js';
-import { compileInputSchema } from './input-schema.js';
+import { compileInputSchema, salvagedInputValidator } from './input-schema.js';
 import { collectWaits } from './compile-wait.js';
 import { compileSchedules } from './compile-schedules.js';
 import type { Reporter } from './parse-fields.js';
@@ -140,16 +140,18 @@ function compileFlow(
   if (recovery !== undefined) references.push({ target: recovery.flow, path: 'recovery_flow', kind: 'recovery' });
   const inputSchema = flow.input ?? { type: 'object' };
   const validateInput = parsed.failedFields.has('input') ? undefined : compileInputSchema(inputSchema, (path, message) => counted([path], message));
-  if (validateInput !== undefined) {
+  // A schema with problems (reported above) still checks examples and schedule inputs where what it allows is sure.
+  const checkInput = validateInput ?? (parsed.failedFields.has('input') ? undefined : salvagedInputValidator(inputSchema));
+  if (checkInput !== undefined) {
     for (const [name, example] of Object.entries(flow.examples ?? {})) {
-      for (const issue of validateInput(example) ?? []) counted([`examples.${name}${issue.path.slice('input'.length)}`], `example does not match the input schema: ${issue.message}`);
+      for (const issue of checkInput(example) ?? []) counted([`examples.${name}${issue.path.slice('input'.length)}`], `example does not match the input schema: ${issue.message}`);
     }
   }
   const waits = collectWaits(phases, (path, message) => counted([path], message));
   if (waits.durable && flow.persistence === 'none') {
     counted(['persistence'], 'a flow that waits is stored while it waits (and resumed from the store): persistence "none" cannot apply; remove it, or set "all" or "failed"');
   }
-  const schedules = compileSchedules(flow.schedules ?? [], validateInput, (path, message) => counted([path], message));
+  const schedules = compileSchedules(flow.schedules ?? [], checkInput, (path, message) => counted([path], message));
   if (issueCount > 0 || validateInput === undefined) {
     for (const component of components.values()) void component.instance.close?.();
     return { flow: undefined, references };

@@ -1,4 +1,4 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { InputIssue } from '../errors.js';
 import { linearRegExp, makeValidationLinear } from './json-schema-engine.js';
@@ -40,6 +40,9 @@ const SCHEMA_SINGLES = ['items', 'additionalProperties', 'unevaluatedProperties'
 const SCHEMA_LISTS = ['prefixItems', 'allOf', 'anyOf', 'oneOf'];
 
 type Report = (path: string, message: string) => void;
+/** Where something is inside a schema: keys and list indices. */
+type Segment = string | number;
+export type InputValidator = (input: unknown) => readonly InputIssue[] | undefined;
 
 /**
  * Compiles a flow's input JSON Schema. An invalid schema is reported in plain words, every
@@ -53,7 +56,7 @@ export function compileInputSchema(
   report: Report,
   /** Where the schema is (its issues' paths start with it) and what it checks (issues about values start with `root`). */
   at: { readonly path: string; readonly root: string } = { path: 'input', root: 'input' },
-): ((input: unknown) => readonly InputIssue[] | undefined) | undefined {
+): InputValidator | undefined {
   let problems = 0;
   checkKeywords(schema, at.path, (path, message) => {
     problems += 1;
@@ -71,35 +74,124 @@ export function compileInputSchema(
     report(at.path, `invalid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
+  return validatorOf(validate, at.root);
+}
+
+function validatorOf(validate: ValidateFunction, root: string): InputValidator {
   return (input) => {
     if (validate(input)) return undefined;
     const errors = validate.errors ?? [];
-    if (errors.length <= MAX_ISSUES) return plainJsonSchemaIssues(errors, at.root, input, false);
+    if (errors.length <= MAX_ISSUES) return plainJsonSchemaIssues(errors, root, input, false);
     // A small body can hold thousands of mistakes: the answer names the first ones and counts the rest.
-    const issues = plainJsonSchemaIssues(errors.slice(0, MAX_ISSUES), at.root, input, false);
-    return [...issues, { path: at.root, message: `has ${errors.length - MAX_ISSUES} more problems, not listed (the first ${MAX_ISSUES} are)` }];
+    const issues = plainJsonSchemaIssues(errors.slice(0, MAX_ISSUES), root, input, false);
+    return [...issues, { path: root, message: `has ${errors.length - MAX_ISSUES} more problems, not listed (the first ${MAX_ISSUES} are)` }];
   };
+}
+
+/** Keywords that check only the value they sit on (or annotate it): without one, a schema allows more, never less. */
+const LOCAL_KEYWORDS = new Set([
+  ...['type', 'enum', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength', 'pattern', 'format'],
+  ...['minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties', 'required', 'dependentRequired', '$comment'],
+  ...['title', 'description', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly', 'contentMediaType', 'contentEncoding', 'contentSchema'],
+]);
+/** Where a schema that allows more can make the whole allow less (`not`, `if`, `oneOf`, `contains` under maxContains), or is used from anywhere (`$defs`). */
+const NOT_MONOTONE = new Set(['not', 'if', 'oneOf', 'contains', '$defs', 'definitions']);
+
+/**
+ * For a schema with problems (compileInputSchema reported them): a validator of what it allows
+ * for sure — the schema without its broken keywords (unknown ones, invalid values) and with its
+ * broken subschemas read as `true`. It allows at least what any fix allows, so a value it refuses
+ * is wrong whatever the fix: examples and schedule inputs are checked in the same pass. Undefined
+ * when that is not sure (a problem under `not`, `if`, `oneOf`, `contains` or `$defs`, or in a
+ * keyword that holds subschemas, such as `properties: 5`) or what is left does not compile.
+ */
+export function salvagedInputValidator(schema: Record<string, unknown>, root = 'input'): InputValidator | undefined {
+  const broken: Segment[][] = [];
+  checkKeywords(schema, '', (_path, _message, at) => broken.push([...at]));
+  if (!ajv.validateSchema(schema)) {
+    for (const error of ajv.errors ?? []) broken.push(error.instancePath.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~')));
+  }
+  const pruned = structuredClone(schema);
+  for (const at of broken) {
+    const place = placeOf(at);
+    if (place === undefined) return undefined;
+    const parent = valueAtPath(pruned, place.path.slice(0, -1));
+    const last = place.path[place.path.length - 1]!;
+    if (typeof parent !== 'object' || parent === null || !Object.hasOwn(parent, last)) continue; // inside a part already left out
+    if (place.subschema) (parent as Record<Segment, unknown>)[last] = true;
+    else delete (parent as Record<Segment, unknown>)[last];
+  }
+  let problems = 0;
+  checkKeywords(pruned, '', () => (problems += 1));
+  if (problems > 0 || !ajv.validateSchema(pruned)) return undefined;
+  try {
+    const validate = ajv.compile(pruned);
+    // Used once, for this load: not kept among ajv's schemas (a `$id` would be taken on the next load).
+    ajv.removeSchema(pruned);
+    return validatorOf(validate, root);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What to leave out for a problem at `at` (a path inside the schema, from checkKeywords or an ajv
+ * pointer): a keyword (`subschema: false`, deleted) or a whole subschema (read as `true`).
+ * Undefined when leaving it out could make the schema allow less, or would take a keyword that
+ * holds subschemas.
+ */
+function placeOf(at: readonly Segment[]): { path: Segment[]; subschema: boolean } | undefined {
+  const path: Segment[] = [];
+  let position: 'schema' | 'map' | 'list' = 'schema';
+  for (const part of at) {
+    if (position === 'map' || position === 'list') {
+      path.push(position === 'list' ? Number(part) : part);
+      position = 'schema';
+    } else if (typeof part === 'number' || /^\d+$/.test(part)) {
+      path.push(Number(part)); // a list of schemas under a single-schema keyword (`items: [...]`)
+    } else {
+      path.push(part);
+      if (NOT_MONOTONE.has(part)) return undefined;
+      if (SCHEMA_MAPS.includes(part)) position = 'map';
+      else if (SCHEMA_LISTS.includes(part)) position = 'list';
+      else if (!SCHEMA_SINGLES.includes(part)) return LOCAL_KEYWORDS.has(part) || !KNOWN_KEYWORDS.includes(part) ? { path, subschema: false } : undefined;
+    }
+  }
+  return position === 'schema' && path.length > 0 ? { path, subschema: true } : undefined;
+}
+
+function valueAtPath(value: unknown, path: readonly Segment[]): unknown {
+  let current = value;
+  for (const part of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<Segment, unknown>)[part];
+  }
+  return current;
 }
 
 /** Problems an answer lists at most. */
 const MAX_ISSUES = 100;
 
-/** Unknown keywords and formats, anywhere in the schema, with a did-you-mean (ajv's strict mode would name only the first). */
-function checkKeywords(schema: unknown, path: string, report: Report): void {
+/**
+ * Unknown keywords and formats, anywhere in the schema, with a did-you-mean (ajv's strict mode
+ * would name only the first); `at` is where the schema is, for the report's third argument.
+ */
+function checkKeywords(schema: unknown, path: string, report: (path: string, message: string, at: readonly Segment[]) => void, at: readonly Segment[] = []): void {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return;
   for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
     const where = `${path}.${key}`;
+    const inside = [...at, key];
     if (!KNOWN_KEYWORDS.includes(key)) {
-      report(where, `unknown JSON Schema keyword "${key}"${didYouMean(key, KNOWN_KEYWORDS)}`);
+      report(where, `unknown JSON Schema keyword "${key}"${didYouMean(key, KNOWN_KEYWORDS)}`, inside);
     } else if (key === 'format' && typeof value === 'string' && !KNOWN_FORMATS.includes(value)) {
-      report(where, `unknown format "${value}"${didYouMean(value, KNOWN_FORMATS)}; formats: ${listNames(KNOWN_FORMATS, 40)}`);
+      report(where, `unknown format "${value}"${didYouMean(value, KNOWN_FORMATS)}; formats: ${listNames(KNOWN_FORMATS, 40)}`, inside);
     } else if (SCHEMA_MAPS.includes(key) && typeof value === 'object' && value !== null) {
-      for (const [name, child] of Object.entries(value as Record<string, unknown>)) checkKeywords(child, `${where}.${name}`, report);
+      for (const [name, child] of Object.entries(value as Record<string, unknown>)) checkKeywords(child, `${where}.${name}`, report, [...inside, name]);
     } else if (SCHEMA_LISTS.includes(key) && Array.isArray(value)) {
-      value.forEach((child, index) => checkKeywords(child, `${where}[${index}]`, report));
+      value.forEach((child, index) => checkKeywords(child, `${where}[${index}]`, report, [...inside, index]));
     } else if (SCHEMA_SINGLES.includes(key)) {
-      if (Array.isArray(value)) value.forEach((child, index) => checkKeywords(child, `${where}[${index}]`, report));
-      else checkKeywords(value, where, report);
+      if (Array.isArray(value)) value.forEach((child, index) => checkKeywords(child, `${where}[${index}]`, report, [...inside, index]));
+      else checkKeywords(value, where, report, inside);
     }
   }
 }

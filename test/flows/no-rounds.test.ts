@@ -63,6 +63,27 @@ describe('flowd validate reports independent problems of a file in one pass (fou
       'depends_on[0].flow: unknown flow "betta" (did you mean "beta"?); flows in this directory: a, beta',
     ]);
   });
+
+  it('an invalid keyword of the input schema and an example the rest of the schema refuses', async () => {
+    const lines = await validate({
+      'a.yaml': [
+        'name: a',
+        'input:',
+        '  type: object',
+        '  required: [amount, currency]',
+        '  properties:',
+        '    amount: { type: number, minimum: "0" }',
+        '    currency: { type: string, enum: [EUR, USD] }',
+        'examples:',
+        '  small: { amount: 5, currency: eur }',
+        PHASES,
+      ].join('\n'),
+    });
+    expect(lines).toEqual([
+      'input.properties.amount.minimum: invalid JSON Schema: must be a number (found the string "0")',
+      'examples.small.currency: example does not match the input schema: must be one of: "EUR", "USD"',
+    ]);
+  });
 });
 
 describe('what else one problem no longer hides', () => {
@@ -87,5 +108,28 @@ describe('what else one problem no longer hides', () => {
       'triggers[0].flow: unknown flow "betta" (did you mean "beta"?); flows in this directory: a, beta',
       'recovery_flow: unknown flow "betta" (did you mean "beta"?); flows in this directory: a, beta',
     ]);
+  });
+
+  it('examples are checked against what a broken schema allows for sure: unknown keywords and formats left out, broken subschemas read as true', () => {
+    const text = [
+      'name: a',
+      'input: { type: object, additionalProperties: no, properties: { s: { type: string, minLenght: 1 }, e: { format: emial } } }',
+      'examples: { one: { s: 1, e: x, other: 2 } }',
+      PHASES,
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'input.properties.s.minLenght: unknown JSON Schema keyword "minLenght" (did you mean "minLength"?)',
+      expect.stringMatching(/^input\.properties\.e\.format: unknown format "emial" \(did you mean "email"\?\)/),
+      'input.additionalProperties: invalid JSON Schema: must be an object or true or false (found the string "no")',
+      'examples.one.s: example does not match the input schema: must be a string (found an integer)',
+    ]);
+  });
+
+  it('says nothing about examples when what the schema allows is not sure', () => {
+    // Without its broken keyword, `not` would refuse more than any fix: the example is not checked.
+    const notSure = problems(`name: a\ninput: { type: object, properties: { s: { type: string } }, not: { minimum: "0" } }\nexamples: { one: { s: 1 } }\n${PHASES}`);
+    expect(notSure).toEqual(['input.not.minimum: invalid JSON Schema: must be a number (found the string "0")']);
+    const structure = problems(`name: a\ninput: { type: object, properties: 5 }\nexamples: { one: { s: 1 } }\n${PHASES}`);
+    expect(structure).toEqual([expect.stringMatching(/^input\.properties: invalid JSON Schema: /)]);
   });
 });
