@@ -187,7 +187,8 @@ function compilePhase(
     if (branches.length === 0) ctx.report(`${path}.parallel`, 'a parallel block needs at least one branch');
     compiled = { kind: 'parallel', id, description, path, branches };
   } else if ('map' in definition) {
-    const items = expression(definition.map.items, `${path}.map.items`, scope, ctx);
+    // Left out when invalid (reported while reading): the map's phases are still checked.
+    const items = definition.map.items === undefined ? undefined : expression(definition.map.items, `${path}.map.items`, scope, ctx);
     const innerScope = { available: scope.available, inMap: true };
     const inner = compilePhaseList(definition.map.phases, `${path}.map.phases`, innerScope, ctx);
     const output =

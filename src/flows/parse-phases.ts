@@ -84,17 +84,19 @@ function parseDecision(value: unknown, path: readonly PropertyKey[], report: Rep
     return [];
   }
   if (value.length === 0) report(path, 'needs at least one branch');
-  return value.flatMap((branch, index) => {
+  // Every branch keeps its place (paths and goto checks count on it) and its phases are read,
+  // even when the branch itself is invalid: an invalid `when` is left out, reported here.
+  return value.map((branch, index) => {
     const where = [...path, index];
     if (!isPlainObject(branch)) {
       report(where, mustBe('a branch: {when, phases} or {otherwise}', branch));
-      return [];
+      return {};
     }
     const list = Object.hasOwn(branch, 'otherwise') ? 'otherwise' : 'phases';
     const schema = list === 'otherwise' ? OtherwiseBranchSchema : WhenBranchSchema;
-    const { data, failed } = parseFields(branch, schema, where, report, [list]);
+    const { data } = parseFields(branch, schema, where, report, [list]);
     if (branch[list] !== undefined) data[list] = parsePhaseList(branch[list], [...where, list], report, { allowEmpty: true });
-    return failed.has('when') ? [] : [data];
+    return data;
   });
 }
 
@@ -120,7 +122,8 @@ function parseMap(value: unknown, path: readonly PropertyKey[], report: Reporter
     return undefined;
   }
   const schema = PHASE_SCHEMAS.map.shape.map;
-  const { data, failed } = parseFields(value, schema, path, report, ['phases']);
+  // Without valid `items` (reported here) the map's phases are still compiled and checked.
+  const { data } = parseFields(value, schema, path, report, ['phases']);
   data['phases'] = parsePhaseList(value['phases'], [...path, 'phases'], report);
-  return failed.has('items') ? undefined : data;
+  return data;
 }

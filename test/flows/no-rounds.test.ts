@@ -110,6 +110,33 @@ describe('what else one problem no longer hides', () => {
     ]);
   });
 
+  it('an invalid decision branch keeps its place, and its phases are checked', () => {
+    const text = [
+      'name: a',
+      'phases:',
+      '  - id: d',
+      '    decision:',
+      '      - when: 5',
+      '        phases: [{ id: x, component: nope }]',
+      '      - junk',
+      '      - { when: "{% true %}", goto: dd }',
+      '      - otherwise: [{ id: y, component: transform }]',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'phases[0].decision[0].when: must be a string (found the number 5)',
+      'phases[0].decision[1]: must be a branch: {when, phases} or {otherwise} (found the string "junk")',
+      'phases[0].decision[0].phases[0].component: unknown component "nope"; declared: transform, delay',
+      'phases[0].decision[2].goto: goto "dd" must name a phase of the same list as the decision "d" (did you mean "d"?); phases of that list: d',
+    ]);
+  });
+
+  it("a map's phases are checked when its items are invalid", () => {
+    expect(problems('name: a\nphases:\n  - id: m\n    map: { items: 5, phases: [{ id: x, component: nope, request: "{% item %}" }] }\n')).toEqual([
+      'phases[0].map.items: must be a string (found the number 5)',
+      'phases[0].map.phases[0].component: unknown component "nope"; declared: transform, delay',
+    ]);
+  });
+
   it('examples are checked against what a broken schema allows for sure: unknown keywords and formats left out, broken subschemas read as true', () => {
     const text = [
       'name: a',
