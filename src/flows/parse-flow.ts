@@ -88,6 +88,9 @@ function parseComponents(value: unknown, report: Reporter, broken: Set<string>):
     } else {
       broken.add(name);
       for (const issue of plainZodIssues(parsed.error.issues, definition, ComponentSchema)) report([...path, ...issue.path], issue.message);
+      // Only a policy key is invalid: the adapter and its configuration are still checked (phases naming it are not reported).
+      const salvaged = isPlainObject(definition) ? ComponentSchema.safeParse(withoutInvalidPolicyKeys(definition)) : undefined;
+      if (salvaged?.success === true) components[name] = salvaged.data;
     }
   }
   return components;
@@ -110,4 +113,10 @@ function salvageEntries(field: string, value: unknown): unknown {
   if (field === 'recovery_flow' && isPlainObject(value)) return parseFields(value, RecoveryObjectSchema, [], NO_REPORT).data;
   if (field === 'examples' && isPlainObject(value)) return Object.fromEntries(Object.entries(value).filter(([name]) => EXAMPLE_NAME_PATTERN.test(name)));
   return undefined;
+}
+
+/** A component's definition without its invalid policy keys (`timeout_ms: "1s"`); the adapter's own keys stay. */
+function withoutInvalidPolicyKeys(definition: Record<string, unknown>): Record<string, unknown> {
+  const shape = ComponentSchema.shape as Record<string, { safeParse: (value: unknown) => { success: boolean } }>;
+  return Object.fromEntries(Object.entries(definition).filter(([key, value]) => key === 'adapter' || !Object.hasOwn(shape, key) || shape[key]!.safeParse(value).success));
 }

@@ -137,6 +137,16 @@ describe('what else one problem no longer hides', () => {
     ]);
   });
 
+  it("a component's adapter and configuration are checked when one of its policies is invalid", () => {
+    const text = `name: a\ncomponents:\n  api: { adapter: htp, timeout_ms: "1s" }\n  pay: { adapter: http, base_url: not-a-url, retry_policy: { max_attempts: 0 } }\nphases:\n  - { id: a, component: api }\n  - { id: b, component: pay }\n`;
+    expect(problems(text)).toEqual([
+      'components.api.timeout_ms: must be a number (found the string "1s")',
+      'components.pay.retry_policy.max_attempts: must be at least 1 (found the number 0)',
+      expect.stringMatching(/^components\.api\.adapter: unknown adapter "htp" \(did you mean "http"\?\)/),
+      expect.stringMatching(/^components\.pay\.base_url: /),
+    ]);
+  });
+
   it('examples are checked against what a broken schema allows for sure: unknown keywords and formats left out, broken subschemas read as true', () => {
     const text = [
       'name: a',
