@@ -15,7 +15,7 @@ import type {
 } from './compiled.js';
 import type { FlowReference } from './flow-references.js';
 import { compileCallback, compileWait } from './compile-wait.js';
-import { isBrokenPhase } from './parse-phases.js';
+import { hasInvalidCallback, isBrokenPhase } from './parse-phases.js';
 import type { PhaseDefinition, RetryPolicyDefinition } from './schema.js';
 import { didYouMean, listNames } from './suggest.js';
 
@@ -110,7 +110,7 @@ function compilePhase(
   if ('component' in definition) {
     const component = ctx.component(definition.component, `${path}.component`);
     // A call that waits for its callback sends the callback's token or URL in its request.
-    const request = template(definition.request, `${path}.request`, definition.callback === undefined ? [] : ['callback']);
+    const request = template(definition.request, `${path}.request`, definition.callback === undefined && !hasInvalidCallback(definition) ? [] : ['callback']);
     for (const issue of component?.instance.checkRequest?.(definition.request) ?? []) ctx.report([`${path}.request`, ...issue.path].join('.'), issue.message);
     const output = definition.output === undefined ? undefined : template(definition.output, `${path}.output`, ['result', 'request']);
     const fallback =

@@ -27,6 +27,13 @@ export function isBrokenPhase(definition: PhaseDefinition): definition is PhaseD
   return BROKEN in definition;
 }
 
+const INVALID_CALLBACK = Symbol('invalid callback');
+
+/** A call phase whose `callback` is invalid (reported, left out): its request may still use `callback`. */
+export function hasInvalidCallback(definition: PhaseDefinition): boolean {
+  return INVALID_CALLBACK in definition;
+}
+
 function brokenPhase(value: unknown): PhaseDefinition {
   const id = isPlainObject(value) && typeof value['id'] === 'string' && PHASE_ID_PATTERN.test(value['id']) ? value['id'] : undefined;
   // Never leaves the compiler: a flow with a broken phase has issues and is not returned.
@@ -75,6 +82,7 @@ function parsePhase(value: unknown, path: readonly PropertyKey[], report: Report
   else if (kind === 'parallel') data['parallel'] = parseParallel(own['parallel'], [...path, 'parallel'], report);
   else if (kind === 'map') data['map'] = parseMap(own['map'], [...path, 'map'], report);
   if (failed.has('id') || failed.has(kind) || (kind === 'map' && data['map'] === undefined)) return brokenPhase(value);
+  if (failed.has('callback')) Object.assign(data, { [INVALID_CALLBACK]: true });
   return data as unknown as PhaseDefinition;
 }
 

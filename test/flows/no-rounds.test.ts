@@ -147,6 +147,12 @@ describe('what else one problem no longer hides', () => {
     ]);
   });
 
+  it('a request may use the callback of its phase while the callback is invalid', () => {
+    expect(problems('name: a\nphases:\n  - id: c\n    component: transform\n    request: "{% callback.url %}"\n    callback: { timeout: 3d, timeot: 1 }\n')).toEqual([
+      'phases[0].callback.timeot: unknown key "timeot" (did you mean "timeout"?); allowed here: on_timeout, schema, timeout',
+    ]);
+  });
+
   it('examples are checked against what a broken schema allows for sure: unknown keywords and formats left out, broken subschemas read as true', () => {
     const text = [
       'name: a',
