@@ -23,6 +23,9 @@ const ajv = new Ajv2020({
   allowUnionTypes: true,
   coerceTypes: false,
   useDefaults: false,
+  // A schema's `$id` is not registered in the shared instance: the same flow compiled again (a
+  // reload) or two flows naming the same `$id` would be refused as "already exists".
+  addUsedSchema: false,
   // Patterns in linear time (RE2), so no input can make one backtrack (json-schema-engine.ts).
   code: { regExp: linearRegExp },
 });

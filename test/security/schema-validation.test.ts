@@ -92,4 +92,19 @@ describe('patterns at load', () => {
     expect(validate({ a: 'abc', b: '123', c: 'xy' })).toBeUndefined();
     expect(validate({ a: '123', b: 'abc', c: 'yx' })?.map((issue) => issue.path)).toEqual(['input.a', 'input.b', 'input.c']);
   });
+
+  it('a schema with an $id compiles again (a reload) and beside another naming the same $id; its $refs resolve', () => {
+    const make = () => ({
+      $id: 'https://example.com/schemas/order',
+      type: 'object',
+      properties: { line: { $ref: '#/$defs/line' } },
+      $defs: { line: { type: 'object', required: ['qty'], properties: { qty: { type: 'integer', minimum: 1 } } } },
+    });
+    const problems: string[] = [];
+    const first = compileInputSchema(make(), (path, message) => problems.push(`${path}: ${message}`));
+    const again = compileInputSchema(make(), (path, message) => problems.push(`${path}: ${message}`));
+    expect(problems).toEqual([]);
+    expect(again!({ line: { qty: 0 } })).toEqual([{ path: 'input.line.qty', message: 'must be at least 1' }]);
+    expect(first!({ line: { qty: 2 } })).toBeUndefined();
+  });
 });
