@@ -14,4 +14,13 @@ describe('execution ids', () => {
     expect([...ids].sort()).toEqual(ids);
     expect(ids[0]!.replaceAll('-', '').slice(0, 12)).toBe(times[0]!.toString(16).padStart(12, '0'));
   });
+
+  it('sort in creation order within one millisecond too (a counter, not random bits, after the time)', () => {
+    const now = 1_700_000_000_123;
+    const ids = Array.from({ length: 2000 }, () => newExecutionId(now));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    // The next millisecond sorts after all of them, wherever its counter starts.
+    expect(newExecutionId(now + 1) > ids.at(-1)!).toBe(true);
+  });
 });
