@@ -64,25 +64,6 @@ export function messageHeaders(request: PublishRequest, ctx: AdapterContext): Re
   };
 }
 
-/** Rejects when the signal aborts, so a publish waiting for its acknowledgement stops waiting. */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 /**
  * A readiness check that makes the broker answer (an open connection says nothing about a hung
  * broker): `send` does one round trip. A check still unanswered is shared by the checks after it,

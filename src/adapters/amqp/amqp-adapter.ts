@@ -2,7 +2,8 @@ import amqp from 'amqplib';
 import { z } from 'zod';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
-import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck, untilAborted } from '../messaging.js';
+import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck } from '../messaging.js';
+import { untilAborted } from '../abortable.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const AmqpConfigSchema = z.strictObject({

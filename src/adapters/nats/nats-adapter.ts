@@ -4,7 +4,8 @@ import { connect } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
-import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck, untilAborted } from '../messaging.js';
+import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck } from '../messaging.js';
+import { untilAborted } from '../abortable.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const NatsConfigSchema = z.strictObject({

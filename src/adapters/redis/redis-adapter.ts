@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { z } from 'zod';
+import { untilAborted } from '../abortable.js';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
 import type { ComponentAdapter } from '../types.js';
@@ -73,7 +74,7 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): Component
           try {
             // Redis runs each command atomically and cannot stop one it received; on abort the
             // attempt stops waiting, and a connection that does not answer is dropped and reopened.
-            return await abortable(
+            return await untilAborted(
               open().then((redis) => spec.run(redis, args, { maxItems: limits.maxItems, idempotencyKey: ctx.idempotencyKey })),
               ctx.signal,
               dropIfStuck,
@@ -131,17 +132,6 @@ async function connect(url: RedisUrl, config: RedisConfig, options: RedisAdapter
     throw classifyRedisError(error, url.hostname);
   }
   return redis;
-}
-
-function abortable<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const abort = (): void => {
-      onAbort();
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-  });
 }
 
 const TRANSIENT_REPLIES = ['LOADING', 'BUSY', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'READONLY'];

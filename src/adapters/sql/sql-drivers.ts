@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { untilAborted } from '../abortable.js';
 import type { Dialect } from './sql-params.js';
 
 /** One statement with its values bound, in the driver's placeholder form. */
@@ -191,21 +192,4 @@ async function checkedOut<T>(signal: AbortSignal, connect: () => Promise<T>, giv
     if (signal.aborted) void connecting.then(giveBack, () => undefined);
     throw error;
   }
-}
-
-/**
- * The work's outcome, or the abort's reason as soon as the signal aborts: the caller's timeout
- * holds even when the database does not answer the cancellation (the connection is discarded
- * once the work settles).
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', abort, { once: true });
-    void work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-  });
 }
