@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { ComponentError, isFlowdError } from '../../errors.js';
 import type { AdapterContext, ComponentAdapter } from '../types.js';
-import { checkHttpRequestTemplate } from './request-check.js';
+import { HTTP_METHODS, HTTP_REQUEST_KEYS, checkHttpRequestTemplate } from './request-check.js';
 import {
   assertSafeHeaders,
   createTargetBase,
@@ -28,7 +28,7 @@ export const HttpConfigSchema = z.strictObject({
 export type HttpConfig = z.infer<typeof HttpConfigSchema>;
 
 export const HttpRequestSchema = z.strictObject({
-  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).optional(),
+  method: z.enum(HTTP_METHODS).optional(),
   path: z.string().max(8192).optional(),
   query: z.record(z.string(), z.unknown()).optional(),
   headers: z.record(z.string(), z.string()).optional(),
@@ -36,8 +36,8 @@ export const HttpRequestSchema = z.strictObject({
 });
 export type HttpRequest = z.infer<typeof HttpRequestSchema>;
 
-const METHODS: ReadonlySet<string> = new Set(HttpRequestSchema.shape.method.unwrap().options);
-const REQUEST_KEYS: ReadonlySet<string> = new Set(Object.keys(HttpRequestSchema.shape));
+const METHODS: ReadonlySet<string> = new Set(HTTP_METHODS);
+const REQUEST_KEYS: ReadonlySet<string> = new Set(HTTP_REQUEST_KEYS);
 
 /** A plain object with string keys only and no own `constructor` function (zod's notion of a plain object). */
 function isPlainRecord(value: unknown): value is Record<string, unknown> {

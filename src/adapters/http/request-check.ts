@@ -1,8 +1,11 @@
 import { didYouMean, listNames } from '../../flows/suggest.js';
 import type { RequestIssue } from '../types.js';
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-const KEYS = ['method', 'path', 'query', 'headers', 'body'];
+/** The methods an http component sends, and the keys of its request: the one list the schema and the checks use. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const HTTP_REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body'] as const;
+const METHODS: readonly string[] = HTTP_METHODS;
+const KEYS: readonly string[] = HTTP_REQUEST_KEYS;
 
 const isExpression = (value: unknown): boolean => typeof value === 'string' && value.includes('{%');
 
