@@ -129,7 +129,7 @@ export function salvagedInputValidator(schema: Record<string, unknown>, root = '
   if (problems > 0 || !ajv.validateSchema(pruned)) return undefined;
   try {
     const validate = ajv.compile(pruned);
-    // Used once, for this load: not kept among ajv's schemas (a `$id` would be taken on the next load).
+    // Used once, for this load: dropped from ajv's cache of compiled schemas.
     ajv.removeSchema(pruned);
     return validatorOf(validate, root);
   } catch {
