@@ -15,7 +15,7 @@ import type {
 } from './compiled.js';
 import type { FlowReference } from './flow-references.js';
 import { compileCallback, compileWait } from './compile-wait.js';
-import { hasInvalidCallback, isBrokenPhase } from './parse-phases.js';
+import { hasInvalidCallback, hasInvalidId, isBrokenPhase } from './parse-phases.js';
 import type { PhaseDefinition, RetryPolicyDefinition } from './schema.js';
 import { didYouMean, listNames } from './suggest.js';
 
@@ -97,9 +97,12 @@ function compilePhase(
     }
     return undefined;
   }
-  if (ctx.seenIds.has(id)) ctx.report(`${path}.id`, `duplicate phase id "${id}" (ids are unique across the flow, nested phases included)`);
-  ctx.seenIds.add(id);
-  ctx.phaseIds.push(id);
+  // A stand-in id (already reported) is neither a duplicate nor a name others can use.
+  if (!hasInvalidId(definition)) {
+    if (ctx.seenIds.has(id)) ctx.report(`${path}.id`, `duplicate phase id "${id}" (ids are unique across the flow, nested phases included)`);
+    ctx.seenIds.add(id);
+    ctx.phaseIds.push(id);
+  }
   const description = definition.description;
   // A phase may read its own previous output: it exists when a decision loop runs the phase again.
   const selfScope = { available: new Set([...scope.available, id]), inMap: scope.inMap, self: id };
@@ -220,7 +223,7 @@ function compilePhase(
     ctx.subflows.push({ target: definition.flow, path: `${path}.flow`, kind: 'subflow' });
     compiled = { kind: 'subflow', id, description, path, flow: definition.flow, input, output };
   }
-  availableAfter.add(id);
+  if (!hasInvalidId(definition)) availableAfter.add(id);
   return compiled;
 }
 
@@ -296,7 +299,7 @@ interface ReferenceContext {
 /** Every phase id in a list of definitions, nested phases included. */
 export function collectPhaseIds(definitions: readonly PhaseDefinition[], into = new Set<string>()): Set<string> {
   for (const definition of definitions) {
-    if (definition.id !== undefined) into.add(definition.id);
+    if (definition.id !== undefined && !hasInvalidId(definition)) into.add(definition.id);
     if ('decision' in definition) definition.decision.forEach((branch) => collectPhaseIds(branch.otherwise ?? branch.phases ?? [], into));
     else if ('parallel' in definition) Object.values(definition.parallel).forEach((list) => collectPhaseIds(list, into));
     else if ('map' in definition) collectPhaseIds(definition.map.phases, into);

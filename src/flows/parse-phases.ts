@@ -10,6 +10,7 @@ import {
   type PhaseDefinition,
 } from './schema.js';
 import { didYouMean } from './suggest.js';
+import { WaitSchema } from './wait-schema.js';
 
 const BROKEN = Symbol('broken phase');
 
@@ -28,6 +29,17 @@ export function isBrokenPhase(definition: PhaseDefinition): definition is PhaseD
 }
 
 const INVALID_CALLBACK = Symbol('invalid callback');
+
+const INVALID_ID = Symbol('invalid id');
+
+/**
+ * A phase whose `id` is invalid or missing (reported): it is compiled under a stand-in id so the
+ * problems inside it are reported in the same pass, but it is never referenced, counted as a
+ * duplicate or returned (a flow with a reported problem does not load).
+ */
+export function hasInvalidId(definition: PhaseDefinition): boolean {
+  return INVALID_ID in definition;
+}
 
 /** A call phase whose `callback` is invalid (reported, left out): its request may still use `callback`. */
 export function hasInvalidCallback(definition: PhaseDefinition): boolean {
@@ -75,15 +87,37 @@ function parsePhase(value: unknown, path: readonly PropertyKey[], report: Report
   const kind = kinds[0]!;
   // Other kinds' keys were reported above; the phase is checked as the first kind found.
   const own = Object.fromEntries(Object.entries(value).filter(([key]) => key === kind || !(PHASE_KIND_KEYS as readonly string[]).includes(key)));
-  const nested = kind === 'decision' || kind === 'parallel' || kind === 'map' ? [kind] : [];
+  const nested = kind === 'decision' || kind === 'parallel' || kind === 'map' || (kind === 'wait' && isPlainObject(own['wait'])) ? [kind] : [];
   const { data, failed } = parseFields(own, PHASE_SCHEMAS[kind], path, report, nested);
   // Nested phases are read (and their problems reported) even when this phase is itself broken.
   if (kind === 'decision') data['decision'] = parseDecision(own['decision'], [...path, 'decision'], report);
   else if (kind === 'parallel') data['parallel'] = parseParallel(own['parallel'], [...path, 'parallel'], report);
   else if (kind === 'map') data['map'] = parseMap(own['map'], [...path, 'map'], report);
-  if (failed.has('id') || failed.has(kind) || (kind === 'map' && data['map'] === undefined)) return brokenPhase(value);
+  else if (nested.length > 0) data['wait'] = parseWait(own['wait'] as Record<string, unknown>, [...path, 'wait'], report);
+  if (failed.has(kind) || (kind === 'map' && data['map'] === undefined)) return brokenPhase(value);
+  if (failed.has('id')) {
+    // Compiled under a stand-in so what is inside it is checked too (see hasInvalidId).
+    const raw = own['id'];
+    Object.assign(data, { id: typeof raw === 'string' ? raw : `(phase at ${path.join('.')})`, [INVALID_ID]: true });
+  }
   if (failed.has('callback')) Object.assign(data, { [INVALID_CALLBACK]: true });
   return data as unknown as PhaseDefinition;
+}
+
+/**
+ * A wait's fields one by one: an invalid one (reported) is replaced by a stand-in of the same
+ * kind, or left out when it is optional and nothing depends on it, so the rest of the wait (its
+ * `until` expression, payload schema, `on_timeout` output) is still checked in the same pass.
+ */
+function parseWait(value: Record<string, unknown>, path: readonly PropertyKey[], report: Reporter): Record<string, unknown> {
+  const { data, failed } = parseFields(value, WaitSchema, path, report);
+  for (const key of failed) {
+    const raw = value[key];
+    if (key === 'signal') data['signal'] = typeof raw === 'string' ? raw : String(raw);
+    else if (key === 'for' || key === 'timeout') data[key] = 1;
+    else if (key === 'until') data['until'] = '0';
+  }
+  return data;
 }
 
 function parseDecision(value: unknown, path: readonly PropertyKey[], report: Reporter): DecisionBranchDefinition[] {

@@ -137,6 +137,45 @@ describe('what else one problem no longer hides', () => {
     ]);
   });
 
+  it('a phase with an invalid or missing id is still checked inside, and its id is no name for others', () => {
+    const text = [
+      'name: a',
+      'phases:',
+      '  - { id: "bad id!", component: transform, request: "{% input.x + %}" }',
+      '  - { component: nope }',
+      '  - { id: b, component: transform, request: "{% phases.bad %}" }',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'phases[0].id: must be an identifier usable in expressions (^[A-Za-z_][A-Za-z0-9_]{0,63}$) (found the string "bad id!")',
+      'phases[1].id: is required',
+      'phases[0].request: syntax error at character 10 of the expression: Unexpected end of expression (JSONata S0207)',
+      'phases[1].component: unknown component "nope"; declared: transform, delay',
+      'phases[2].request: references phases.bad, but no phase has the id "bad"; phases that have run here: none',
+    ]);
+  });
+
+  it("a wait's other fields are checked when one of them is invalid", () => {
+    const text = [
+      'name: a',
+      'persistence: all',
+      'phases:',
+      '  - id: s',
+      '    wait: { signal: "bad name!", timeout: 3d, schema: { type: objet }, on_timeout: { output: "{% $x( %}" } }',
+      '  - id: t',
+      '    wait: { for: 3 weeks, timeout: 5 }',
+      '  - id: u',
+      '    wait: { until: 5 }',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'phases[0].wait.signal: must match ^[A-Za-z_][A-Za-z0-9_.-]{0,63}$ (found the string "bad name!")',
+      'phases[1].wait.for: must be a number of milliseconds or a duration such as "90s", "15m", "36h", "3d" (found the string "3 weeks")',
+      'phases[2].wait.until: must be a string (found the number 5)',
+      expect.stringMatching(/^phases\[0\]\.wait\.schema\.type: invalid JSON Schema: must be one of: .* \(did you mean "object"\?\)$/),
+      'phases[0].wait.on_timeout.output: syntax error at character 4 of the expression: Expected ")" before end of expression (JSONata S0203)',
+      'phases[1].wait.timeout: only a signal wait has timeout (a wait for a time simply ends when the time comes)',
+    ]);
+  });
+
   it("a component's adapter and configuration are checked when one of its policies is invalid", () => {
     const text = `name: a\ncomponents:\n  api: { adapter: htp, timeout_ms: "1s" }\n  pay: { adapter: http, base_url: not-a-url, retry_policy: { max_attempts: 0 } }\nphases:\n  - { id: a, component: api }\n  - { id: b, component: pay }\n`;
     expect(problems(text)).toEqual([
