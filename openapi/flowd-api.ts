@@ -879,13 +879,15 @@ export interface paths {
         };
         /**
          * Recent executions, newest first
-         * @description The caller's executions: those in the store, and those this process ran without storing them (`stored: false`, persistence none). Paginated by `nextCursor`.
+         * @description The caller's executions (an operator's: every tenant's, or one tenant's with `tenant`): those in the store, and those this process ran without storing them (`stored: false`, persistence none). Paginated by `nextCursor`.
          */
         get: {
             parameters: {
                 query?: {
                     flow?: string;
                     status?: "queued" | "running" | "waiting" | "succeeded" | "failed" | "compensated" | "compensation_failed" | "timed_out" | "cancelled";
+                    /** @description Only this tenant's executions: for operators (`executions:read:all`); any other caller sees only its own tenant's, and nothing for another. */
+                    tenant?: string;
                     limit?: number;
                     cursor?: string;
                 };
@@ -914,6 +916,8 @@ export interface paths {
                                 correlationKey?: string;
                                 errorCode?: string;
                                 recovered?: boolean;
+                                /** @description The tenant the execution belongs to: that of the API key that started it (`local` without keys). */
+                                tenant: string;
                                 /** @description false: kept in the memory of the process that ran it only (persistence none); lost on restart */
                                 stored: boolean;
                             }[];
@@ -1878,6 +1882,8 @@ export interface components {
             requestId?: string;
             retryOf?: string;
             correlationKey?: string;
+            /** @description Reads (GET /executions/{id}) only: the tenant the execution belongs to, that of the API key that started it (`local` without keys). */
+            tenant?: string;
             /** @description Detail views: the execution's capture budget ran out; some requests, responses or log lines are missing. */
             capturesTruncated?: boolean;
         };

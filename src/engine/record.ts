@@ -143,6 +143,8 @@ export interface ExecutionRecord {
   requestId?: string | undefined;
   /** The execution this one re-runs (`POST /executions/{id}/retry`). */
   retryOf?: string | undefined;
+  /** Reads only (`GET /executions/{id}`): the tenant it belongs to (the starting key's; `local` without keys). */
+  tenant?: string | undefined;
   /** Detail views only: the execution's capture budget ran out, some requests/responses/log lines are missing. */
   capturesTruncated?: boolean | undefined;
 }

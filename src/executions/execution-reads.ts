@@ -1,4 +1,4 @@
-import type { JournalEntry } from '../engine/journal/entries.js';
+import type { ExecutionStartedEntry, JournalEntry } from '../engine/journal/entries.js';
 import type { Journal } from '../engine/journal/journal.js';
 import { logView, type ExecutionLogLine } from '../engine/journal/log-view.js';
 import { recordView } from '../engine/journal/record-view.js';
@@ -20,6 +20,8 @@ export interface ExecutionListItem {
   correlationKey?: string | undefined;
   errorCode?: string | undefined;
   recovered?: boolean | undefined;
+  /** The tenant it belongs to (the starting key's; `local` without keys). */
+  tenant: string;
   /** false: kept in this process's memory only (persistence `none`), lost on restart. */
   stored: boolean;
 }
@@ -27,6 +29,8 @@ export interface ExecutionListItem {
 export interface ListQuery {
   readonly flow?: string | undefined;
   readonly status?: ExecutionStatus | undefined;
+  /** Only this tenant's (for operators; a caller who sees one tenant sees nothing of another). */
+  readonly tenant?: string | undefined;
   readonly limit: number;
   /** The id of the last item of the previous page. */
   readonly cursor?: string | undefined;
@@ -81,7 +85,12 @@ export class ExecutionReads {
 
   async record(executionId: string, caller: Caller, detail = true): Promise<ExecutionRecord | undefined> {
     const found = await this.find(executionId, caller);
-    return found === undefined ? undefined : this.view(found, detail);
+    if (found === undefined) return undefined;
+    const record = this.view(found, detail);
+    // Who it belongs to, for whoever reads it (an operator sees several tenants'); not part of
+    // the execute answer, whose caller is the owner.
+    record.tenant = (found.entries[0] as ExecutionStartedEntry).tenant ?? LOCAL_TENANT;
+    return record;
   }
 
   view(found: FoundExecution, detail: boolean): ExecutionRecord {
@@ -100,13 +109,15 @@ export class ExecutionReads {
 
   /** The caller's executions, newest first: this process's unstored ones merged with the stored ones. */
   async list(query: ListQuery, caller: Caller): Promise<{ items: ExecutionListItem[]; nextCursor?: string }> {
-    const tenant = caller.allTenants ? undefined : caller.tenant;
+    const tenant = caller.allTenants ? query.tenant : caller.tenant;
+    if (query.tenant !== undefined && query.tenant !== tenant) return { items: [] };
     const page = await this.#options.store.list({ flow: query.flow, status: query.status, tenant, limit: query.limit + 1, cursor: query.cursor });
     const items: ExecutionListItem[] = page.items.map((summary) => fromSummary(summary));
     for (const journal of this.#options.recent.newestFirst()) {
       const started = journal.started;
       if (query.cursor !== undefined && started.executionId >= query.cursor) continue;
       if (!visible(caller, started.tenant) || (query.flow !== undefined && started.flow !== query.flow)) continue;
+      if (tenant !== undefined && (started.tenant ?? LOCAL_TENANT) !== tenant) continue;
       const item = fromJournal(journal.entries);
       if (query.status !== undefined && item.status !== query.status) continue;
       items.push(item);
@@ -131,6 +142,7 @@ function fromSummary(summary: ExecutionSummary): ExecutionListItem {
     version: summary.version,
     status: summary.status,
     startedAt: new Date(summary.startedAt).toISOString(),
+    tenant: summary.tenant,
     stored: true,
   };
   if (summary.finishedAt !== undefined) item.finishedAt = new Date(summary.finishedAt).toISOString();
@@ -149,6 +161,7 @@ function fromJournal(entries: readonly JournalEntry[]): ExecutionListItem {
     version: record.version,
     status: record.status,
     startedAt: record.startedAt,
+    tenant: (entries[0] as ExecutionStartedEntry).tenant ?? LOCAL_TENANT,
     stored: false,
   };
   if (record.finishedAt !== undefined) item.finishedAt = record.finishedAt;

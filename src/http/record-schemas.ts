@@ -148,6 +148,10 @@ export const ExecutionRecordSchema = z
     requestId: z.string().optional(),
     retryOf: z.string().optional(),
     correlationKey: z.string().optional(),
+    tenant: z
+      .string()
+      .optional()
+      .describe('Reads (GET /executions/{id}) only: the tenant the execution belongs to, that of the API key that started it (`local` without keys).'),
     capturesTruncated: z.boolean().optional().describe("Detail views: the execution's capture budget ran out; some requests, responses or log lines are missing."),
   })
   .register(z.globalRegistry, { id: COMPONENT_IDS.executionRecord, description: 'The execution record: the one shape returned, stored and served.' });

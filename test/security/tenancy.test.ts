@@ -100,6 +100,28 @@ describe('two tenants', () => {
     const listed = json(await inject(operator, 'GET', '/executions'))['items'] as { executionId: string }[];
     expect(listed.map((item) => item.executionId)).toContain(aliceRun);
   });
+
+  it('a record and a list item say whose the execution is; an operator can list one tenant', async () => {
+    const malloryRun = json(await inject(mallory, 'POST', '/flows/work/execute', { input: {} }))['executionId'] as string;
+    for (const id of [aliceRun, aliceFailed]) expect(json(await inject(operator, 'GET', `/executions/${id}`))['tenant']).toBe('alice');
+    expect(json(await inject(mallory, 'GET', `/executions/${malloryRun}`))['tenant']).toBe('mallory');
+    type Item = { executionId: string; tenant: string };
+    const listOf = async (key: typeof operator, url: string) => json(await inject(key, 'GET', url))['items'] as Item[];
+    const all = await listOf(operator, '/executions');
+    // In memory (persistence `failed`, succeeded) and stored (failed) alike.
+    expect(all).toEqual(expect.arrayContaining([
+      expect.objectContaining({ executionId: aliceRun, tenant: 'alice' }),
+      expect.objectContaining({ executionId: aliceFailed, tenant: 'alice' }),
+      expect.objectContaining({ executionId: malloryRun, tenant: 'mallory' }),
+    ]));
+    const onlyAlice = await listOf(operator, '/executions?tenant=alice');
+    expect(onlyAlice.map((item) => item.executionId)).toEqual(expect.arrayContaining([aliceRun, aliceFailed]));
+    expect(new Set(onlyAlice.map((item) => item.tenant))).toEqual(new Set(['alice']));
+    expect((await listOf(operator, '/executions?tenant=mallory')).map((item) => item.executionId)).toEqual([malloryRun]);
+    // A caller of one tenant asking for another's gets nothing, not an error that would tell it exists.
+    expect(await listOf(mallory, '/executions?tenant=alice')).toEqual([]);
+    expect((await listOf(mallory, '/executions?tenant=mallory')).map((item) => item.executionId)).toEqual([malloryRun]);
+  });
 });
 
 describe('work started on behalf of a caller', () => {

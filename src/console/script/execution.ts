@@ -51,6 +51,7 @@ export const EXECUTION_PART = String.raw`  function executionPage(id) {
     add('Flow', el('a', { href: '#/flows/' + record.flow, text: record.flow + ' v' + record.version }));
     add('Status', statusBadge(record.status, record.recovered));
     add('Started', document.createTextNode(when(record.startedAt)));
+    if (record.tenant) add('Tenant', document.createTextNode(record.tenant));
     add('Duration', document.createTextNode(ms(record.durationMs)));
     add('Handled', document.createTextNode('errorHandled ' + record.errorHandled + ', fallbackExecuted ' + record.fallbackExecuted + ', recovered ' + record.recovered));
     if (record.error) add('Error', el('span', { 'class': 'error', text: record.error.code + (record.error.phase ? ' in ' + record.error.phase : '') + ': ' + record.error.message }));

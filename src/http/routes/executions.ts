@@ -25,6 +25,7 @@ const ListItemSchema = z.object({
   correlationKey: z.string().optional(),
   errorCode: z.string().optional(),
   recovered: z.boolean().optional(),
+  tenant: z.string().describe('The tenant the execution belongs to: that of the API key that started it (`local` without keys).'),
   stored: z.boolean().describe('false: kept in the memory of the process that ran it only (persistence none); lost on restart'),
 });
 
@@ -35,11 +36,16 @@ export function executionRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         tags: ['executions'],
         summary: 'Recent executions, newest first',
         description:
-          "The caller's executions: those in the store, and those this process ran without storing them (`stored: false`, persistence none). " +
+          "The caller's executions (an operator's: every tenant's, or one tenant's with `tenant`): those in the store, and those this process ran without storing them (`stored: false`, persistence none). " +
           'Paginated by `nextCursor`.',
         querystring: z.object({
           flow: z.string().max(64).optional(),
           status: z.enum(EXECUTION_STATUSES).optional(),
+          tenant: z
+            .string()
+            .max(64)
+            .optional()
+            .describe("Only this tenant's executions: for operators (`executions:read:all`); any other caller sees only its own tenant's, and nothing for another."),
           limit: z.coerce.number().int().min(1).max(200).default(50),
           cursor: z.string().max(64).optional(),
         }),
