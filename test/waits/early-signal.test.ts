@@ -4,7 +4,6 @@
  * so it was claimed, replayed and suspended again every poll, its journal growing each time.)
  */
 import { rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { createService, type Service } from '../../src/service.js';
@@ -49,16 +48,33 @@ describe.each<Backend>(['sqlite', 'postgres'])('an early signal for a later wait
     const id = started.body['executionId'] as string;
     const store = await db.open();
     await waitFor('waiting', async () => (await store.get(id))?.summary.status === 'waiting');
+    // The worker's polls are counted where it makes them, so "many polls later" does not depend on the machine's speed.
+    const worker = service.store;
+    const claim = worker.claim.bind(worker);
+    let polls = 0;
+    let claimedIt = 0;
+    worker.claim = async (request) => {
+      polls += 1;
+      const claimed = await claim(request);
+      claimedIt += claimed.filter((execution) => execution.executionId === id).length;
+      return claimed;
+    };
+    const pollsLater = async (count: number): Promise<void> => {
+      const target = polls + count;
+      await waitFor(`${count} worker polls`, () => polls >= target, 20_000, 5);
+    };
     expect((await call('POST', `/executions/${id}/signals/item`, { payload: { sku: 'a-1' } })).status).toBe(202);
-    // Many worker polls (every 20 ms) later, the execution has not been run again: same journal, still waiting, not due.
-    await sleep(300);
+    // Many worker polls later, the execution has not been claimed or run again: same journal, still waiting, not due.
+    await pollsLater(10);
     const before = (await store.get(id))!;
-    await sleep(300);
+    await pollsLater(10);
     const after = (await store.get(id))!;
+    expect(claimedIt).toBe(0);
     expect(after.rows.length).toBe(before.rows.length);
     expect(after.summary).toMatchObject({ status: 'waiting', waitingFor: 'signal' });
     expect(after.summary.wakeAt).toBeGreaterThan(Date.now() + 30 * 60_000);
     expect((await call('POST', `/executions/${id}/signals/open`, { payload: true })).status).toBe(202);
+    worker.claim = claim;
     const done = await waitFor('succeeded', async () => {
       const record = await call('GET', `/executions/${id}`);
       return record.body['status'] === 'succeeded' ? record.body : undefined;
