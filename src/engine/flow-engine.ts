@@ -1,4 +1,4 @@
-import { FlowNotFoundError, InputValidationError, type FlowdError } from '../errors.js';
+import { FlowdError, FlowNotFoundError, InputValidationError } from '../errors.js';
 import type { CompiledFlow } from '../flows/compiled.js';
 import { closeComponents, DefinitionUse } from '../flows/definition-use.js';
 import { FlowCatalog } from '../flows/flow-catalog.js';
@@ -26,6 +26,8 @@ import {
 
 export const DEFAULT_MAX_SUBFLOW_DEPTH = 8;
 export const DEFAULT_MAX_MAP_ITEMS = 10_000;
+/** Triggered flows run in the background at once by the default `startTriggered` (library use). */
+export const DEFAULT_MAX_BACKGROUND_TRIGGERS = 1000;
 export const DEFAULT_WAIT_INLINE_MS = 5000;
 
 export interface FlowEngineOptions {
@@ -50,9 +52,14 @@ export interface FlowEngineOptions {
   readonly outputLimits?: OutputLimits;
   /**
    * Starts a dependent flow without waiting for it and returns its execution id.
-   * Default: runs it in this process in the background.
+   * Default: runs it in this process in the background, at most `maxBackgroundTriggers` at once.
    */
   readonly startTriggered?: (flow: string, input: unknown, parent: TriggerParent) => Promise<string | undefined>;
+  /**
+   * Triggered flows the default `startTriggered` runs at once in this process; one more is not
+   * started (FLOWD_ERR_OVERLOADED in its parent's `triggersRefused`). Default 1000.
+   */
+  readonly maxBackgroundTriggers?: number;
   /**
    * Finds a recent succeeded execution, for `depends_on` entries with `within_ms` (the execution
    * store provides it). Without it such a dependency fails with FLOWD_ERR_DEPENDENCY_NOT_MET.
@@ -88,11 +95,13 @@ export class FlowEngine {
   readonly #background = new Set<Promise<unknown>>();
   readonly #chain: MiddlewareChain;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #maxBackground: number;
 
   constructor(options: FlowEngineOptions) {
     this.#catalog = options.flows instanceof FlowCatalog ? options.flows : new FlowCatalog(options.flows.values());
     this.#use = new DefinitionUse(this.#catalog);
     this.#onClose = options.onClose;
+    this.#maxBackground = options.maxBackgroundTriggers ?? DEFAULT_MAX_BACKGROUND_TRIGGERS;
     this.#chain = new MiddlewareChain(options.middleware ?? [], options.logger ?? silentLogger);
     const clock = options.clock ?? systemClock;
     this.#runtime = {
@@ -235,6 +244,10 @@ export class FlowEngine {
   }
 
   async #startInBackground(flow: string, input: unknown, parent: TriggerParent): Promise<string | undefined> {
+    const max = this.#maxBackground;
+    if (this.#background.size >= max) {
+      throw new FlowdError('FLOWD_ERR_OVERLOADED', `${max} triggered flows are running in the background already (maxBackgroundTriggers); "${flow}" was not started`);
+    }
     const started = this.start(flow, input, { parentId: parent.executionId, tenant: parent.tenant });
     const settled = started.done.catch((error: unknown) => this.#runtime.logger.error({ err: error, flow }, 'triggered flow failed'));
     this.#background.add(settled);

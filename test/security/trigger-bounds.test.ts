@@ -6,10 +6,13 @@
  * status stands. (An audit found one tenant's sync runs queueing without bound and locking the
  * others out.)
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { decodeRows } from '../../src/durable/journal-codec.js';
 import { recordView } from '../../src/engine/journal/record-view.js';
 import type { ExecutionRecord } from '../../src/engine/record.js';
+import type { ComponentAdapter } from '../../src/index.js';
+import { buildEngine } from '../../src/library.js';
 import { createTestDatabase, type Backend, type TestDatabase } from '../durable/helpers.js';
 import { apiKeysEnv, echoFlow, json, makeKey, startService, type TestKey, type TestService } from './helpers.js';
 
@@ -97,5 +100,41 @@ describe.each<Backend>(['memory', 'sqlite', 'postgres'])('triggers within the qu
     expect(metric).toContain(`flowd_queue_refusals_total{source="trigger",bound="tenant"} ${2 * RUNS - 5}`);
     expect(metric).toContain('flowd_queue_refusals_total{source="trigger",bound="total"} 2');
     expect(metric).toContain('flowd_queue_refusals_total{source="api",bound="total"} 7');
+  });
+});
+
+describe('triggers of the engine used as a library (no queue: run in the background)', () => {
+  it('at most maxBackgroundTriggers run at once; one more is refused in its parent record, and room comes back as they end', async () => {
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held: ComponentAdapter<Record<string, never>> = {
+      kind: 'held',
+      configSchema: z.object({}),
+      create: () => ({ execute: async () => { await gate; return { released: true }; } }),
+    };
+    const { engine } = await buildEngine({
+      adapters: [held as ComponentAdapter<never>],
+      flows: [
+        { name: 'parent', phases: [{ id: 'p', component: 'transform', request: '{% input %}' }], triggers: [{ flow: 'slow' }] },
+        { name: 'slow', components: { h: { adapter: 'held' } }, phases: [{ id: 'h', component: 'h' }] },
+      ],
+      maxBackgroundTriggers: 3,
+    });
+    try {
+      const parents = [];
+      for (let i = 0; i < 5; i++) parents.push(await engine.execute('parent', { i }));
+      expect(parents.map((record) => record.status)).toEqual(Array(5).fill('succeeded'));
+      expect(parents.filter((record) => record.triggered?.length === 1)).toHaveLength(3);
+      const refused = parents.slice(3).map((record) => record.triggersRefused);
+      expect(refused).toEqual(Array(2).fill([{ flow: 'slow', error: expect.objectContaining({ code: 'FLOWD_ERR_OVERLOADED', message: expect.stringContaining('maxBackgroundTriggers') }) }]));
+      release();
+      // Each background run holds its place until it has ended: once they have, triggers start again.
+      await vi.waitFor(() => expect(engine.activeExecutions).toBe(0));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect((await engine.execute('parent', { i: 6 })).triggered).toHaveLength(1);
+    } finally {
+      release();
+      await engine.close();
+    }
   });
 });
