@@ -1,3 +1,5 @@
+import { TimeoutError } from '../errors.js';
+
 /**
  * The work's outcome, or the abort's reason as soon as `signal` aborts: an adapter's call stops
  * waiting at its deadline even when the driver cannot be interrupted (the work goes on; `onAbort`
@@ -23,4 +25,13 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, onAbort?:
 
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+/**
+ * Whether `signal` ended because the attempt ran out of time (not a cancellation or the flow's
+ * deadline): a connection that left a request unanswered that long is suspect (a frozen peer, a
+ * half-open TCP connection), and the next attempt should not wait on it again.
+ */
+export function attemptTimedOut(signal: AbortSignal): boolean {
+  return signal.reason instanceof TimeoutError && signal.reason.scope === 'attempt';
 }

@@ -4,6 +4,8 @@
  * it (RST), `cut('close')` closes them in order (FIN). New connections go through as before.
  * `freeze()` stops passing bytes either way without closing anything (a hung server: connections
  * stay open, nothing answers), new connections included, until `thaw()` passes what was held back.
+ * `freeze({ newConnections: false })` freezes only the connections open now (a half-open TCP
+ * connection to a server that is fine): new ones go through.
  */
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 
@@ -12,13 +14,15 @@ export interface TcpProxy {
   /** Connections open through the proxy now. */
   readonly open: () => number;
   cut(how: 'reset' | 'close'): void;
-  freeze(): void;
+  freeze(options?: { newConnections?: boolean }): void;
   thaw(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
+  /** Pairs not passing bytes, until thaw(). */
+  const held = new Set<[Socket, Socket]>();
   let frozen = false;
   const link = ([client, upstream]: [Socket, Socket]): void => {
     client.pipe(upstream);
@@ -30,12 +34,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     pairs.add(pair);
     const drop = (): void => {
       pairs.delete(pair);
+      held.delete(pair);
       client.destroy();
       upstream.destroy();
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    if (!frozen) link(pair);
+    if (frozen) held.add(pair);
+    else link(pair);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -48,19 +54,22 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         upstream.destroy();
       }
     },
-    freeze() {
-      frozen = true;
-      for (const [client, upstream] of pairs) {
+    freeze(options = {}) {
+      frozen = options.newConnections !== false;
+      for (const pair of pairs) {
+        if (held.has(pair)) continue;
+        const [client, upstream] = pair;
         client.unpipe(upstream);
         upstream.unpipe(client);
         client.pause();
         upstream.pause();
+        held.add(pair);
       }
     },
     thaw() {
-      if (!frozen) return;
       frozen = false;
-      for (const pair of pairs) link(pair);
+      for (const pair of held) link(pair);
+      held.clear();
     },
     async close() {
       for (const [client, upstream] of pairs) {

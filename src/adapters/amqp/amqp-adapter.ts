@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
 import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck } from '../messaging.js';
-import { untilAborted } from '../abortable.js';
+import { attemptTimedOut, untilAborted } from '../abortable.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const AmqpConfigSchema = z.strictObject({
@@ -41,6 +41,18 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
       const url = parseBrokerUrl(config.url, ['amqp', 'amqps'], 5672);
       const fail = (error: unknown): Error => classifyAmqpError(error, init.name, config.exchange);
       let opening: Promise<Open> | undefined;
+      /** What `opening` resolved to, once it has. */
+      let current: Open | undefined;
+      /** Closes a connection that left a publish unconfirmed past its attempt's timeout: the retry opens a new one. */
+      const discard = (stuck: Open): void => {
+        if (current === stuck) {
+          current = undefined;
+          opening = undefined;
+        }
+        // Its Close handshake cannot finish on a frozen connection: the socket is destroyed too.
+        void stuck.connection.close().catch(() => undefined);
+        (stuck.connection as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+      };
       const open = (): Promise<Open> => {
         if (opening !== undefined) return opening;
         const attempt: Promise<Open> = (async () => {
@@ -83,6 +95,9 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
           throw failureOf(error) === undefined ? fail(error) : error;
         });
         opening = attempt;
+        attempt.then((opened) => {
+          if (opening === attempt) current = opened;
+        }, () => undefined);
         return attempt;
       };
       // Readiness asks the broker about the exchange on the open channel (one round trip), so a
@@ -98,7 +113,8 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
           const request = parsePublish(RequestSchema, raw, config.routing_keys, 'routing_key', init.name);
           const headers = messageHeaders(request, ctx);
           ctx.sent?.({ exchange: config.exchange, routing_key: request.destination, message_id: ctx.idempotencyKey, headers, body: request.body });
-          const { channel } = await untilAborted(open(), ctx.signal);
+          const opened = await untilAborted(open(), ctx.signal);
+          const channel = opened.channel;
           const confirmed = new Promise<void>((resolve, reject) => {
             const accepted = channel.publish(
               config.exchange,
@@ -110,7 +126,11 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
             void accepted;
           });
           try {
-            await untilAborted(confirmed, ctx.signal);
+            // A frozen connection (the broker hung, a half-open TCP connection) would hold every
+            // retry until the heartbeat notices (a minute): an attempt that timed out drops it.
+            await untilAborted(confirmed, ctx.signal, () => {
+              if (attemptTimedOut(ctx.signal)) discard(opened);
+            });
           } catch (error) {
             if (ctx.signal.aborted || failureOf(error) !== undefined) throw error;
             throw fail(error);
@@ -120,9 +140,10 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
         checkRequest: (template) => checkDestination(template, 'routing_key', config.routing_keys),
         ready,
         async close() {
-          const current = opening;
+          const pending = opening;
           opening = undefined;
-          const opened = await current?.catch(() => undefined);
+          current = undefined;
+          const opened = await pending?.catch(() => undefined);
           await opened?.connection.close().catch(() => undefined);
         },
         describe: () => ({ target: `${url.protocol}//${url.hostname}:${url.portNumber}`, exchange: config.exchange, routing_keys: config.routing_keys }),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
 import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck } from '../messaging.js';
-import { untilAborted } from '../abortable.js';
+import { attemptTimedOut, untilAborted } from '../abortable.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const MqttConfigSchema = z.strictObject({
@@ -38,6 +38,16 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
       const url = parseBrokerUrl(config.url, ['mqtt', 'mqtts'], 1883);
       const fail = (error: unknown): Error => classifyMqttError(error, init.name);
       let opening: Promise<MqttClient> | undefined;
+      /** What `opening` resolved to, once it has. */
+      let current: MqttClient | undefined;
+      /** Ends a client that left a publish unacknowledged past its attempt's timeout: the retry opens a new one. */
+      const discard = (stuck: MqttClient): void => {
+        if (current === stuck) {
+          current = undefined;
+          opening = undefined;
+        }
+        stuck.end(true);
+      };
       const open = (): Promise<MqttClient> => {
         if (opening !== undefined) return opening;
         const attempt: Promise<MqttClient> = (async () => {
@@ -64,6 +74,9 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
           throw failureOf(error) === undefined ? fail(error) : error;
         });
         opening = attempt;
+        attempt.then((client) => {
+          if (opening === attempt) current = client;
+        }, () => undefined);
         return attempt;
       };
       // One round trip the broker must answer, so a hung broker fails readiness; at most one unanswered.
@@ -87,6 +100,10 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
                 properties: { contentType: 'application/json', userProperties, correlationData: Buffer.from(ctx.idempotencyKey) },
               }),
               ctx.signal,
+              // A frozen connection would hold every retry until the keepalive notices: an attempt that timed out drops it.
+              () => {
+                if (attemptTimedOut(ctx.signal)) discard(client);
+              },
             );
             return { acknowledged: true, topic: request.destination, packet_id: packet?.messageId, message_id: ctx.idempotencyKey };
           } catch (error) {
@@ -97,9 +114,10 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
         checkRequest: (template) => checkDestination(template, 'topic', config.topics),
         ready,
         async close() {
-          const current = opening;
+          const pending = opening;
           opening = undefined;
-          const client = await current?.catch(() => undefined);
+          current = undefined;
+          const client = await pending?.catch(() => undefined);
           await client?.endAsync().catch(() => undefined);
         },
         describe: () => ({ target: `${url.protocol}//${url.hostname}:${url.portNumber}`, topics: config.topics }),
