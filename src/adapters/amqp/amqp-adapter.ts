@@ -4,6 +4,7 @@ import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
 import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck } from '../messaging.js';
 import { attemptTimedOut, untilAborted } from '../abortable.js';
+import { LazyConnection } from '../lazy-connection.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const AmqpConfigSchema = z.strictObject({
@@ -40,66 +41,39 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
     create(config, init) {
       const url = parseBrokerUrl(config.url, ['amqp', 'amqps'], 5672);
       const fail = (error: unknown): Error => classifyAmqpError(error, init.name, config.exchange);
-      let opening: Promise<Open> | undefined;
-      /** What `opening` resolved to, once it has. */
-      let current: Open | undefined;
-      /** Closes a connection that left a publish unconfirmed past its attempt's timeout: the retry opens a new one. */
-      const discard = (stuck: Open): void => {
-        if (current === stuck) {
-          current = undefined;
-          opening = undefined;
-        }
-        // Its Close handshake cannot finish on a frozen connection: the socket is destroyed too.
-        void stuck.connection.close().catch(() => undefined);
-        (stuck.connection as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
-      };
-      const open = (): Promise<Open> => {
-        if (opening !== undefined) return opening;
-        const attempt: Promise<Open> = (async () => {
-          const hostname = await checkedHost(url.hostname, options, fail, 'AMQP_CONNECTION');
-          const connection = await amqp.connect(
-            {
-              protocol: url.protocol.slice(0, -1),
-              hostname,
-              port: url.portNumber,
-              username: decodeURIComponent(url.username || 'guest'),
-              password: decodeURIComponent(url.password || 'guest'),
-              vhost: decodeURIComponent(url.pathname.slice(1)) || '/',
-              heartbeat: 30,
-            },
-            { servername: url.hostname, timeout: 5000 },
-          );
-          // Forgets this connection when it ends, not a newer one opened after a close().
-          const reset = (): void => {
-            if (opening === attempt) opening = undefined;
+      const shared = new LazyConnection<Open>(async (ended) => {
+        const hostname = await checkedHost(url.hostname, options, fail, 'AMQP_CONNECTION');
+        const connection = await amqp.connect(
+          {
+            protocol: url.protocol.slice(0, -1),
+            hostname,
+            port: url.portNumber,
+            username: decodeURIComponent(url.username || 'guest'),
+            password: decodeURIComponent(url.password || 'guest'),
+            vhost: decodeURIComponent(url.pathname.slice(1)) || '/',
+            heartbeat: 30,
+          },
+          { servername: url.hostname, timeout: 5000 },
+        );
+        connection.on('error', ended);
+        connection.on('close', ended);
+        try {
+          const channel = await connection.createConfirmChannel();
+          // A channel the broker closed (a 404 on a deleted exchange…) leaves the connection unused: close it too.
+          const drop = (): void => {
+            ended();
+            void connection.close().catch(() => undefined);
           };
-          connection.on('error', reset);
-          connection.on('close', reset);
-          try {
-            const channel = await connection.createConfirmChannel();
-            // A channel the broker closed (a 404 on a deleted exchange…) leaves the connection unused: close it too.
-            const drop = (): void => {
-              reset();
-              void connection.close().catch(() => undefined);
-            };
-            channel.on('error', drop);
-            channel.on('close', drop);
-            await channel.checkExchange(config.exchange);
-            return { connection, channel };
-          } catch (error) {
-            await connection.close().catch(() => undefined);
-            throw error;
-          }
-        })().catch((error: unknown) => {
-          if (opening === attempt) opening = undefined;
-          throw failureOf(error) === undefined ? fail(error) : error;
-        });
-        opening = attempt;
-        attempt.then((opened) => {
-          if (opening === attempt) current = opened;
-        }, () => undefined);
-        return attempt;
-      };
+          channel.on('error', drop);
+          channel.on('close', drop);
+          await channel.checkExchange(config.exchange);
+          return { connection, channel };
+        } catch (error) {
+          await connection.close().catch(() => undefined);
+          throw error;
+        }
+      }, fail);
+      const open = (): Promise<Open> => shared.get();
       // Readiness asks the broker about the exchange on the open channel (one round trip), so a
       // hung broker or a deleted exchange fails it; at most one such question is unanswered.
       const ready = roundTripCheck(async () => {
@@ -129,7 +103,7 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
             // A frozen connection (the broker hung, a half-open TCP connection) would hold every
             // retry until the heartbeat notices (a minute): an attempt that timed out drops it.
             await untilAborted(confirmed, ctx.signal, () => {
-              if (attemptTimedOut(ctx.signal)) discard(opened);
+              if (attemptTimedOut(ctx.signal)) shared.discard(opened, endStuck);
             });
           } catch (error) {
             if (ctx.signal.aborted || failureOf(error) !== undefined) throw error;
@@ -139,17 +113,17 @@ export function createAmqpAdapter(options: EgressTargetOptions = {}): ComponentA
         },
         checkRequest: (template) => checkDestination(template, 'routing_key', config.routing_keys),
         ready,
-        async close() {
-          const pending = opening;
-          opening = undefined;
-          current = undefined;
-          const opened = await pending?.catch(() => undefined);
-          await opened?.connection.close().catch(() => undefined);
-        },
+        close: () => shared.close((opened) => opened.connection.close()),
         describe: () => ({ target: `${url.protocol}//${url.hostname}:${url.portNumber}`, exchange: config.exchange, routing_keys: config.routing_keys }),
       };
     },
   };
+}
+
+/** A connection a publish timed out on: its Close handshake cannot finish if it is frozen, so the socket is destroyed too. */
+function endStuck(stuck: Open): void {
+  void stuck.connection.close().catch(() => undefined);
+  (stuck.connection as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
 }
 
 function classifyAmqpError(error: unknown, component: string, exchange: string): Error {

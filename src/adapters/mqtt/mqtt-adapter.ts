@@ -4,6 +4,7 @@ import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
 import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck } from '../messaging.js';
 import { attemptTimedOut, untilAborted } from '../abortable.js';
+import { LazyConnection } from '../lazy-connection.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const MqttConfigSchema = z.strictObject({
@@ -37,48 +38,26 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
     create(config, init) {
       const url = parseBrokerUrl(config.url, ['mqtt', 'mqtts'], 1883);
       const fail = (error: unknown): Error => classifyMqttError(error, init.name);
-      let opening: Promise<MqttClient> | undefined;
-      /** What `opening` resolved to, once it has. */
-      let current: MqttClient | undefined;
-      /** Ends a client that left a publish unacknowledged past its attempt's timeout: the retry opens a new one. */
-      const discard = (stuck: MqttClient): void => {
-        if (current === stuck) {
-          current = undefined;
-          opening = undefined;
-        }
-        stuck.end(true);
-      };
-      const open = (): Promise<MqttClient> => {
-        if (opening !== undefined) return opening;
-        const attempt: Promise<MqttClient> = (async () => {
-          const checked = await checkedHost(url.hostname, options, fail, 'MQTT_CONNECTION');
-          const client = await mqtt.connectAsync({
-            protocol: url.protocol === 'mqtts:' ? 'mqtts' : 'mqtt',
-            host: url.protocol === 'mqtts:' ? url.hostname : checked,
-            port: url.portNumber,
-            protocolVersion: 5,
-            connectTimeout: 5000,
-            reconnectPeriod: 0,
-            ...(url.username === '' ? {} : { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }),
-          });
-          // Forgets this client when it ends, not a newer one opened after a close().
-          const reset = (): void => {
-            if (opening === attempt) opening = undefined;
-            client.end(true);
-          };
-          client.on('close', reset);
-          client.on('error', reset);
-          return client;
-        })().catch((error: unknown) => {
-          if (opening === attempt) opening = undefined;
-          throw failureOf(error) === undefined ? fail(error) : error;
+      const shared = new LazyConnection<MqttClient>(async (ended) => {
+        const checked = await checkedHost(url.hostname, options, fail, 'MQTT_CONNECTION');
+        const client = await mqtt.connectAsync({
+          protocol: url.protocol === 'mqtts:' ? 'mqtts' : 'mqtt',
+          host: url.protocol === 'mqtts:' ? url.hostname : checked,
+          port: url.portNumber,
+          protocolVersion: 5,
+          connectTimeout: 5000,
+          reconnectPeriod: 0,
+          ...(url.username === '' ? {} : { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }),
         });
-        opening = attempt;
-        attempt.then((client) => {
-          if (opening === attempt) current = client;
-        }, () => undefined);
-        return attempt;
-      };
+        const end = (): void => {
+          ended();
+          client.end(true);
+        };
+        client.on('close', end);
+        client.on('error', end);
+        return client;
+      }, fail);
+      const open = (): Promise<MqttClient> => shared.get();
       // One round trip the broker must answer, so a hung broker fails readiness; at most one unanswered.
       const ready = roundTripCheck(async () => {
         const client = await open();
@@ -102,7 +81,7 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
               ctx.signal,
               // A frozen connection would hold every retry until the keepalive notices: an attempt that timed out drops it.
               () => {
-                if (attemptTimedOut(ctx.signal)) discard(client);
+                if (attemptTimedOut(ctx.signal)) shared.discard(client, (stuck) => stuck.end(true));
               },
             );
             return { acknowledged: true, topic: request.destination, packet_id: packet?.messageId, message_id: ctx.idempotencyKey };
@@ -113,13 +92,7 @@ export function createMqttAdapter(options: EgressTargetOptions = {}): ComponentA
         },
         checkRequest: (template) => checkDestination(template, 'topic', config.topics),
         ready,
-        async close() {
-          const pending = opening;
-          opening = undefined;
-          current = undefined;
-          const client = await pending?.catch(() => undefined);
-          await client?.endAsync().catch(() => undefined);
-        },
+        close: () => shared.close((client) => client.endAsync()),
         describe: () => ({ target: `${url.protocol}//${url.hostname}:${url.portNumber}`, topics: config.topics }),
       };
     },

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
 import { checkDestination, encodeBody, messageHeaders, parseBrokerUrl, parsePublish, publishRequestSchema, roundTripCheck } from '../messaging.js';
-import { untilAborted } from '../abortable.js';
+import { attemptTimedOut, untilAborted } from '../abortable.js';
+import { LazyConnection } from '../lazy-connection.js';
 import type { ComponentAdapter } from '../types.js';
 
 export const NatsConfigSchema = z.strictObject({
@@ -37,45 +38,39 @@ export function createNatsAdapter(options: EgressTargetOptions = {}): ComponentA
     create(config, init) {
       const url = parseBrokerUrl(config.url, ['nats', 'tls'], 4222);
       const fail = (error: unknown): Error => classifyNatsError(error, init.name);
-      let opening: Promise<Open> | undefined;
-      const open = (): Promise<Open> => {
-        if (opening !== undefined) return opening;
-        const attempt: Promise<Open> = (async () => {
-          const checked = await checkedHost(url.hostname, options, fail, 'NATS_CONNECTION');
-          // With TLS the certificate is checked against the name, which a DNS rebinding cannot fake.
-          const host = url.protocol === 'tls:' ? url.hostname : checked;
-          const connection = await connect({
-            servers: `${host.includes(':') ? `[${host}]` : host}:${url.portNumber}`,
-            ...(url.username === '' ? {} : { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }),
-            ...(url.protocol === 'tls:' ? { tls: {} } : {}),
-            timeout: 5000,
-            maxReconnectAttempts: -1,
-            // Only the server the URL names (the address EGRESS_ALLOW checked): the servers a
-            // cluster advertises (INFO connect_urls) are not added, so a reconnect never goes there.
-            ignoreClusterUpdates: true,
-          });
-          // Forgets this connection when it ends, not a newer one opened after a close().
-          void connection.closed().then(() => {
-            if (opening === attempt) opening = undefined;
-          });
-          return { connection, js: jetstream(connection) };
-        })().catch((error: unknown) => {
-          if (opening === attempt) opening = undefined;
-          throw failureOf(error) === undefined ? fail(error) : error;
+      const shared = new LazyConnection<Open>(async (ended) => {
+        const checked = await checkedHost(url.hostname, options, fail, 'NATS_CONNECTION');
+        // With TLS the certificate is checked against the name, which a DNS rebinding cannot fake.
+        const host = url.protocol === 'tls:' ? url.hostname : checked;
+        const connection = await connect({
+          servers: `${host.includes(':') ? `[${host}]` : host}:${url.portNumber}`,
+          ...(url.username === '' ? {} : { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }),
+          ...(url.protocol === 'tls:' ? { tls: {} } : {}),
+          timeout: 5000,
+          maxReconnectAttempts: -1,
+          // Only the server the URL names (the address EGRESS_ALLOW checked): the servers a
+          // cluster advertises (INFO connect_urls) are not added, so a reconnect never goes there.
+          ignoreClusterUpdates: true,
         });
-        opening = attempt;
-        return attempt;
-      };
+        void connection.closed().then(ended);
+        return { connection, js: jetstream(connection) };
+      }, fail);
+      const open = (): Promise<Open> => shared.get();
       return {
         async execute(raw, ctx) {
           const request = parsePublish(RequestSchema, raw, config.subjects, 'subject', init.name);
           const sentHeaders = messageHeaders(request, ctx);
           ctx.sent?.({ subject: request.destination, message_id: ctx.idempotencyKey, headers: sentHeaders, body: request.body });
-          const { js } = await untilAborted(open(), ctx.signal);
+          const opened = await untilAborted(open(), ctx.signal);
+          const js = opened.js;
           const h = natsHeaders();
           for (const [name, value] of Object.entries(sentHeaders)) h.set(name, value);
           try {
-            const ack = await untilAborted(js.publish(request.destination, encodeBody(request.body), { msgID: ctx.idempotencyKey, headers: h, timeout: 5000 }), ctx.signal);
+            // A frozen connection would hold every retry until the client's pings notice (minutes):
+            // an attempt that timed out drops it (the message id de-duplicates what got through).
+            const ack = await untilAborted(js.publish(request.destination, encodeBody(request.body), { msgID: ctx.idempotencyKey, headers: h, timeout: 5000 }), ctx.signal, () => {
+              if (attemptTimedOut(ctx.signal)) shared.discard(opened, (stuck) => void stuck.connection.close().catch(() => undefined));
+            });
             return { acknowledged: true, stream: ack.stream, sequence: ack.seq, duplicate: ack.duplicate, message_id: ctx.idempotencyKey };
           } catch (error) {
             if (ctx.signal.aborted || failureOf(error) !== undefined) throw error;
@@ -88,12 +83,7 @@ export function createNatsAdapter(options: EgressTargetOptions = {}): ComponentA
           const { connection } = await open();
           await connection.flush();
         }, READY_TIMEOUT_MS),
-        async close() {
-          const current = opening;
-          opening = undefined;
-          const opened = await current?.catch(() => undefined);
-          await opened?.connection.drain().catch(() => undefined);
-        },
+        close: () => shared.close((opened) => opened.connection.drain()),
         describe: () => ({ target: `${url.protocol}//${url.hostname}:${url.portNumber}`, subjects: config.subjects }),
       };
     },

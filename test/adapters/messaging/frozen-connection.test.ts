@@ -2,20 +2,26 @@
  * A publisher's connection that freezes (a half-open TCP connection, a broker that stopped
  * answering on it while new connections are fine) must not hold every retry until the heartbeat
  * or keepalive notices, a minute later: the attempt that timed out drops it and the retry
- * publishes on a new connection. Against the machine's real RabbitMQ and Mosquitto behind TCP
+ * publishes on a new connection. Against the machine's real RabbitMQ, Mosquitto and NATS behind TCP
  * proxies that freeze only the connections already open.
  */
 import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeFlowDir } from '../../helpers/flow-dir.js';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 
-const exchange = `flowd_frozen_${randomBytes(4).toString('hex')}`;
+const id = randomBytes(4).toString('hex');
+const exchange = `flowd_frozen_${id}`;
+const stream = `FLOWD_FROZEN_${id}`;
+const subject = `flowd.frozen.${id}`;
 
 let rabbit: amqp.ChannelModel;
-let proxies: Record<'amqp' | 'mqtt', TcpProxy>;
+let nats: NatsConnection;
+let proxies: Record<'amqp' | 'mqtt' | 'nats', TcpProxy>;
 let service: TestService;
 let flows: ReturnType<typeof makeFlowDir>;
 
@@ -30,6 +36,10 @@ components:
     adapter: mqtt
     url: "mqtt://127.0.0.1:${proxies.mqtt.port}"
     topics: [flowd/frozen-test]
+  bus:
+    adapter: nats
+    url: "nats://127.0.0.1:${proxies.nats.port}"
+    subjects: [${subject}]
 defaults:
   timeout_ms: 400
   retry_policy: { max_attempts: 3, initial_delay_ms: 10, jitter: none }
@@ -44,10 +54,13 @@ beforeAll(async () => {
   const channel = await rabbit.createChannel();
   await channel.assertExchange(exchange, 'topic', { durable: false });
   await channel.close();
-  proxies = { amqp: await startTcpProxy(5672), mqtt: await startTcpProxy(1883) };
+  nats = await natsConnect({ servers: '127.0.0.1:4222' });
+  await (await jetstreamManager(nats)).streams.add({ name: stream, subjects: [subject] });
+  proxies = { amqp: await startTcpProxy(5672), mqtt: await startTcpProxy(1883), nats: await startTcpProxy(4222) };
   flows = makeFlowDir({
     'to-amqp.yaml': publisher('to-amqp', 'events', '{ routing_key: k, body: "{% input %}" }'),
     'to-mqtt.yaml': publisher('to-mqtt', 'devices', '{ topic: flowd/frozen-test, body: "{% input %}" }'),
+    'to-nats.yaml': publisher('to-nats', 'bus', `{ subject: ${subject}, body: "{% input %}" }`),
   });
   service = await startTestService({ FLOWS_DIR: flows.dir, EGRESS_ALLOW: '127.0.0.1' });
 });
@@ -59,6 +72,10 @@ afterAll(async () => {
   flows?.cleanup();
   await rabbit?.createChannel().then((channel) => channel.deleteExchange(exchange));
   await rabbit?.close();
+  if (nats !== undefined) {
+    await (await jetstreamManager(nats)).streams.delete(stream).catch(() => undefined);
+    await nats.close();
+  }
 });
 
 async function execute(flow: string, input: unknown): Promise<{ status: string; phases: { id: string; status: string; attempts: number }[] }> {
@@ -71,6 +88,7 @@ async function execute(flow: string, input: unknown): Promise<{ status: string; 
 describe.each([
   ['amqp', 'to-amqp'],
   ['mqtt', 'to-mqtt'],
+  ['nats', 'to-nats'],
 ] as const)('%s: a connection that freezes', (kind, flow) => {
   it('times out one attempt, is dropped, and the retry publishes on a new connection', async () => {
     const proxy = proxies[kind];
