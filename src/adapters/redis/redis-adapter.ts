@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { untilAborted } from '../abortable.js';
+import { attemptTimedOut, untilAborted } from '../abortable.js';
 import { checkedHost, type EgressTargetOptions } from '../egress-target.js';
 import { RetryableError, TerminalError, failureOf } from '../failures.js';
 import type { ComponentAdapter } from '../types.js';
@@ -58,9 +58,13 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): Component
         client = attempt;
         return attempt;
       };
-      /** Drops a connection that did not answer in time; the next call opens a new one. */
-      const dropIfStuck = (): void => {
-        if (instance !== undefined && instance.status !== 'ready') {
+      /**
+       * Drops a connection that did not answer in time: one not ready (reconnecting), or one that
+       * left a command unanswered for a whole attempt (frozen: Redis answers in microseconds, and
+       * every later command would queue behind it). The next call opens a new one.
+       */
+      const dropIfStuck = (signal: AbortSignal): void => {
+        if (instance !== undefined && (instance.status !== 'ready' || attemptTimedOut(signal))) {
           instance.disconnect();
           instance = undefined;
           client = undefined;
@@ -77,7 +81,7 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): Component
             return await untilAborted(
               open().then((redis) => spec.run(redis, args, { maxItems: limits.maxItems, idempotencyKey: ctx.idempotencyKey })),
               ctx.signal,
-              dropIfStuck,
+              () => dropIfStuck(ctx.signal),
             );
           } catch (error) {
             if (ctx.signal.aborted || failureOf(error) !== undefined) throw error;

@@ -1,8 +1,8 @@
 /**
- * A publisher's connection that freezes (a half-open TCP connection, a broker that stopped
+ * A broker's or Redis's connection that freezes (a half-open TCP connection, a broker that stopped
  * answering on it while new connections are fine) must not hold every retry until the heartbeat
  * or keepalive notices, a minute later: the attempt that timed out drops it and the retry
- * publishes on a new connection. Against the machine's real RabbitMQ, Mosquitto and NATS behind TCP
+ * publishes on a new connection. Against the machine's real RabbitMQ, Mosquitto, NATS and Redis behind TCP
  * proxies that freeze only the connections already open.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,9 +10,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { makeFlowDir } from '../../helpers/flow-dir.js';
-import { startTestService, type TestService } from '../../helpers/service.js';
-import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
+import { makeFlowDir } from '../helpers/flow-dir.js';
+import { startTestService, type TestService } from '../helpers/service.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const id = randomBytes(4).toString('hex');
 const exchange = `flowd_frozen_${id}`;
@@ -21,7 +21,7 @@ const subject = `flowd.frozen.${id}`;
 
 let rabbit: amqp.ChannelModel;
 let nats: NatsConnection;
-let proxies: Record<'amqp' | 'mqtt' | 'nats', TcpProxy>;
+let proxies: Record<'amqp' | 'mqtt' | 'nats' | 'redis', TcpProxy>;
 let service: TestService;
 let flows: ReturnType<typeof makeFlowDir>;
 
@@ -40,6 +40,10 @@ components:
     adapter: nats
     url: "nats://127.0.0.1:${proxies.nats.port}"
     subjects: [${subject}]
+  cache:
+    adapter: redis
+    url: "redis://127.0.0.1:${proxies.redis.port}"
+    key_prefix: "flowd:frozen:${id}:"
 defaults:
   timeout_ms: 400
   retry_policy: { max_attempts: 3, initial_delay_ms: 10, jitter: none }
@@ -56,11 +60,12 @@ beforeAll(async () => {
   await channel.close();
   nats = await natsConnect({ servers: '127.0.0.1:4222' });
   await (await jetstreamManager(nats)).streams.add({ name: stream, subjects: [subject] });
-  proxies = { amqp: await startTcpProxy(5672), mqtt: await startTcpProxy(1883), nats: await startTcpProxy(4222) };
+  proxies = { amqp: await startTcpProxy(5672), mqtt: await startTcpProxy(1883), nats: await startTcpProxy(4222), redis: await startTcpProxy(6379) };
   flows = makeFlowDir({
     'to-amqp.yaml': publisher('to-amqp', 'events', '{ routing_key: k, body: "{% input %}" }'),
     'to-mqtt.yaml': publisher('to-mqtt', 'devices', '{ topic: flowd/frozen-test, body: "{% input %}" }'),
     'to-nats.yaml': publisher('to-nats', 'bus', `{ subject: ${subject}, body: "{% input %}" }`),
+    'to-redis.yaml': publisher('to-redis', 'cache', '{ command: incrby, key: calls, by: 1 }'),
   });
   service = await startTestService({ FLOWS_DIR: flows.dir, EGRESS_ALLOW: '127.0.0.1' });
 });
@@ -89,6 +94,7 @@ describe.each([
   ['amqp', 'to-amqp'],
   ['mqtt', 'to-mqtt'],
   ['nats', 'to-nats'],
+  ['redis', 'to-redis'],
 ] as const)('%s: a connection that freezes', (kind, flow) => {
   it('times out one attempt, is dropped, and the retry publishes on a new connection', async () => {
     const proxy = proxies[kind];
