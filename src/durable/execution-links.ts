@@ -14,8 +14,9 @@ import type { Cleaner } from '../observability/cleaner.js';
 /**
  * How executions reach other executions through the store: `triggers` start dependents through
  * the queue (any replica runs them; keyed by parent, flow and input, so a resumed parent does not
- * start them twice), within the queue bounds of the parent's tenant like an API request (refused:
- * the FlowdError of the admission, which the parent journals as `trigger_refused`), and
+ * start them twice, nor find them refused when the queue has filled meanwhile), within the queue
+ * bounds of the parent's tenant like an API request (refused: the FlowdError of the admission,
+ * which the parent journals as `trigger_refused`), and
  * `depends_on … within_ms` finds a recent succeeded one (of the same tenant).
  */
 export function executionLinks(options: {
@@ -40,6 +41,7 @@ export function executionLinks(options: {
     const journal = engine.newJournal(flow);
     journal.append(startedEntry(flow, executionId, input, { parentId: parent.executionId, tenant }));
     const rows = encodeEntries(journal.entries, 0, options.clean);
+    const key = triggerKey(parent.executionId, name, print);
     const created = await options.admission.queue(tenant, 'trigger', () =>
       options.store.create({
         executionId,
@@ -52,9 +54,15 @@ export function executionLinks(options: {
         status: 'queued',
         leaseMs: options.leaseMs,
         rows,
-        idempotency: { key: triggerKey(parent.executionId, name, print), fingerprint: print, ttlMs: options.idempotencyTtlMs },
+        idempotency: { key, fingerprint: print, ttlMs: options.idempotencyTtlMs },
       }),
-    );
+    ).catch(async (error: unknown) => {
+      // A resumed parent starting its triggers again while the queue is full: the one it started
+      // before the crash is not refused (it exists, nothing new would be queued).
+      const started = await options.store.findIdempotencyKey(key).catch(() => undefined);
+      if (started === undefined) throw error;
+      return { created: false as const, executionId: started.executionId };
+    });
     options.wake();
     return created.created ? executionId : created.executionId;
   };

@@ -226,6 +226,11 @@ export class MemoryExecutionStore implements ExecutionStore {
     return count;
   }
 
+  async findIdempotencyKey(key: string): Promise<{ executionId: string; fingerprint: string } | undefined> {
+    const taken = this.#keys.get(key);
+    return taken !== undefined && taken.expiresAt > this.#clock() ? { executionId: taken.executionId, fingerprint: taken.fingerprint } : undefined;
+  }
+
   async findSucceeded(query: SucceededQuery): Promise<{ executionId: string; finished: JournalRow } | undefined> {
     const since = this.#clock() - query.withinMs;
     let best: Stored | undefined;

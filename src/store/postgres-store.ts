@@ -284,6 +284,15 @@ export class PostgresExecutionStore implements ExecutionStore {
     return Number(rows[0]!.n);
   }
 
+  async findIdempotencyKey(key: string): Promise<{ executionId: string; fingerprint: string } | undefined> {
+    const { rows } = await this.pool.query<{ execution_id: string; fingerprint: string }>(
+      `SELECT execution_id, fingerprint FROM flowd_idempotency_keys WHERE key = $1 AND expires_at > ${NOW}`,
+      [key],
+    );
+    const taken = rows[0];
+    return taken === undefined ? undefined : { executionId: taken.execution_id, fingerprint: taken.fingerprint };
+  }
+
   async findSucceeded(query: SucceededQuery): Promise<{ executionId: string; finished: JournalRow } | undefined> {
     const byKey = query.correlationKey === undefined ? '' : 'AND correlation_key = $4';
     const { rows } = await this.pool.query<Row & { id: string }>(

@@ -326,6 +326,13 @@ export class SqliteExecutionStore implements ExecutionStore {
     return (count as { n: number }).n;
   }
 
+  async findIdempotencyKey(key: string): Promise<{ executionId: string; fingerprint: string } | undefined> {
+    const taken = this.#sql(`SELECT execution_id, fingerprint FROM flowd_idempotency_keys WHERE key = ? AND expires_at > ${NOW}`).get(key) as
+      | { execution_id: string; fingerprint: string }
+      | undefined;
+    return taken === undefined ? undefined : { executionId: taken.execution_id, fingerprint: taken.fingerprint };
+  }
+
   async findSucceeded(query: SucceededQuery): Promise<{ executionId: string; finished: JournalRow } | undefined> {
     const byKey = query.correlationKey === undefined ? '' : 'AND correlation_key = @key';
     const found = this.#sql(

@@ -78,6 +78,7 @@ export function withStateEncryption(store: ExecutionStore, cipher: StateCipher):
     release: (leases) => store.release(leases),
     cancel: (executionId, rows, summary) => store.cancel(executionId, seal(rows), summary),
     countQueued: (tenant) => store.countQueued(tenant),
+    findIdempotencyKey: (key) => store.findIdempotencyKey(key),
     findSucceeded: async (query) => {
       const found = await store.findSucceeded(query);
       return found === undefined ? undefined : { ...found, finished: open([found.finished])[0]! };

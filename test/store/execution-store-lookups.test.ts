@@ -42,6 +42,16 @@ describe.each(BACKENDS)('%s execution store', (backend) => {
       await letTimePass(store, 300);
       expect((await create()).created).toBe(true);
     });
+
+    it('finds the execution a key names while the key lives, nothing for an unknown or expired key', async () => {
+      const key = unique('find');
+      expect(await store.findIdempotencyKey(key)).toBeUndefined();
+      const execution = newExecution({ idempotency: { key, fingerprint: 'print', ttlMs: 300 } });
+      expect((await store.create(execution)).created).toBe(true);
+      expect(await store.findIdempotencyKey(key)).toEqual({ executionId: execution.executionId, fingerprint: 'print' });
+      await letTimePass(store, 300);
+      expect(await store.findIdempotencyKey(key)).toBeUndefined();
+    });
   });
 
   describe('finding and purging ended executions', () => {
