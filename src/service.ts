@@ -93,6 +93,7 @@ export async function createService(config: EnvConfig, options: ServiceOptions =
     store,
     max: config.QUEUE_MAX,
     maxPerTenant: config.QUEUE_MAX_PER_TENANT,
+    maxWaitingPerTenant: config.WAITING_MAX_PER_TENANT,
     onRefused: (refusal) => metrics.queueRefusals.inc(refusal),
   });
   const links = executionLinks({

@@ -88,6 +88,8 @@ export const EnvSchema = z.object({
   // Async work queued at once, in all and per tenant (429/503 with Retry-After beyond).
   QUEUE_MAX: int(1, 100_000_000).default(100_000),
   QUEUE_MAX_PER_TENANT: int(1, 100_000_000).default(10_000),
+  // Executions of one tenant waiting at once (a wait phase, a callback): flows that can wait are not started beyond it (429).
+  WAITING_MAX_PER_TENANT: int(1, 100_000_000).default(100_000),
   // 32 random bytes, base64: encrypts the raw values kept to resume or retry executions (AES-256-GCM).
   STATE_ENCRYPTION_KEY: z.string().optional(),
   // OpenTelemetry tracing (docs/tracing.md): off unless an OTLP endpoint is set.

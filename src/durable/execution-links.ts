@@ -56,6 +56,7 @@ export function executionLinks(options: {
         rows,
         idempotency: { key, fingerprint: print, ttlMs: options.idempotencyTtlMs },
       }),
+      { waits: flow.waits.durable },
     ).catch(async (error: unknown) => {
       // A resumed parent starting its triggers again while the queue is full: the one it started
       // before the crash is not refused (it exists, nothing new would be queued).

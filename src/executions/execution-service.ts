@@ -202,6 +202,7 @@ export class ExecutionService {
     journal.append(startedEntry(flow, executionId, request.input, { ...stored, tenant: request.caller.tenant }));
     // The target as asked for: an explicit version, or "the current one" (a retry after a deploy replays the first answer).
     const print = request.idempotencyKey === undefined ? undefined : fingerprint(request.version === undefined ? flow.name : `${flow.name}@${request.version}`, request.input);
+    const key = request.idempotencyKey === undefined ? undefined : callerKey(request.caller.tenant, request.idempotencyKey);
     const write = () =>
       options.store.create({
         executionId,
@@ -216,12 +217,19 @@ export class ExecutionService {
         leaseMs: options.leaseMs,
         rows: encodeEntries(journal.entries, 0, options.clean),
         idempotency:
-          request.idempotencyKey === undefined
-            ? undefined
-            : { key: callerKey(request.caller.tenant, request.idempotencyKey), fingerprint: print!, ttlMs: options.idempotencyTtlMs },
+          key === undefined ? undefined : { key, fingerprint: print!, ttlMs: options.idempotencyTtlMs },
       });
-    // Queued work passes the queue bounds; a run that starts now is bounded by MAX_INFLIGHT_EXECUTIONS instead.
-    const created = status === 'queued' ? await options.admission.queue(request.caller.tenant, 'api', write) : await write();
+    // Queued work passes the queue bounds, and a flow that can wait the waiting bound; a run that
+    // starts now is bounded by MAX_INFLIGHT_EXECUTIONS too.
+    const tenant = request.caller.tenant;
+    const waits = flow.waits.durable;
+    const admitted = status === 'queued' ? options.admission.queue(tenant, 'api', write, { waits }) : waits ? options.admission.startWaiting(tenant, 'api', write) : write();
+    const created = await admitted.catch(async (error: unknown) => {
+      // A full bound does not stop the replay of a request whose execution exists already.
+      const taken = key === undefined || !isBoundRefusal(error) ? undefined : await options.store.findIdempotencyKey(key);
+      if (taken === undefined) throw error;
+      return { created: false as const, executionId: taken.executionId, fingerprint: taken.fingerprint };
+    });
     if (created.created) return { kind: 'created', journal, lease: created.lease };
     if (created.fingerprint !== print) {
       throw new FlowdError('FLOWD_ERR_IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request; use a new key', {
@@ -272,4 +280,9 @@ async function within(done: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The queue and waiting bounds' refusals (queue-admission.ts). */
+function isBoundRefusal(error: unknown): boolean {
+  return error instanceof FlowdError && (error.code === 'FLOWD_ERR_QUEUE_FULL' || error.code === 'FLOWD_ERR_OVERLOADED');
 }

@@ -7,8 +7,11 @@ const COUNT_FRESH_MS = 100;
 /** Who asks for a place: an API request (`respond-async`), a parent's `triggers`, or a flow schedule. */
 export type QueueSource = 'api' | 'trigger' | 'schedule';
 
-/** Which bound refused: QUEUE_MAX (`total`, FLOWD_ERR_OVERLOADED) or QUEUE_MAX_PER_TENANT (`tenant`, FLOWD_ERR_QUEUE_FULL). */
-export type QueueBound = 'total' | 'tenant';
+/**
+ * Which bound refused: QUEUE_MAX (`total`, FLOWD_ERR_OVERLOADED), QUEUE_MAX_PER_TENANT (`tenant`,
+ * FLOWD_ERR_QUEUE_FULL) or WAITING_MAX_PER_TENANT (`waiting`, FLOWD_ERR_QUEUE_FULL).
+ */
+export type QueueBound = 'total' | 'tenant' | 'waiting';
 
 interface Count {
   known: number;
@@ -18,21 +21,34 @@ interface Count {
   reading: Promise<void> | undefined;
 }
 
+/** What is being started: queued (async work) and/or of a flow that can wait. */
+interface Admitting {
+  readonly queued: boolean;
+  readonly waits: boolean;
+}
+
 /**
- * The bounds on queued (async) work: QUEUE_MAX in all, QUEUE_MAX_PER_TENANT per tenant. Everything
- * that writes a `queued` execution asks here first, with one instance per process: API requests
+ * The bounds on work kept in the store: QUEUE_MAX queued executions in all, QUEUE_MAX_PER_TENANT
+ * per tenant, and WAITING_MAX_PER_TENANT waiting executions per tenant. Everything that writes a
+ * `queued` execution asks here first, with one instance per process: API requests
  * (`respond-async`), triggered flows (for the tenant of the execution that triggers them) and
- * schedule occurrences (for the local tenant). A request is admitted against the store's count
- * (re-read at most every 100 ms) plus the requests this process admitted and is still writing;
- * the check and the reservation happen in the same tick, so a burst on one replica cannot overshoot. Replicas do not share reservations: with N replicas
- * a simultaneous burst can pass a bound by what the other N − 1 admitted within the same 100 ms.
- * Refused: 429 FLOWD_ERR_QUEUE_FULL (this tenant) or 503 FLOWD_ERR_OVERLOADED (everyone), with
- * Retry-After; nothing is written, and `onRefused` is told (the `flowd_queue_refusals_total` metric).
+ * schedule occurrences (for the local tenant); so does every start of a flow that can wait (a
+ * `wait` phase or a `callback`), sync or queued, while its tenant has that many executions
+ * waiting. A request is admitted against the store's count (re-read at most every 100 ms) plus
+ * the requests this process admitted and is still writing, plus (until the next read) those it
+ * wrote; the check and the reservation happen in the same tick, so a burst on one replica cannot
+ * overshoot. Executions admitted before the waiting bound was reached may still reach their waits:
+ * a tenant's waiting executions stay below WAITING_MAX_PER_TENANT plus what it had running or
+ * queued then. Replicas do not share reservations: with N replicas a simultaneous burst can pass a
+ * bound by what the other N − 1 admitted within the same 100 ms. Refused: 429
+ * FLOWD_ERR_QUEUE_FULL (this tenant) or 503 FLOWD_ERR_OVERLOADED (everyone), with Retry-After;
+ * nothing is written, and `onRefused` is told (the `flowd_queue_refusals_total` metric).
  */
 export class QueueAdmission {
   readonly #store: ExecutionStore;
   readonly #max: number;
   readonly #maxPerTenant: number;
+  readonly #maxWaitingPerTenant: number;
   readonly #counts = new Map<string, Count>();
   readonly #now: () => number;
   readonly #onRefused: ((refusal: { source: QueueSource; bound: QueueBound }) => void) | undefined;
@@ -41,23 +57,35 @@ export class QueueAdmission {
     store: ExecutionStore;
     max: number;
     maxPerTenant: number;
+    /** Default: no bound. */
+    maxWaitingPerTenant?: number;
     now?: () => number;
     onRefused?: (refusal: { source: QueueSource; bound: QueueBound }) => void;
   }) {
     this.#store = options.store;
     this.#max = options.max;
     this.#maxPerTenant = options.maxPerTenant;
+    this.#maxWaitingPerTenant = options.maxWaitingPerTenant ?? Infinity;
     this.#now = options.now ?? Date.now;
     this.#onRefused = options.onRefused;
   }
 
   /**
-   * Writes a queued execution within the bounds: reserves a place for `tenant`, runs `create` (the
-   * store write), and keeps the place when it created the execution, gives it back otherwise (an
-   * idempotent replay, a failed write).
+   * Writes a queued execution within the bounds (and the waiting bound when its flow can wait):
+   * reserves a place for `tenant`, runs `create` (the store write), and keeps the place when it
+   * created the execution, gives it back otherwise (an idempotent replay, a failed write).
    */
-  async queue<T extends { readonly created: boolean }>(tenant: string, source: QueueSource, create: () => Promise<T>): Promise<T> {
-    const admitted = await this.admit(tenant, source);
+  queue<T extends { readonly created: boolean }>(tenant: string, source: QueueSource, create: () => Promise<T>, options: { waits?: boolean } = {}): Promise<T> {
+    return this.#within(tenant, source, { queued: true, waits: options.waits === true }, create);
+  }
+
+  /** Writes an execution that runs now, of a flow that can wait, within the waiting bound (as `queue`). */
+  startWaiting<T extends { readonly created: boolean }>(tenant: string, source: QueueSource, create: () => Promise<T>): Promise<T> {
+    return this.#within(tenant, source, { queued: false, waits: true }, create);
+  }
+
+  async #within<T extends { readonly created: boolean }>(tenant: string, source: QueueSource, what: Admitting, create: () => Promise<T>): Promise<T> {
+    const admitted = await this.#admit(tenant, source, what);
     let result: T | undefined;
     try {
       result = await create();
@@ -67,33 +95,48 @@ export class QueueAdmission {
     }
   }
 
-  /** Reserves a place for `tenant`; call the returned function with whether the execution was queued. */
-  async admit(tenant: string, source: QueueSource = 'api'): Promise<(queued: boolean) => void> {
-    const all = this.#count('*');
-    const own = this.#count(tenant);
-    await Promise.all([this.#fresh(all, undefined), this.#fresh(own, tenant)]);
+  /** Reserves places for `tenant`; call the returned function with whether the execution was written. */
+  async #admit(tenant: string, source: QueueSource, what: Admitting): Promise<(written: boolean) => void> {
+    const counts: Count[] = [];
+    const reads: Promise<void>[] = [];
+    const use = (key: string, read: () => Promise<number>): Count => {
+      const count = this.#count(key);
+      counts.push(count);
+      reads.push(this.#fresh(count, read));
+      return count;
+    };
+    const all = what.queued ? use('*', () => this.#store.countQueued()) : undefined;
+    const own = what.queued ? use(tenant, () => this.#store.countQueued(tenant)) : undefined;
+    const waiting = what.waits && this.#maxWaitingPerTenant !== Infinity ? use(`waiting:${tenant}`, () => this.#store.countWaitingOf(tenant)) : undefined;
+    await Promise.all(reads);
     // From here to the reservation: no await.
-    if (all.known + all.pending >= this.#max) {
+    if (all !== undefined && all.known + all.pending >= this.#max) {
       this.#onRefused?.({ source, bound: 'total' });
       throw new FlowdError('FLOWD_ERR_OVERLOADED', `the queue of async executions is full (QUEUE_MAX=${this.#max}); retry later`, { details: { retryAfterSeconds: 5 } });
     }
-    if (own.known + own.pending >= this.#maxPerTenant) {
+    if (own !== undefined && own.known + own.pending >= this.#maxPerTenant) {
       this.#onRefused?.({ source, bound: 'tenant' });
       throw new FlowdError('FLOWD_ERR_QUEUE_FULL', `this tenant has ${this.#maxPerTenant} async executions queued (QUEUE_MAX_PER_TENANT); retry when some have run`, {
         details: { retryAfterSeconds: 5 },
       });
     }
-    all.pending += 1;
-    own.pending += 1;
+    if (waiting !== undefined && waiting.known + waiting.pending >= this.#maxWaitingPerTenant) {
+      this.#onRefused?.({ source, bound: 'waiting' });
+      throw new FlowdError(
+        'FLOWD_ERR_QUEUE_FULL',
+        `this tenant has ${this.#maxWaitingPerTenant} executions waiting (WAITING_MAX_PER_TENANT); a flow that can wait starts again when some have ended`,
+        { details: { retryAfterSeconds: 5 } },
+      );
+    }
+    for (const count of counts) count.pending += 1;
     let settled = false;
-    return (queued) => {
+    return (written) => {
       if (settled) return;
       settled = true;
-      all.pending -= 1;
-      own.pending -= 1;
-      if (queued) {
-        all.known += 1;
-        own.known += 1;
+      for (const count of counts) {
+        count.pending -= 1;
+        // Counted until the next read of the store (conservative for the waiting bound: it may not wait yet).
+        if (written) count.known += 1;
       }
     };
   }
@@ -107,9 +150,9 @@ export class QueueAdmission {
     return count;
   }
 
-  #fresh(count: Count, tenant: string | undefined): Promise<void> {
+  #fresh(count: Count, read: () => Promise<number>): Promise<void> {
     if (this.#now() - count.readAt < COUNT_FRESH_MS) return Promise.resolve();
-    count.reading ??= this.#store.countQueued(tenant).then(
+    count.reading ??= read().then(
       (known) => {
         count.known = known;
         count.readAt = this.#now();

@@ -214,7 +214,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): FlowdMetrics 
     }),
     queueRefusals: new Counter({
       name: 'flowd_queue_refusals_total',
-      help: 'Executions the queue bounds refused (QUEUE_MAX_PER_TENANT: bound tenant; QUEUE_MAX: bound total), by source (api, trigger, schedule)',
+      help: 'Executions the queue and waiting bounds refused (QUEUE_MAX_PER_TENANT: bound tenant; QUEUE_MAX: bound total; WAITING_MAX_PER_TENANT: bound waiting), by source (api, trigger, schedule)',
       labelNames: ['source', 'bound'],
       registers,
     }),

@@ -59,6 +59,7 @@ export async function startScheduled(
       rows,
       idempotency: { key, fingerprint: key, ttlMs: options.idempotencyTtlMs },
     }),
+    { waits: flow.waits.durable },
   );
   if (created.created) options.wake();
   return created.created ? { executionId, created: true } : { executionId: created.executionId, created: false };

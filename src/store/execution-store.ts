@@ -90,6 +90,8 @@ export interface ExecutionStore {
   cancel(executionId: string, rows: readonly JournalRow[], summary: FinishedSummary): Promise<CancelOutcome>;
   /** Queued executions, in all or of one tenant (the queue bounds). */
   countQueued(tenant?: string): Promise<number>;
+  /** Waiting executions of one tenant (WAITING_MAX_PER_TENANT). */
+  countWaitingOf(tenant: string): Promise<number>;
   /** The execution an idempotency key names, while the key has not expired. */
   findIdempotencyKey(key: string): Promise<{ readonly executionId: string; readonly fingerprint: string } | undefined>;
 

@@ -226,6 +226,12 @@ export class MemoryExecutionStore implements ExecutionStore {
     return count;
   }
 
+  async countWaitingOf(tenant: string): Promise<number> {
+    let count = 0;
+    for (const { summary } of this.#executions.values()) if (summary.status === 'waiting' && summary.tenant === tenant) count += 1;
+    return count;
+  }
+
   async findIdempotencyKey(key: string): Promise<{ executionId: string; fingerprint: string } | undefined> {
     const taken = this.#keys.get(key);
     return taken !== undefined && taken.expiresAt > this.#clock() ? { executionId: taken.executionId, fingerprint: taken.fingerprint } : undefined;

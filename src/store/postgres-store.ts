@@ -284,6 +284,11 @@ export class PostgresExecutionStore implements ExecutionStore {
     return Number(rows[0]!.n);
   }
 
+  async countWaitingOf(tenant: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM flowd_executions WHERE status = 'waiting' AND tenant = $1`, [tenant]);
+    return Number(rows[0]!.n);
+  }
+
   async findIdempotencyKey(key: string): Promise<{ executionId: string; fingerprint: string } | undefined> {
     const { rows } = await this.pool.query<{ execution_id: string; fingerprint: string }>(
       `SELECT execution_id, fingerprint FROM flowd_idempotency_keys WHERE key = $1 AND expires_at > ${NOW}`,

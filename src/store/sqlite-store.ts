@@ -326,6 +326,10 @@ export class SqliteExecutionStore implements ExecutionStore {
     return (count as { n: number }).n;
   }
 
+  async countWaitingOf(tenant: string): Promise<number> {
+    return (this.#sql(`SELECT count(*) AS n FROM flowd_executions WHERE status = 'waiting' AND tenant = ?`).get(tenant) as { n: number }).n;
+  }
+
   async findIdempotencyKey(key: string): Promise<{ executionId: string; fingerprint: string } | undefined> {
     const taken = this.#sql(`SELECT execution_id, fingerprint FROM flowd_idempotency_keys WHERE key = ? AND expires_at > ${NOW}`).get(key) as
       | { execution_id: string; fingerprint: string }

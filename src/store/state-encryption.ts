@@ -79,6 +79,7 @@ export function withStateEncryption(store: ExecutionStore, cipher: StateCipher):
     cancel: (executionId, rows, summary) => store.cancel(executionId, seal(rows), summary),
     countQueued: (tenant) => store.countQueued(tenant),
     findIdempotencyKey: (key) => store.findIdempotencyKey(key),
+    countWaitingOf: (tenant) => store.countWaitingOf(tenant),
     findSucceeded: async (query) => {
       const found = await store.findSucceeded(query);
       return found === undefined ? undefined : { ...found, finished: open([found.finished])[0]! };

@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
+import { afterEach } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { createApiKey } from '../../src/http/auth/index.js';
 import { createService, type Service, type ServiceOptions } from '../../src/service.js';
+import { createTestDatabase, type Backend, type TestDatabase } from '../durable/helpers.js';
 
 export interface TestKey {
   readonly name: string;
@@ -72,6 +74,27 @@ export async function startService(
       await service.close();
       dir.remove();
     },
+  };
+}
+
+/**
+ * Services on a fresh store of `backend` each, closed and dropped after each test: call in a
+ * describe, then `await start(backend, flows, env)` in its tests.
+ */
+export function useStoreBackedService(): (backend: Backend, flows: readonly Record<string, unknown>[], env?: Record<string, string>) => Promise<TestService> {
+  const opened: { service: TestService | undefined; db: TestDatabase }[] = [];
+  afterEach(async () => {
+    for (const { service, db } of opened.splice(0)) {
+      await service?.close();
+      await db.drop();
+    }
+  });
+  return async (backend, flows, env = {}) => {
+    const db = await createTestDatabase(backend);
+    const entry: { service: TestService | undefined; db: TestDatabase } = { service: undefined, db };
+    opened.push(entry);
+    entry.service = await startService(flows, { ...db.env, RATE_LIMIT_PER_MINUTE: '0', ...env });
+    return entry.service;
   };
 }
 

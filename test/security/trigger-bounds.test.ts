@@ -6,15 +6,15 @@
  * status stands. (An audit found one tenant's sync runs queueing without bound and locking the
  * others out.)
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { decodeRows } from '../../src/durable/journal-codec.js';
 import { recordView } from '../../src/engine/journal/record-view.js';
 import type { ExecutionRecord } from '../../src/engine/record.js';
 import type { ComponentAdapter } from '../../src/index.js';
 import { buildEngine } from '../../src/library.js';
-import { createTestDatabase, type Backend, type TestDatabase } from '../durable/helpers.js';
-import { apiKeysEnv, echoFlow, json, makeKey, startService, type TestKey, type TestService } from './helpers.js';
+import type { Backend } from '../durable/helpers.js';
+import { apiKeysEnv, echoFlow, json, makeKey, useStoreBackedService, type TestKey } from './helpers.js';
 
 const FLOWS = [
   echoFlow('parent', { persistence: 'all', triggers: [{ flow: 'child-a' }, { flow: 'child-b' }] }),
@@ -23,30 +23,13 @@ const FLOWS = [
 ];
 const RUNS = 20;
 
-let t: TestService | undefined;
-let db: TestDatabase | undefined;
-afterEach(async () => {
-  await t?.close();
-  await db?.drop();
-  t = undefined;
-  db = undefined;
-});
-
 describe.each<Backend>(['memory', 'sqlite', 'postgres'])('triggers within the queue bounds (%s)', (backend) => {
+  const start = useStoreBackedService();
   const alice = makeKey('alice', ['flows:execute', 'executions:read']);
   const bob = makeKey('bob', ['flows:execute', 'executions:read']);
 
   it("one tenant's triggers stop at QUEUE_MAX_PER_TENANT, refusals are recorded and counted, another tenant is still admitted", async () => {
-    db = await createTestDatabase(backend);
-    t = await startService(FLOWS, {
-      ...db.env,
-      API_KEYS: apiKeysEnv(alice, bob),
-      QUEUE_MAX_PER_TENANT: '5',
-      QUEUE_MAX: '8',
-      WORKER_CONCURRENCY: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      LOG_LEVEL: 'warn',
-    });
+    const t = await start(backend, FLOWS, { API_KEYS: apiKeysEnv(alice, bob), QUEUE_MAX_PER_TENANT: '5', QUEUE_MAX: '8', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'warn' });
     const service = t.service;
     const run = (key: TestKey, flow: string, i: number, prefer?: string) =>
       service.app.inject({ method: 'POST', url: `/flows/${flow}/execute`, payload: { input: { i } }, headers: { ...key.auth, ...(prefer === undefined ? {} : { prefer }) } });
