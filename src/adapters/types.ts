@@ -1,7 +1,11 @@
 import type { z } from 'zod';
 import type { FlowLogger } from '../engine/logger.js';
 
-/** What an adapter receives with every call: cancellation, a logger with bindings, and where it runs. */
+/**
+ * What an adapter receives with every call: cancellation, a logger with bindings, and where it runs.
+ * `signal` and `logger` are made when first read (getters): pass the context itself, or read them,
+ * rather than copying it with `{ ...ctx }`.
+ */
 export interface AdapterContext {
   /** Aborted when the attempt times out, the phase or flow deadline passes, or the execution is cancelled. */
   readonly signal: AbortSignal;

@@ -25,6 +25,7 @@ import {
 import { RETRY_CATEGORIES, failureOf } from '../adapters/failures.js';
 import type { RetryOn, RetrySettings } from '../flows/compiled.js';
 import type { CircuitBreakerDefinition, RetryPolicyDefinition } from '../flows/schema.js';
+import { SignalCancellation, type Cancellation } from './cancellation.js';
 
 /** Safe defaults: at most 3 attempts, exponential backoff with full jitter, capped delays. */
 export const DEFAULT_RETRY: RetrySettings = Object.freeze({
@@ -83,6 +84,8 @@ interface RetryRun {
   readonly now: () => number;
   readonly random: () => number;
   readonly onRetry: RetryObserver | undefined;
+  /** Once it aborts, a failed attempt is not retried (what cockatiel does for an aborted signal). */
+  readonly cancellation: Cancellation;
   /**
    * Keeps the process alive during this run's backoff. cockatiel's own delay timer is unref'd (it
    * is not cancelled when a run is aborted, and must not hold a closing process), so without this
@@ -131,7 +134,7 @@ function buildRetryPolicy(settings: RetrySettings): RetryPolicy {
     return delay;
   });
   const policy = retry(
-    handleWhen((failure) => failure instanceof FailedAttempt && isRetryable(failure.error, settings.retryOn) && withinBudget(failure.run)),
+    handleWhen((failure) => failure instanceof FailedAttempt && !failure.run.cancellation.aborted && isRetryable(failure.error, settings.retryOn) && withinBudget(failure.run)),
     { maxAttempts: settings.maxAttempts - 1, backoff },
   );
   policy.onRetry((event) => {
@@ -145,23 +148,28 @@ function buildRetryPolicy(settings: RetrySettings): RetryPolicy {
 
 /**
  * Runs `attempt` (called with its 1-based number) under the retry settings. Resolves or rejects
- * with a FlowdError as soon as `signal` aborts, even during a backoff delay.
+ * with a FlowdError as soon as `cancellation` aborts, even during a backoff delay.
  */
 export function runWithRetry<T>(
   settings: RetrySettings,
-  attempt: (attemptNumber: number, signal: AbortSignal) => Promise<T>,
-  options: { signal: AbortSignal; random: () => number; now: () => number; onRetry?: RetryObserver | undefined },
+  attempt: (attemptNumber: number, cancellation: Cancellation) => Promise<T>,
+  options: { cancellation: Cancellation; random: () => number; now: () => number; onRetry?: RetryObserver | undefined },
 ): Promise<T> {
-  const run: RetryRun = { startedAt: options.now(), now: options.now, random: options.random, onRetry: options.onRetry };
-  const attempts = retryPolicyFor(settings).execute(async ({ attempt: retries, signal }) => {
+  const cancellation = options.cancellation;
+  const run: RetryRun = { startedAt: options.now(), now: options.now, random: options.random, onRetry: options.onRetry, cancellation };
+  // cockatiel gets no AbortSignal (making one costs more than the rest of a call's bookkeeping):
+  // it reads only `signal.aborted`, after a failed attempt, to give up instead of backing off —
+  // the policy's predicate asks the run's cancellation that instead, and raceAbort below stops
+  // the run at once when it aborts.
+  const attempts = retryPolicyFor(settings).execute(async ({ attempt: retries }) => {
     try {
-      if (signal.aborted) throw toFlowdError(signal.reason);
-      return await attempt(retries + 1, signal);
+      if (cancellation.aborted) throw toFlowdError(cancellation.reason);
+      return await attempt(retries + 1, cancellation);
     } catch (error) {
       throw new FailedAttempt(error, run);
     }
-  }, options.signal);
-  const result = raceAbort(attempts, options.signal);
+  });
+  const result = raceAbort(attempts, cancellation);
   const release = (): void => clearTimeout(run.hold);
   result.then(release, release);
   return result;
@@ -173,22 +181,21 @@ function retryAfterMs(error: unknown): number | undefined {
   return failureOf(error)?.retryAfterMs;
 }
 
-/** Rejects with the signal's reason as soon as it aborts, without waiting for `promise`. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
+/** Rejects with the cancellation's reason as soon as it aborts, without waiting for `promise`. */
+export function raceAbort<T>(promise: Promise<T>, cancellation: Cancellation): Promise<T> {
+  if (cancellation.aborted) {
     promise.catch(() => {});
-    return Promise.reject(toFlowdError(signal.reason));
+    return Promise.reject(toFlowdError(cancellation.reason));
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(toFlowdError(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
+    const detach = cancellation.onAbort((reason) => reject(toFlowdError(reason)));
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         // A failure that ends a retried run comes out of the shared policy still tagged with its run.
         reject(toFlowdError(error instanceof FailedAttempt ? error.error : error));
       },
@@ -227,16 +234,20 @@ interface GuardedComponent {
  * flowd's. `call` must reject with FlowdErrors only: a component with neither policy is called
  * directly, with nothing to translate.
  */
-export function guardCall<T>(component: GuardedComponent, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-  if (component.breaker === undefined && component.bulkhead === undefined) return call(signal);
-  return guardWithPolicies(component, call, signal);
+export function guardCall<T>(component: GuardedComponent, call: (cancellation: Cancellation) => Promise<T>, cancellation: Cancellation): Promise<T> {
+  if (component.breaker === undefined && component.bulkhead === undefined) return call(cancellation);
+  return guardWithPolicies(component, call, cancellation);
 }
 
-async function guardWithPolicies<T>(component: GuardedComponent, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-  const viaBulkhead = component.bulkhead === undefined ? call : (s: AbortSignal) => component.bulkhead!.execute(({ signal: inner }) => call(inner), s);
+/** cockatiel's breaker and bulkhead take and hand on real AbortSignals (a queued call stops when its signal aborts). */
+async function guardWithPolicies<T>(component: GuardedComponent, call: (cancellation: Cancellation) => Promise<T>, cancellation: Cancellation): Promise<T> {
+  const viaBulkhead =
+    component.bulkhead === undefined
+      ? (s: AbortSignal) => call(new SignalCancellation(s))
+      : (s: AbortSignal) => component.bulkhead!.execute(({ signal: inner }) => call(new SignalCancellation(inner)), s);
   try {
-    if (component.breaker === undefined) return await viaBulkhead(signal);
-    return await component.breaker.execute(({ signal: inner }) => viaBulkhead(inner), signal);
+    if (component.breaker === undefined) return await viaBulkhead(cancellation.signal);
+    return await component.breaker.execute(({ signal: inner }) => viaBulkhead(inner), cancellation.signal);
   } catch (error) {
     if (error instanceof BrokenCircuitError) {
       throw new CircuitOpenError(component.name, Math.ceil(component.breakerHalfOpenAfterMs / 1000), { cause: error });

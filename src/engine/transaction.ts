@@ -193,7 +193,7 @@ export class FlowTransaction {
     const runs = this.#runs.get(phase.id);
     this.#runs.set(phase.id, (runs ?? 0) + 1);
     try {
-      const { output } = await execution.runner.runPhase(phase, scope, runs === undefined ? {} : { iteration: runs }, execution.signal);
+      const { output } = await execution.runner.runPhase(phase, scope, runs === undefined ? {} : { iteration: runs }, execution.cancellation);
       this.#lastOutput = output;
       return output;
     } catch (thrown) {

@@ -1,6 +1,7 @@
 import { CancelledError, TimeoutError, toFlowdError, type FlowdError } from '../../errors.js';
 import type { CallPhase } from '../../flows/compiled.js';
 import { isPromiseLike } from '../../expressions/index.js';
+import type { Cancellation } from '../cancellation.js';
 import { raceAbort } from '../policies.js';
 import type { ExecutionContext, KindContext, KindResult } from '../run/context.js';
 import { evaluate, PhaseFailure, summarize, valueOf } from '../run/scope.js';
@@ -12,7 +13,7 @@ import { callComponent, withTimeout, type CallTarget } from './call-attempt.js';
  * phase output; on final failure use the fallback when there is one.
  */
 export async function runCall(phase: CallPhase, ctx: KindContext, conceal?: (value: unknown) => unknown): Promise<KindResult> {
-  const { execution, scope, run, signal } = ctx;
+  const { execution, scope, run, cancellation } = ctx;
   let request: unknown;
   try {
     // Most requests evaluate synchronously: awaited only when they did not.
@@ -21,21 +22,21 @@ export async function runCall(phase: CallPhase, ctx: KindContext, conceal?: (val
   } catch (error) {
     return fallBack(phase, ctx, toFlowdError(error));
   }
-  const phaseLimit = phase.timeoutMs === undefined ? undefined : withTimeout(signal, phase.timeoutMs, phase.id);
-  const callSignal = phaseLimit?.signal ?? signal;
+  const phaseLimit = phase.timeoutMs === undefined ? undefined : withTimeout(cancellation, phase.timeoutMs, phase.id);
+  const callCancellation = phaseLimit?.cancellation ?? cancellation;
   const target: CallTarget = { ref: run.ref, idempotencyKey: `${execution.executionId}:${run.key}`, attempts: 0, conceal };
   try {
     const call = (): Promise<unknown> => {
       // Write-ahead: a durable execution's journal is stored before a call with side effects.
       const durable = phase.component.pure ? undefined : execution.beforeEffect();
-      const calling = (): Promise<unknown> => callComponent(execution, phase, phase.component, phase.retry, phase.attemptTimeoutMs, request, callSignal, target);
+      const calling = (): Promise<unknown> => callComponent(execution, phase, phase.component, phase.retry, phase.attemptTimeoutMs, request, callCancellation, target);
       return durable === undefined ? calling() : durable.then(calling);
     };
     let result: unknown;
     if (phase.cache !== undefined && execution.options.enableCaching !== false) {
       const keyValue = phase.cache.key === undefined ? request : await evaluate(phase.cache.key, scope);
       const key = `${execution.flow.name}\u0000${execution.flow.hash}\u0000${phase.id}\u0000${JSON.stringify(keyValue)}`;
-      const cached = await loadCached(execution, key, phase.cache.ttlMs, call, callSignal);
+      const cached = await loadCached(execution, key, phase.cache.ttlMs, call, callCancellation);
       run.cached = cached.hit;
       execution.journal.append({ type: 'cache_checked', ref: run.ref, hit: cached.hit });
       if (execution.runtime.chain.hasEventHooks) execution.runtime.chain.emitCache({ execution: execution.context, phase, hit: cached.hit });
@@ -69,14 +70,14 @@ async function loadCached(
   key: string,
   ttlMs: number,
   load: () => Promise<unknown>,
-  signal: AbortSignal,
+  cancellation: Cancellation,
 ): Promise<{ value: unknown; hit: boolean }> {
   for (;;) {
     try {
-      return await raceAbort(execution.runtime.cache.getOrLoad(key, ttlMs, load), signal);
+      return await raceAbort(execution.runtime.cache.getOrLoad(key, ttlMs, load), cancellation);
     } catch (error) {
       const loaderStopped = error instanceof CancelledError || (error instanceof TimeoutError && error.scope !== 'attempt');
-      if (signal.aborted || !loaderStopped) throw error;
+      if (cancellation.aborted || !loaderStopped) throw error;
     }
   }
 }
@@ -84,11 +85,11 @@ async function loadCached(
 /**
  * After the final failure: the phase's `on_error.fallback` when it has one and the flow is not
  * stopping. A dying flow (deadline, cancellation) or a branch stopped because a sibling failed is
- * not degraded gracefully: it stops. (`signal` is the phase's own: it also aborts on fail-fast.)
+ * not degraded gracefully: it stops. (`cancellation` is the phase's own: it also aborts on fail-fast.)
  */
 async function fallBack(phase: CallPhase, ctx: KindContext, error: FlowdError): Promise<KindResult> {
   const { run } = ctx;
-  if (phase.fallback === undefined || ctx.signal.aborted) throw new PhaseFailure(error, phase.id, run.attempts);
+  if (phase.fallback === undefined || ctx.cancellation.aborted) throw new PhaseFailure(error, phase.id, run.attempts);
   run.error = summarize(error, undefined, run.attempts);
   try {
     const output = await evaluate(phase.fallback, { ...ctx.scope, error: summarize(error, phase.id, run.attempts) });

@@ -9,7 +9,7 @@ import { evaluate, PhaseFailure } from '../run/scope.js';
  * never silently takes the default branch.
  */
 export async function runDecision(phase: DecisionPhase, ctx: KindContext): Promise<KindResult> {
-  const { scope, location, signal, run } = ctx;
+  const { scope, location, cancellation, run } = ctx;
   for (const branch of phase.branches) {
     if (branch.when !== undefined) {
       let chosen: unknown;
@@ -22,7 +22,7 @@ export async function runDecision(phase: DecisionPhase, ctx: KindContext): Promi
       if (!chosen) continue;
     }
     run.branch = branch.label;
-    const output = await ctx.runList(branch.phases, scope, location, signal);
+    const output = await ctx.runList(branch.phases, scope, location, cancellation);
     const result = { output: { branch: branch.label, output } };
     return branch.goto === undefined ? result : { ...result, goto: { target: branch.goto, max: branch.maxIterations } };
   }

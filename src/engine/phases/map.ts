@@ -22,9 +22,9 @@ export async function runMap(phase: MapPhase, ctx: KindContext): Promise<KindRes
   }
   run.attempts = 1;
   const concurrency = execution.options.parallelExecution === false ? 1 : phase.concurrency;
-  const output = await runConcurrently(list, concurrency, ctx.signal, async (item, itemSignal, index) => {
+  const output = await runConcurrently(list, concurrency, ctx.cancellation, async (item, itemCancellation, index) => {
     const itemScope: Scope = { ...scope, phases: { ...scope.phases }, item, index };
-    const last = await ctx.runList(phase.phases, itemScope, { ...location, index }, itemSignal);
+    const last = await ctx.runList(phase.phases, itemScope, { ...location, index }, itemCancellation);
     return phase.output === undefined ? last : evaluate(phase.output, itemScope);
   });
   return { output };

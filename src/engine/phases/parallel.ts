@@ -6,7 +6,7 @@ import { runConcurrently } from '../run/concurrency.js';
 export async function runParallel(phase: ParallelPhase, ctx: KindContext): Promise<KindResult> {
   const { scope, location } = ctx;
   const limit = ctx.execution.options.parallelExecution === false ? 1 : phase.branches.length;
-  const results = await runConcurrently(phase.branches, limit, ctx.signal, (branch, branchSignal) => ctx.runList(branch.phases, scope, location, branchSignal));
+  const results = await runConcurrently(phase.branches, limit, ctx.cancellation, (branch, branchCancellation) => ctx.runList(branch.phases, scope, location, branchCancellation));
   const output: Record<string, unknown> = {};
   phase.branches.forEach((branch, i) => {
     output[branch.name] = results[i];

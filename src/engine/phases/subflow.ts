@@ -13,7 +13,7 @@ export async function runSubflow(phase: SubflowPhase, ctx: KindContext): Promise
   }
   const input = phase.input === undefined ? scope.input : await evaluate(phase.input, scope);
   run.attempts = 1;
-  const options = execution.childOptions(ctx.signal);
+  const options = execution.childOptions(ctx.cancellation.signal);
   // With tracing on, the child's execution is a child of this phase's span (through a call span of its own).
   const traceparent = runtime.trace?.attemptStarted(execution.journal, { ref: run.ref, compensation: undefined, attempt: 1, component: phase.flow, adapter: 'subflow' });
   const child = await runtime.runChild(phase.flow, input, traceparent === undefined ? options : { ...options, traceparent });

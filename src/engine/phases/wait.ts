@@ -116,7 +116,7 @@ async function waitOn(ctx: KindContext, phaseId: string, started: WaitStartedEnt
         return { kind: 'signal', payload: received.payload };
       }
     }
-    if (ctx.signal.aborted) throw toFlowdError(ctx.signal.reason);
+    if (ctx.cancellation.aborted) throw toFlowdError(ctx.cancellation.reason);
     const now = execution.journal.now();
     const remaining = started.until - now;
     if (remaining <= 0) return { kind: 'due' };
@@ -126,7 +126,7 @@ async function waitOn(ctx: KindContext, phaseId: string, started: WaitStartedEnt
     }
     if (started.signal !== undefined) throw notDurable(phaseId, `waits for ${started.for === 'callback' ? 'a callback' : `signal "${started.signal}"`}, which only a durable execution can`);
     if (!fits) throw notDurable(phaseId, `waits until ${isoTime(started.until)}, after this execution's deadline (${isoTime(execution.deadlineAt)})`);
-    await sleep(remaining, ctx.signal);
+    await sleep(remaining, ctx.cancellation.signal);
   }
 }
 

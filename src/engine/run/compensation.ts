@@ -1,4 +1,5 @@
 import { CancelledError, toFlowdError } from '../../errors.js';
+import { Canceller } from '../cancellation.js';
 import { callComponent, withTimeout, type CallTarget } from '../phases/call-attempt.js';
 import type { CompensationRecord } from '../record.js';
 import type { ExecutionContext } from './context.js';
@@ -7,11 +8,11 @@ import { evaluate, summarize } from './scope.js';
 /**
  * Undoes completed phases newest first, each once, under its own retry policy and time budget.
  * A failed compensation does not stop the others. Compensations run after the flow's own
- * deadline, so they get a fresh signal of their own. Each is journaled (`compensation_started`,
+ * deadline, so they get a fresh cancellation of their own. Each is journaled (`compensation_started`,
  * its attempts, `compensation_ended`); returns what each did, in the order they ran.
  */
 export async function runCompensations(execution: ExecutionContext): Promise<CompensationRecord[]> {
-  const never = new AbortController().signal;
+  const never = new Canceller();
   const journal = execution.journal;
   const records: CompensationRecord[] = [];
   for (const entry of [...execution.pending].reverse()) {
@@ -27,7 +28,7 @@ export async function runCompensations(execution: ExecutionContext): Promise<Com
     try {
       const request = await evaluate(compensation.request, { ...entry.scope, request: entry.request, output: entry.output });
       if (!compensation.component.pure) await execution.beforeEffect();
-      await callComponent(execution, entry.phase, compensation.component, retry, compensation.timeoutMs, request, budget.signal, target);
+      await callComponent(execution, entry.phase, compensation.component, retry, compensation.timeoutMs, request, budget.cancellation, target);
       record.status = 'succeeded';
     } catch (error) {
       record.status = 'failed';

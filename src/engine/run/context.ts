@@ -1,4 +1,5 @@
 import type { CallPhase, CompiledFlow, CompiledPhase } from '../../flows/compiled.js';
+import type { Cancellation } from '../cancellation.js';
 import type { Journal } from '../journal/journal.js';
 import type { FlowLogger } from '../logger.js';
 import type { FlowContext } from '../middleware.js';
@@ -72,11 +73,11 @@ export interface KindContext {
   readonly execution: ExecutionContext;
   readonly scope: Scope;
   readonly location: Location;
-  /** Aborted on deadline, cancellation, or a failing sibling. */
-  readonly signal: AbortSignal;
+  /** Aborted on deadline, cancellation, or a failing sibling (`.signal` makes a real AbortSignal of it). */
+  readonly cancellation: Cancellation;
   readonly run: PhaseRun;
   /** Runs nested phases in order (decision branches, parallel branches, map items). */
-  runList(phases: readonly CompiledPhase[], scope: Scope, location: Location, signal: AbortSignal): Promise<unknown>;
+  runList(phases: readonly CompiledPhase[], scope: Scope, location: Location, cancellation: Cancellation): Promise<unknown>;
 }
 
 /** One phase kind: how a compiled phase of that kind runs. */

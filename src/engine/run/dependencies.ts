@@ -1,5 +1,6 @@
 import { ExpressionError, FlowdError, toFlowdError } from '../../errors.js';
 import type { CompiledDependency } from '../../flows/compiled.js';
+import type { Cancellation } from '../cancellation.js';
 import { childError } from '../phases/subflow.js';
 import type { ExecutionContext } from './context.js';
 import { evaluate, PhaseFailure, type Scope } from './scope.js';
@@ -8,7 +9,7 @@ import { evaluate, PhaseFailure, type Scope } from './scope.js';
  * `depends_on`: each prerequisite runs first (its output is `deps.<flow>`), or, with `within_ms`,
  * must have succeeded recently (looked up, not run).
  */
-export async function runDependencies(execution: ExecutionContext, scope: Scope, signal: AbortSignal): Promise<void> {
+export async function runDependencies(execution: ExecutionContext, scope: Scope, cancellation: Cancellation): Promise<void> {
   for (const dependency of execution.flow.dependsOn) {
     const where = `depends_on.${dependency.flow}`;
     if (dependency.withinMs !== undefined) {
@@ -16,7 +17,7 @@ export async function runDependencies(execution: ExecutionContext, scope: Scope,
       continue;
     }
     const input = dependency.input === undefined ? scope.input : await evaluateOrFail(dependency.input, scope, where);
-    const child = await execution.runtime.runChild(dependency.flow, input, execution.childOptions(signal));
+    const child = await execution.runtime.runChild(dependency.flow, input, execution.childOptions(cancellation.signal));
     if (child.status !== 'succeeded' && !child.recovered) throw new PhaseFailure(childError(child), where, 1);
     scope.deps[dependency.flow] = child.output;
   }

@@ -18,6 +18,7 @@ import { recover } from './recovery.js';
 import { SuspendRun } from './suspension.js';
 import { PhaseFailure, summarize, type Scope } from './scope.js';
 import { traceParentOf } from '../trace-context.js';
+import { Canceller, type Cancellation } from '../cancellation.js';
 import { setEvaluationGroup } from '../../expressions/index.js';
 
 /**
@@ -34,7 +35,8 @@ export class Execution implements ExecutionContext {
   outputBytes = 0;
   readonly deadlineAt: number;
   readonly runner: PhaseRunner;
-  readonly #controller = new AbortController();
+  /** Aborted on deadline, cancel() or abort(); its AbortSignal is made only when something reads it. */
+  readonly #canceller = new Canceller();
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #scope: Scope;
   /** The body ran to its end (not abandoned on a lost lease): the observer's onFinish is due. */
@@ -69,16 +71,16 @@ export class Execution implements ExecutionContext {
     this.runner = new PhaseRunner(this, restoreFrom(options));
     this.#timer = setTimeout(() => {
       const phase = this.runner.runningPhase;
-      this.#controller.abort(
+      this.#canceller.abort(
         new TimeoutError('flow', `flow "${flow.name}" exceeded its ${Math.round(remaining)} ms deadline${phase === undefined ? '' : ` while phase "${phase}" was running`}`),
       );
     }, remaining);
     this.#timer.unref?.();
     if (options.signal !== undefined) {
       const caller = options.signal;
-      if (caller.aborted) this.#controller.abort(toCancellation(caller.reason));
+      if (caller.aborted) this.#canceller.abort(toCancellation(caller.reason));
       else {
-        const onAbort = (): void => this.#controller.abort(toCancellation(caller.reason));
+        const onAbort = (): void => this.#canceller.abort(toCancellation(caller.reason));
         caller.addEventListener('abort', onAbort, { once: true });
         this.#detachCaller = () => caller.removeEventListener('abort', onAbort);
       }
@@ -107,8 +109,8 @@ export class Execution implements ExecutionContext {
     return this.#view.record;
   }
 
-  get signal(): AbortSignal {
-    return this.#controller.signal;
+  get cancellation(): Cancellation {
+    return this.#canceller;
   }
 
   /** This execution's observer: its own (durable runs) or else the engine's. */
@@ -123,7 +125,7 @@ export class Execution implements ExecutionContext {
 
   /** Stops the execution with `error` where it is (a lost lease: another worker owns it now). */
   abort(error: FlowdError): void {
-    this.#controller.abort(error);
+    this.#canceller.abort(error);
   }
 
   /** Stops the deadline timer of an execution driven phase by phase (FlowTransaction) rather than by run(). */
@@ -216,8 +218,8 @@ export class Execution implements ExecutionContext {
   async #runBody(): Promise<void> {
     const scope = this.#scope;
     try {
-      await runDependencies(this, scope, this.signal);
-      const last = await this.runner.runList(this.flow.phases, scope, {}, this.signal);
+      await runDependencies(this, scope, this.#canceller);
+      const last = await this.runner.runList(this.flow.phases, scope, {}, this.#canceller);
       const output = this.flow.output === undefined ? last : await evaluateOrFail(this.flow.output, scope, 'output');
       this.finish('succeeded', { output });
     } catch (thrown) {

@@ -1,6 +1,7 @@
 import { LimitExceededError, toFlowdError } from '../../errors.js';
 import type { EntryDraft as Mutable, PhaseEndedEntry, PhaseStartedEntry } from '../journal/entries.js';
 import type { CompiledPhase } from '../../flows/compiled.js';
+import type { Cancellation } from '../cancellation.js';
 import { isoTime } from '../iso-time.js';
 import { LivePhaseContext } from '../middleware.js';
 import { runKind } from '../phases/index.js';
@@ -27,14 +28,14 @@ export class PhaseRunner {
     this.#compensationRequests = restore.compensationRequests;
   }
 
-  readonly runList = async (phases: readonly CompiledPhase[], scope: Scope, location: Location, signal: AbortSignal): Promise<unknown> => {
+  readonly runList = async (phases: readonly CompiledPhase[], scope: Scope, location: Location, cancellation: Cancellation): Promise<unknown> => {
     let last: unknown;
     let position = 0;
     let passes: Map<string, number> | undefined;
     while (position < phases.length) {
       const phase = phases[position]!;
       const iteration = passes?.get(phase.id);
-      const result = await this.runPhase(phase, scope, iteration === undefined ? location : { ...location, iteration }, signal);
+      const result = await this.runPhase(phase, scope, iteration === undefined ? location : { ...location, iteration }, cancellation);
       last = result.output;
       if (result.goto === undefined) {
         position += 1;
@@ -55,10 +56,10 @@ export class PhaseRunner {
   };
 
   /** Runs one phase of any kind inside the phase middleware, and journals it. */
-  async runPhase(phase: CompiledPhase, scope: Scope, location: Location, signal: AbortSignal): Promise<KindResult> {
+  async runPhase(phase: CompiledPhase, scope: Scope, location: Location, cancellation: Cancellation): Promise<KindResult> {
     const key = checkpointKey(phase.id, location);
     // A cancelled resume still restores what completed before (a cancelled waiting execution compensates it).
-    if (signal.aborted && (phase.kind === 'decision' || this.#checkpoints?.has(key) !== true)) throw toFlowdError(signal.reason);
+    if (cancellation.aborted && (phase.kind === 'decision' || this.#checkpoints?.has(key) !== true)) throw toFlowdError(cancellation.reason);
     const execution = this.execution;
     const journal = execution.journal;
     // Optional fields set one by one: a literal with conditional spreads takes a slow V8 path.
@@ -72,7 +73,7 @@ export class PhaseRunner {
     this.runningPhase = phase.id;
     const state = new PhaseState(ref, key, journal.now());
     let goto: KindResult['goto'];
-    const kindContext: KindContext = { execution, scope, location, signal, run: state, runList: this.runList };
+    const kindContext: KindContext = { execution, scope, location, cancellation, run: state, runList: this.runList };
     const work = async (): Promise<unknown> => {
       try {
         const outcome = await runKind(phase, kindContext);

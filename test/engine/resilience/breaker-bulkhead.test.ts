@@ -9,6 +9,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CircuitStateEvent, Middleware } from '../../../src/engine/middleware.js';
+import { Canceller, type Cancellation } from '../../../src/engine/cancellation.js';
 import { buildBreaker, buildBulkhead, guardCall } from '../../../src/engine/policies.js';
 import { BulkheadRejectedError, CircuitOpenError, ComponentError } from '../../../src/errors.js';
 import { failTimes, ok } from '../../helpers/fault-upstream.js';
@@ -198,31 +199,31 @@ describe('bulkhead', () => {
 describe('guardCall', () => {
   const bare = { name: 'bare', breaker: undefined, bulkhead: undefined, breakerHalfOpenAfterMs: 10_000 };
 
-  it('calls a component with neither policy directly: the caller’s signal in, the call’s answer or error out unchanged', async () => {
-    const signal = new AbortController().signal;
+  it('calls a component with neither policy directly: the caller’s cancellation in, the call’s answer or error out unchanged', async () => {
+    const cancellation = new Canceller();
     const failure = new ComponentError('down', { kind: 'status', upstreamStatus: 503 });
-    const signals: AbortSignal[] = [];
+    const seen: Cancellation[] = [];
 
-    const answer = await guardCall(bare, (s) => (signals.push(s), Promise.resolve('ok')), signal);
-    const error = await guardCall(bare, (s) => (signals.push(s), Promise.reject(failure)), signal).catch((e: unknown) => e);
+    const answer = await guardCall(bare, (c) => (seen.push(c), Promise.resolve('ok')), cancellation);
+    const error = await guardCall(bare, (c) => (seen.push(c), Promise.reject(failure)), cancellation).catch((e: unknown) => e);
 
     expect(answer).toBe('ok');
     expect(error).toBe(failure);
-    expect(signals).toEqual([signal, signal]);
+    expect(seen).toEqual([cancellation, cancellation]);
   });
 
   it('translates an open circuit and a full bulkhead into flowd’s errors', async () => {
     const breaker = buildBreaker({ consecutive_failures: 1, half_open_after_ms: 5000 });
     const guarded = { ...bare, breaker };
     const failure = new ComponentError('down', { kind: 'network' });
-    await guardCall(guarded, () => Promise.reject(failure), new AbortController().signal).catch(() => undefined);
-    const open = await guardCall(guarded, () => Promise.resolve('never'), new AbortController().signal).catch((e: unknown) => e);
+    await guardCall(guarded, () => Promise.reject(failure), new Canceller()).catch(() => undefined);
+    const open = await guardCall(guarded, () => Promise.resolve('never'), new Canceller()).catch((e: unknown) => e);
 
     const bulkhead = buildBulkhead(1, 0);
     const full = { ...bare, bulkhead };
     let release = (): void => {};
-    const running = guardCall(full, () => new Promise<void>((resolve) => (release = resolve)), new AbortController().signal);
-    const rejected = await guardCall(full, () => Promise.resolve(), new AbortController().signal).catch((e: unknown) => e);
+    const running = guardCall(full, () => new Promise<void>((resolve) => (release = resolve)), new Canceller());
+    const rejected = await guardCall(full, () => Promise.resolve(), new Canceller()).catch((e: unknown) => e);
     release();
     await running;
 

@@ -4,6 +4,7 @@
  * saw), budget_ms (injected clock), and runWithRetry alone on fake timers.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { Canceller } from '../../../src/engine/cancellation.js';
 import { DEFAULT_RETRY, runWithRetry } from '../../../src/engine/policies.js';
 import { ComponentError, FlowdError, TimeoutError } from '../../../src/errors.js';
 import { ok } from '../../helpers/fault-upstream.js';
@@ -165,7 +166,7 @@ describe('runWithRetry (the policy alone, fake timers)', () => {
         startedAt.push(Date.now());
         return Promise.reject(new ComponentError('down', { kind: 'status', upstreamStatus: 503 }));
       };
-      const running = runWithRetry(settings, attempt, { signal: new AbortController().signal, random: () => 1, now: () => Date.now() });
+      const running = runWithRetry(settings, attempt, { cancellation: new Canceller(), random: () => 1, now: () => Date.now() });
       const settled = running.catch((error: unknown) => error);
       await vi.advanceTimersByTimeAsync(999);
       expect(startedAt).toHaveLength(1);
@@ -181,10 +182,10 @@ describe('runWithRetry (the policy alone, fake timers)', () => {
     }
   });
 
-  it('rejects at once with the abort reason when the signal aborts during a backoff', async () => {
+  it('rejects at once with the abort reason when the cancellation aborts during a backoff', async () => {
     vi.useFakeTimers();
     try {
-      const controller = new AbortController();
+      const controller = new Canceller();
       let attempts = 0;
       const running = runWithRetry(
         settings,
@@ -192,7 +193,7 @@ describe('runWithRetry (the policy alone, fake timers)', () => {
           attempts += 1;
           return Promise.reject(new ComponentError('down', { kind: 'network' }));
         },
-        { signal: controller.signal, random: () => 1, now: () => Date.now() },
+        { cancellation: controller, random: () => 1, now: () => Date.now() },
       ).catch((error: unknown) => error);
       await vi.advanceTimersByTimeAsync(10);
       controller.abort(new TimeoutError('flow', 'deadline'));
@@ -218,7 +219,7 @@ describe('runWithRetry (the policy alone, fake timers)', () => {
           seen.a.push(n);
           return down();
         },
-        { signal: new AbortController().signal, random: () => 0.5, now: () => Date.now(), onRetry: (e) => void retries.a.push([e.attempt, e.delayMs]) },
+        { cancellation: new Canceller(), random: () => 0.5, now: () => Date.now(), onRetry: (e) => void retries.a.push([e.attempt, e.delayMs]) },
       ).catch((error: unknown) => error);
       const b = runWithRetry(
         shared,
@@ -226,7 +227,7 @@ describe('runWithRetry (the policy alone, fake timers)', () => {
           seen.b.push(n);
           return n === 1 ? down() : Promise.resolve('ok');
         },
-        { signal: new AbortController().signal, random: () => 1, now: () => Date.now(), onRetry: (e) => void retries.b.push([e.attempt, e.delayMs]) },
+        { cancellation: new Canceller(), random: () => 1, now: () => Date.now(), onRetry: (e) => void retries.b.push([e.attempt, e.delayMs]) },
       );
       await vi.runAllTimersAsync();
 
@@ -255,7 +256,7 @@ describe('runWithRetry (the policy alone, fake timers)', () => {
             virtual += costMs;
             return Promise.reject(down);
           },
-          { signal: new AbortController().signal, random: () => 1, now: () => virtual },
+          { cancellation: new Canceller(), random: () => 1, now: () => virtual },
         ).then(
           () => made,
           () => made,
@@ -277,17 +278,17 @@ describe('runWithRetry (the policy alone, fake timers)', () => {
   it('aborting one run stops that run only', async () => {
     vi.useFakeTimers();
     try {
-      const stopped = new AbortController();
+      const stopped = new Canceller();
       let attemptsOfOther = 0;
       const down = (): Promise<never> => Promise.reject(new ComponentError('down', { kind: 'network' }));
-      const first = runWithRetry(settings, down, { signal: stopped.signal, random: () => 1, now: () => Date.now() }).catch((error: unknown) => error);
+      const first = runWithRetry(settings, down, { cancellation: stopped, random: () => 1, now: () => Date.now() }).catch((error: unknown) => error);
       const other = runWithRetry(
         settings,
         () => {
           attemptsOfOther += 1;
           return down();
         },
-        { signal: new AbortController().signal, random: () => 1, now: () => Date.now() },
+        { cancellation: new Canceller(), random: () => 1, now: () => Date.now() },
       ).catch((error: unknown) => error);
       await vi.advanceTimersByTimeAsync(10);
       stopped.abort(new TimeoutError('flow', 'deadline'));
