@@ -8,6 +8,7 @@ import type { LeasedRuns } from '../durable/leased-runs.js';
 import type { PersistencePolicy } from '../durable/persistence-policy.js';
 import { LOCAL_TENANT, type Caller } from './caller.js';
 import type { ExecutionReads } from './execution-reads.js';
+import type { QueueAdmission } from './queue-admission.js';
 import { planRetry } from './retry-plan.js';
 
 /** Executions a retry can start from: they ended without success and nothing is left half-undone. */
@@ -26,7 +27,7 @@ function notRetryable(message: string): FlowdError {
  * always for a flow that waits durably, which could not wait otherwise.
  */
 export async function retryExecution(
-  deps: { engine: FlowEngine; flows: FlowCatalog; reads: ExecutionReads; policy: PersistencePolicy; runs: LeasedRuns },
+  deps: { engine: FlowEngine; flows: FlowCatalog; reads: ExecutionReads; policy: PersistencePolicy; runs: LeasedRuns; admission: QueueAdmission },
   executionId: string,
   caller: Caller,
   requestId: string,
@@ -51,7 +52,17 @@ export async function retryExecution(
   if (flow.waits.durable || deps.policy.of(flow) === 'all') {
     const journal = deps.engine.newJournal(flow);
     const retry = { of: executionId, checkpoints: plan.checkpoints, compensationRequests: plan.compensationRequests };
-    const run = deps.runs.start({ flow, tenant: started.tenant ?? LOCAL_TENANT, options: { requestId }, input: started.input, journal, retry });
+    const tenant = started.tenant ?? LOCAL_TENANT;
+    // A retry starts a new execution: one that can wait passes the waiting bound like any start.
+    const reserved = flow.waits.durable ? await deps.admission.reserveWaiting(tenant, 'api') : undefined;
+    let run: ReturnType<LeasedRuns['start']>;
+    try {
+      run = deps.runs.start({ flow, tenant, options: { requestId }, input: started.input, journal, retry });
+    } catch (error) {
+      reserved?.(false);
+      throw error;
+    }
+    reserved?.(true);
     return { ...run, journal, fromPhase: plan.fromPhase, reused: plan.checkpoints.size };
   }
   const run = deps.engine.start(flow, started.input, {

@@ -84,6 +84,14 @@ export class QueueAdmission {
     return this.#within(tenant, source, { queued: false, waits: true }, create);
   }
 
+  /**
+   * Reserves a place in the waiting bound for an execution written by someone else (a retry's
+   * durable run); call the returned function with whether it was written.
+   */
+  reserveWaiting(tenant: string, source: QueueSource): Promise<(written: boolean) => void> {
+    return this.#admit(tenant, source, { queued: false, waits: true });
+  }
+
   async #within<T extends { readonly created: boolean }>(tenant: string, source: QueueSource, what: Admitting, create: () => Promise<T>): Promise<T> {
     const admitted = await this.#admit(tenant, source, what);
     let result: T | undefined;

@@ -14,6 +14,15 @@ const FLOWS = [
   { name: 'approval', phases: [{ id: 'decision', wait: { signal: 'decision', timeout: '1h' } }], output: '{% phases.decision %}' },
   echoFlow('parent', { triggers: [{ flow: 'approval', input: '{% {} %}' }] }),
   echoFlow('plain', { persistence: 'all' }),
+  {
+    name: 'checked-approval',
+    components: { check: { adapter: 'mock', sequence: [{ status: 503 }, { status: 200, body: { ok: true } }] } },
+    defaults: { retry_policy: { max_attempts: 1 } },
+    phases: [
+      { id: 'check', component: 'check', request: { method: 'GET', path: '/check' } },
+      { id: 'decision', wait: { signal: 'decision', timeout: '1h' } },
+    ],
+  },
 ];
 const MAX = 3;
 
@@ -59,6 +68,21 @@ describe.each<Backend>(['memory', 'sqlite', 'postgres'])('the waiting bound (%s)
     const metric = await service.metrics.registry.getSingleMetricAsString('flowd_queue_refusals_total');
     expect(metric).toMatch(/flowd_queue_refusals_total\{source="api",bound="waiting"\} (9|[1-9]\d)/);
     expect(metric).toContain('flowd_queue_refusals_total{source="trigger",bound="waiting"} 1');
+  });
+
+  it('counts a retry of a flow that can wait as a start: refused while the bound is full', async () => {
+    const { service } = await start(backend, FLOWS, { API_KEYS: apiKeysEnv(alice), WAITING_MAX_PER_TENANT: '1', LOG_LEVEL: 'warn' });
+    const inject = (url: string, payload: unknown = { input: {} }) => service.app.inject({ method: 'POST', url, payload: payload as object, headers: alice.auth });
+    // Fails at its check (the mock answers 503 first), before its wait: not waiting.
+    const failed = await inject('/flows/checked-approval/execute');
+    expect(failed.statusCode).toBe(502);
+    const failedId = (json(failed)['execution'] as { executionId: string }).executionId;
+    // Its start held the one place until the count was read again (at most 100 ms): then one waits.
+    await expect.poll(async () => (await inject('/flows/approval/execute')).statusCode, { timeout: 20_000 }).toBe(202);
+    // The retry would pass the check now and wait: the tenant has its one waiting execution already.
+    const refused = await inject(`/executions/${failedId}/retry`, {});
+    expectProblem(refused, 429, 'FLOWD_ERR_QUEUE_FULL');
+    expect(await service.store.countWaitingOf('alice')).toBe(1);
   });
 
   it('replays an idempotent request whose execution exists though the bound is full', async () => {
