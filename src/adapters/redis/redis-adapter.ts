@@ -63,8 +63,9 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): Component
        * left a command unanswered for a whole attempt (frozen: Redis answers in microseconds, and
        * every later command would queue behind it). The next call opens a new one.
        */
-      const dropIfStuck = (signal: AbortSignal): void => {
-        if (instance !== undefined && (instance.status !== 'ready' || attemptTimedOut(signal))) {
+      const dropIfStuck = (signal: AbortSignal, used: Redis | undefined): void => {
+        // Only the connection this attempt waited on: a newer one a retry opened is not dropped.
+        if (instance !== undefined && (instance.status !== 'ready' || (attemptTimedOut(signal) && used === instance))) {
           instance.disconnect();
           instance = undefined;
           client = undefined;
@@ -78,10 +79,14 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): Component
           try {
             // Redis runs each command atomically and cannot stop one it received; on abort the
             // attempt stops waiting, and a connection that does not answer is dropped and reopened.
+            let used: Redis | undefined;
             return await untilAborted(
-              open().then((redis) => spec.run(redis, args, { maxItems: limits.maxItems, idempotencyKey: ctx.idempotencyKey })),
+              open().then((redis) => {
+                used = redis;
+                return spec.run(redis, args, { maxItems: limits.maxItems, idempotencyKey: ctx.idempotencyKey });
+              }),
               ctx.signal,
-              () => dropIfStuck(ctx.signal),
+              () => dropIfStuck(ctx.signal, used),
             );
           } catch (error) {
             if (ctx.signal.aborted || failureOf(error) !== undefined) throw error;
