@@ -18,6 +18,8 @@ interface Count {
   readAt: number;
   /** Admitted, not yet written (or refused by the store). */
   pending: number;
+  /** Written by this process, ever: a read counts those written while it ran (it may not have seen them). */
+  written: number;
   reading: Promise<void> | undefined;
 }
 
@@ -144,7 +146,10 @@ export class QueueAdmission {
       for (const count of counts) {
         count.pending -= 1;
         // Counted until the next read of the store (conservative for the waiting bound: it may not wait yet).
-        if (written) count.known += 1;
+        if (written) {
+          count.known += 1;
+          count.written += 1;
+        }
       }
     };
   }
@@ -152,7 +157,7 @@ export class QueueAdmission {
   #count(key: string): Count {
     let count = this.#counts.get(key);
     if (count === undefined) {
-      count = { known: 0, readAt: -Infinity, pending: 0, reading: undefined };
+      count = { known: 0, readAt: -Infinity, pending: 0, written: 0, reading: undefined };
       this.#counts.set(key, count);
     }
     return count;
@@ -160,9 +165,11 @@ export class QueueAdmission {
 
   #fresh(count: Count, read: () => Promise<number>): Promise<void> {
     if (this.#now() - count.readAt < COUNT_FRESH_MS) return Promise.resolve();
+    const before = count.written;
     count.reading ??= read().then(
       (known) => {
-        count.known = known;
+        // Writes that ended while the read ran may be missing from it: counted on top (never fewer).
+        count.known = known + (count.written - before);
         count.readAt = this.#now();
         count.reading = undefined;
       },
