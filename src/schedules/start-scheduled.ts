@@ -32,7 +32,8 @@ export function occurrenceKey(flow: string, schedule: string, occurrence: number
  * lost the race) names the execution already created. Returns its id and whether it is new.
  * Within the queue bounds: a full queue refuses it with their FlowdError (FLOWD_ERR_QUEUE_FULL,
  * FLOWD_ERR_OVERLOADED), nothing is written, and the scheduler tries the occurrence again next
- * tick — until it has room, or the occurrence is missed (`missed: skip | run_once`).
+ * tick — until it has room, or the occurrence is missed (`missed: skip | run_once`); an occurrence
+ * started before (its key taken) is found, full bounds or not.
  */
 export async function startScheduled(
   options: StartScheduledOptions,
@@ -60,7 +61,13 @@ export async function startScheduled(
       idempotency: { key, fingerprint: key, ttlMs: options.idempotencyTtlMs },
     }),
     { waits: flow.waits.durable },
-  );
+  ).catch(async (error: unknown) => {
+    // Started already (by a replica that crashed before recording it) while the bounds are full
+    // now: that execution is the occurrence's, not a refusal to try again until it is missed.
+    const started = await options.store.findIdempotencyKey(key).catch(() => undefined);
+    if (started === undefined) throw error;
+    return { created: false as const, executionId: started.executionId };
+  });
   if (created.created) options.wake();
   return created.created ? { executionId, created: true } : { executionId: created.executionId, created: false };
 }
