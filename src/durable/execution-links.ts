@@ -56,14 +56,9 @@ export function executionLinks(options: {
         rows,
         idempotency: { key, fingerprint: print, ttlMs: options.idempotencyTtlMs },
       }),
-      { waits: flow.waits.durable },
-    ).catch(async (error: unknown) => {
-      // A resumed parent starting its triggers again while the queue is full: the one it started
-      // before the crash is not refused (it exists, nothing new would be queued).
-      const started = await options.store.findIdempotencyKey(key).catch(() => undefined);
-      if (started === undefined) throw error;
-      return { created: false as const, executionId: started.executionId };
-    });
+      // A resumed parent starting its triggers again finds the one it started before the crash, full bounds or not.
+      { waits: flow.waits.durable, key },
+    );
     options.wake();
     return created.created ? executionId : created.executionId;
   };

@@ -223,13 +223,9 @@ export class ExecutionService {
     // starts now is bounded by MAX_INFLIGHT_EXECUTIONS too.
     const tenant = request.caller.tenant;
     const waits = flow.waits.durable;
-    const admitted = status === 'queued' ? options.admission.queue(tenant, 'api', write, { waits }) : waits ? options.admission.startWaiting(tenant, 'api', write) : write();
-    const created = await admitted.catch(async (error: unknown) => {
-      // A full bound does not stop the replay of a request whose execution exists already.
-      const taken = key === undefined || !isBoundRefusal(error) ? undefined : await options.store.findIdempotencyKey(key);
-      if (taken === undefined) throw error;
-      return { created: false as const, executionId: taken.executionId, fingerprint: taken.fingerprint };
-    });
+    // A full bound does not stop the replay of a request whose execution exists already (the key).
+    const created =
+      status === 'queued' ? await options.admission.queue(tenant, 'api', write, { waits, key }) : waits ? await options.admission.startWaiting(tenant, 'api', write, { key }) : await write();
     if (created.created) return { kind: 'created', journal, lease: created.lease };
     if (created.fingerprint !== print) {
       throw new FlowdError('FLOWD_ERR_IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request; use a new key', {
@@ -282,7 +278,3 @@ async function within(done: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
-/** The queue and waiting bounds' refusals (queue-admission.ts). */
-function isBoundRefusal(error: unknown): boolean {
-  return error instanceof FlowdError && (error.code === 'FLOWD_ERR_QUEUE_FULL' || error.code === 'FLOWD_ERR_OVERLOADED');
-}

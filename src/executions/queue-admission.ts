@@ -1,5 +1,5 @@
 import { FlowdError } from '../errors.js';
-import type { ExecutionStore } from '../store/execution-store.js';
+import type { CreateResult, ExecutionStore } from '../store/execution-store.js';
 
 /** How long a queue count read from the store is trusted before it is read again. */
 const COUNT_FRESH_MS = 100;
@@ -75,15 +75,18 @@ export class QueueAdmission {
   /**
    * Writes a queued execution within the bounds (and the waiting bound when its flow can wait):
    * reserves a place for `tenant`, runs `create` (the store write), and keeps the place when it
-   * created the execution, gives it back otherwise (an idempotent replay, a failed write).
+   * created the execution, gives it back otherwise (an idempotent replay, a failed write). With
+   * the idempotency `key` the write carries, a full bound does not refuse a start that exists
+   * already: the execution the key names is the answer, as the write would have said (a replayed
+   * request, a resumed parent's trigger, an occurrence a crashed replica had started).
    */
-  queue<T extends { readonly created: boolean }>(tenant: string, source: QueueSource, create: () => Promise<T>, options: { waits?: boolean } = {}): Promise<T> {
-    return this.#within(tenant, source, { queued: true, waits: options.waits === true }, create);
+  queue(tenant: string, source: QueueSource, create: () => Promise<CreateResult>, options: { waits?: boolean; key?: string | undefined } = {}): Promise<CreateResult> {
+    return this.#within(tenant, source, { queued: true, waits: options.waits === true }, create, options.key);
   }
 
   /** Writes an execution that runs now, of a flow that can wait, within the waiting bound (as `queue`). */
-  startWaiting<T extends { readonly created: boolean }>(tenant: string, source: QueueSource, create: () => Promise<T>): Promise<T> {
-    return this.#within(tenant, source, { queued: false, waits: true }, create);
+  startWaiting(tenant: string, source: QueueSource, create: () => Promise<CreateResult>, options: { key?: string | undefined } = {}): Promise<CreateResult> {
+    return this.#within(tenant, source, { queued: false, waits: true }, create, options.key);
   }
 
   /**
@@ -94,9 +97,16 @@ export class QueueAdmission {
     return this.#admit(tenant, source, { queued: false, waits: true });
   }
 
-  async #within<T extends { readonly created: boolean }>(tenant: string, source: QueueSource, what: Admitting, create: () => Promise<T>): Promise<T> {
-    const admitted = await this.#admit(tenant, source, what);
-    let result: T | undefined;
+  async #within(tenant: string, source: QueueSource, what: Admitting, create: () => Promise<CreateResult>, key: string | undefined): Promise<CreateResult> {
+    let admitted: (written: boolean) => void;
+    try {
+      admitted = await this.#admit(tenant, source, what);
+    } catch (error) {
+      const taken = key === undefined || !(error instanceof FlowdError) ? undefined : await this.#store.findIdempotencyKey(key).catch(() => undefined);
+      if (taken === undefined) throw error;
+      return { created: false, executionId: taken.executionId, fingerprint: taken.fingerprint };
+    }
+    let result: CreateResult | undefined;
     try {
       result = await create();
       return result;

@@ -60,14 +60,9 @@ export async function startScheduled(
       rows,
       idempotency: { key, fingerprint: key, ttlMs: options.idempotencyTtlMs },
     }),
-    { waits: flow.waits.durable },
-  ).catch(async (error: unknown) => {
-    // Started already (by a replica that crashed before recording it) while the bounds are full
-    // now: that execution is the occurrence's, not a refusal to try again until it is missed.
-    const started = await options.store.findIdempotencyKey(key).catch(() => undefined);
-    if (started === undefined) throw error;
-    return { created: false as const, executionId: started.executionId };
-  });
+    // An occurrence a crashed replica had started is found, full bounds or not.
+    { waits: flow.waits.durable, key },
+  );
   if (created.created) options.wake();
   return created.created ? { executionId, created: true } : { executionId: created.executionId, created: false };
 }

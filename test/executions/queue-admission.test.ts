@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { QueueAdmission } from '../../src/executions/queue-admission.js';
-import type { ExecutionStore } from '../../src/store/execution-store.js';
+import type { CreateResult, ExecutionStore } from '../../src/store/execution-store.js';
 
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void;
@@ -28,7 +28,7 @@ describe('QueueAdmission', () => {
     const admission = new QueueAdmission({ store, max: 100, maxPerTenant: 1, now: () => now });
 
     // C is admitted (the first reads say 0 queued) and its write is still under way.
-    const writeC = deferred<{ created: boolean }>();
+    const writeC = deferred<CreateResult>();
     const c = admission.queue('alice', 'api', () => writeC.promise);
     await Promise.resolve();
     for (const read of reads.splice(0)) read.resolve(0);
@@ -36,12 +36,12 @@ describe('QueueAdmission', () => {
 
     // Past the freshness window, B asks: new reads start, taken before C's write is visible.
     now += 200;
-    const b = admission.queue('alice', 'api', async () => ({ created: true }));
+    const b = admission.queue('alice', 'api', async () => ({ created: true, lease: undefined }));
     b.catch(() => undefined);
     await Promise.resolve();
     expect(reads).toHaveLength(2);
     // C's write ends while the reads are under way; then they answer what they saw: 0.
-    writeC.resolve({ created: true });
+    writeC.resolve({ created: true, lease: undefined });
     await c;
     for (const read of reads.splice(0)) read.resolve(0);
 
